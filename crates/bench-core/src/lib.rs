@@ -1,0 +1,30 @@
+//! The shared vocabulary of the evaluation workspace.
+//!
+//! Every crate of the workspace passes these plain serde values across its
+//! boundary: a [`TaskSet`] of [`Task`]s goes to the runner, which returns
+//! [`Completion`]s, which the graders turn into [`Grade`]s, all recorded under a
+//! [`RunManifest`]. [`ResultSink`] is the seam between the runner and the store,
+//! so neither depends on the other.
+//!
+//! ```
+//! use bench_core::{content_id, Category, Tier};
+//! assert_eq!(Category::CodeGeneration.as_str(), "code_generation");
+//! assert_eq!(Tier::T3.to_string(), "T3");
+//! assert_eq!(content_id(b"abc").len(), 64);
+//! ```
+
+mod error;
+mod hash;
+mod result;
+mod task;
+
+pub use error::SinkError;
+pub use hash::{canonical_json, content_id, Hasher};
+pub use result::{
+    Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest,
+    SamplingOptions, Timings,
+};
+pub use task::{Category, Expected, Prompt, Task, TaskSet, Tier};
+
+/// The version of the tool, recorded in every task set and run.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,177 @@
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::SinkError;
+
+/// Why generation stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A natural stop (end of sequence or a stop string).
+    Stop,
+    /// The output budget ran out: the answer is truncated.
+    Length,
+    /// Ollama's `load`: the request only loaded the model.
+    Load,
+    /// No completion: every attempt failed.
+    Error,
+    /// Anything else a server reported, verbatim.
+    Other(String),
+}
+
+impl FinishReason {
+    pub fn from_server(s: Option<&str>) -> Self {
+        match s {
+            Some("stop") | Some("eos") => FinishReason::Stop,
+            Some("length") => FinishReason::Length,
+            Some("load") => FinishReason::Load,
+            Some(other) => FinishReason::Other(other.to_string()),
+            None => FinishReason::Other("unknown".into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Load => "load",
+            FinishReason::Error => "error",
+            FinishReason::Other(s) => s,
+        }
+    }
+}
+
+/// Timings of one completion. Server-reported durations are `None` when the
+/// server did not report them (Ollama omits zero values).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Wall time of the request as seen by the client.
+    pub wall_ms: f64,
+    /// Time to the first streamed content token, as seen by the client.
+    pub ttft_ms: Option<f64>,
+    pub total_ms: Option<f64>,
+    pub load_ms: Option<f64>,
+    pub prompt_eval_ms: Option<f64>,
+    /// Time the server spent generating tokens.
+    pub eval_ms: Option<f64>,
+}
+
+/// One try at a task; a completion keeps every attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub wall_ms: f64,
+    /// `None` when the attempt succeeded.
+    pub error: Option<String>,
+}
+
+/// A model's answer to one task, with what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    pub task_id: String,
+    pub text: String,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub finish_reason: FinishReason,
+    pub timings: Timings,
+    pub attempts: Vec<Attempt>,
+    /// Set when no attempt succeeded.
+    pub error: Option<String>,
+}
+
+impl Completion {
+    /// Generated tokens per second of server generation time, where known.
+    pub fn tokens_per_second(&self) -> Option<f64> {
+        let tokens = self.completion_tokens? as f64;
+        let ms = self.timings.eval_ms.filter(|ms| *ms > 0.0)?;
+        Some(tokens / (ms / 1000.0))
+    }
+}
+
+/// One named part of a grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    pub name: String,
+    pub pass: bool,
+    pub detail: String,
+}
+
+/// The verdict on one completion, with its components.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grade {
+    pub task_id: String,
+    pub pass: bool,
+    /// The first failing component's reason, e.g. `unparseable`.
+    pub reason: Option<String>,
+    pub components: Vec<Component>,
+    /// Names the answer used that do not exist (invented imports and APIs).
+    pub invented: Vec<String>,
+}
+
+/// Whether an endpoint stays on this machine or this network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointScope {
+    Loopback,
+    Private,
+    Remote,
+}
+
+/// Every sampling option sent with each request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplingOptions {
+    pub temperature: f64,
+    pub seed: u64,
+    pub num_ctx: u32,
+    pub num_predict: u32,
+    pub top_k: Option<u32>,
+    pub top_p: Option<f64>,
+}
+
+impl Default for SamplingOptions {
+    fn default() -> Self {
+        Self { temperature: 0.0, seed: 42, num_ctx: 4096, num_predict: 512, top_k: None, top_p: None }
+    }
+}
+
+/// What a reviewer needs to defend a run months later (DESIGN.md §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub taskset_id: String,
+    pub snapshot_id: String,
+    pub rules_hash: String,
+    pub tool_version: String,
+    /// `native` or `promptfoo <version>`.
+    pub driver: String,
+    /// `ollama` or `openai`.
+    pub backend_kind: String,
+    pub backend_version: Option<String>,
+    pub endpoint: String,
+    pub endpoint_scope: EndpointScope,
+    pub model: String,
+    /// Ollama's digest, or the GGUF file's blake3.
+    pub model_digest: Option<String>,
+    pub quantization: Option<String>,
+    pub options: SamplingOptions,
+    pub vram_plan: Option<serde_json::Value>,
+    pub residency: Option<serde_json::Value>,
+    pub host: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// Where the runner writes results as they arrive; the store implements it.
+pub trait ResultSink {
+    /// The ids of the tasks this run already has results for.
+    fn already_done(&mut self) -> impl Future<Output = Result<BTreeSet<String>, SinkError>> + Send;
+    /// Records one completion durably before returning. `warmup` results are
+    /// kept but excluded from statistics.
+    fn record(
+        &mut self,
+        completion: &Completion,
+        warmup: bool,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+}

@@ -1,0 +1,158 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The three task categories of DESIGN.md §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    CodeGeneration,
+    CodeUnderstanding,
+    SecurityAudit,
+}
+
+impl Category {
+    pub const ALL: [Category; 3] =
+        [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::CodeGeneration => "code_generation",
+            Category::CodeUnderstanding => "code_understanding",
+            Category::SecurityAudit => "security_audit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Difficulty, from `T1` (trivial) to `T5` (adversarial).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    T1,
+    T2,
+    T3,
+    T4,
+    T5,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 5] = [Tier::T1, Tier::T2, Tier::T3, Tier::T4, Tier::T5];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(i: usize) -> Tier {
+        Self::ALL[i.min(4)]
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.to_string() == s)
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "T{}", self.index() + 1)
+    }
+}
+
+/// A chat prompt: one system message and one user message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub system: String,
+    pub user: String,
+}
+
+/// The ground truth a task carries, one variant per category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Expected {
+    CodeGeneration {
+        /// The function's name.
+        name: String,
+        /// The real signature, rendered as Python source.
+        signature: String,
+        /// Parameters in order, as `(name, kind, has_default)`; kind is one of
+        /// `posonly`, `normal`, `vararg`, `kwonly`, `kwarg`.
+        params: Vec<(String, String, bool)>,
+        /// Whether the function is a method of `class`.
+        class: Option<String>,
+        /// Whether the real function calls into the repository's own code.
+        standalone: bool,
+        /// The snapshot's own modules and the names each defines (from the API index).
+        api: std::collections::BTreeMap<String, Vec<String>>,
+        /// Names the module's head imports bind, as `(bound name, module, name)`;
+        /// they are in scope for the answer.
+        head_bindings: Vec<(String, String, Option<String>)>,
+        /// Third-party distributions the project declares (normalised import names).
+        declared_dependencies: Vec<String>,
+        /// Sinks the answer may not use.
+        forbidden_sinks: Vec<String>,
+        /// Sinks the original itself used (allowed).
+        original_sinks: Vec<String>,
+    },
+    CodeUnderstanding {
+        /// The 1-based line of the injected bug, or `None` for a no-bug control.
+        line: Option<u32>,
+        /// The mutation operator, or `None` for a control.
+        operator: Option<String>,
+        /// The original text of the mutated line, for review.
+        original_line: Option<String>,
+    },
+    SecurityAudit {
+        vulnerable: bool,
+        /// e.g. `CWE-89`; for a clean twin, the CWE of its vulnerable half.
+        cwe: String,
+        /// The 1-based line of the sink (in a clean twin, the line made safe).
+        line: u32,
+        /// Every line of the injected block; naming any of them counts.
+        lines: Vec<u32>,
+        /// The id shared by the two halves of a pair.
+        pair: String,
+        /// The template that injected the sink.
+        template: String,
+    },
+}
+
+/// One evaluation task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// Content hash of everything below.
+    pub id: String,
+    pub category: Category,
+    pub tier: Tier,
+    /// The stated rule that placed the task in its tier.
+    pub tier_rule: String,
+    /// The snapshot-relative file the task was built from.
+    pub file: String,
+    /// The function or method the task was built from (`Class.method` or `func`).
+    pub symbol: String,
+    pub prompt: Prompt,
+    pub expected: Expected,
+}
+
+/// A task set: the pure function of (snapshot, rules, tool version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSet {
+    pub taskset_id: String,
+    pub snapshot_id: String,
+    pub rules_hash: String,
+    pub tool_version: String,
+    pub tasks: Vec<Task>,
+}
+
+impl TaskSet {
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+}

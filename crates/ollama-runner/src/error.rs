@@ -1,0 +1,63 @@
+/// Errors of the runner, each naming the endpoint, model or file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("{endpoint}: invalid endpoint URL: {reason}")]
+    BadEndpoint { endpoint: String, reason: String },
+    #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); pass --allow-remote to permit it")]
+    Remote { endpoint: String, host: String },
+    #[error("{endpoint}: cannot connect: {reason}")]
+    Transport { endpoint: String, reason: String },
+    #[error("{endpoint}: model {model:?} timed out after {secs}s")]
+    Timeout { endpoint: String, model: String, secs: u64 },
+    #[error("{endpoint}: model {model:?} not found: {message}")]
+    ModelNotFound { endpoint: String, model: String, message: String },
+    #[error("{endpoint}: model {model:?}: HTTP {status}: {message}")]
+    Http { endpoint: String, model: String, status: u16, message: String },
+    #[error("{endpoint}: model {model:?}: stream ended early: {reason}")]
+    StreamCut { endpoint: String, model: String, reason: String },
+    #[error("{endpoint}: model {model:?}: server error mid-stream: {message}")]
+    ServerError { endpoint: String, model: String, message: String },
+    #[error("{endpoint}: unexpected response: {reason}")]
+    Protocol { endpoint: String, reason: String },
+    #[error("{path}: not a readable GGUF file: {reason}")]
+    Gguf { path: String, reason: String },
+    #[error("VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes (pass --allow-overcommit to run anyway)")]
+    PlanDoesNotFit { needed: u64, budget: u64 },
+    #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted (pass --allow-partial-offload to run anyway)")]
+    PartialOffload { endpoint: String, model: String, size: u64, size_vram: u64 },
+    #[error("{endpoint}: {count} tasks in a row failed to reach the server; stopping (last: {last})")]
+    ServerDown { endpoint: String, count: u32, last: String },
+    #[error(transparent)]
+    Sink(#[from] bench_core::SinkError),
+}
+
+impl RunnerError {
+    /// Whether another attempt may succeed: transport failures, timeouts,
+    /// cut streams and server-side 5xx.
+    pub fn retryable(&self) -> bool {
+        match self {
+            RunnerError::Transport { .. } | RunnerError::Timeout { .. } | RunnerError::StreamCut { .. } => true,
+            RunnerError::Http { status, .. } => *status >= 500 || *status == 429,
+            RunnerError::ServerError { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn from_reqwest(endpoint: &str, model: &str, e: reqwest::Error, secs: u64) -> Self {
+        if e.is_timeout() {
+            RunnerError::Timeout { endpoint: endpoint.into(), model: model.into(), secs }
+        } else if e.is_body() || e.is_decode() {
+            RunnerError::StreamCut { endpoint: endpoint.into(), model: model.into(), reason: e.to_string() }
+        } else {
+            RunnerError::Transport { endpoint: endpoint.into(), reason: root_cause(&e) }
+        }
+    }
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

@@ -1,0 +1,201 @@
+//! Reads a GGUF file's header: its metadata and tensor table. Never reads the
+//! weights themselves, and bounds every length it is told, so a hostile file
+//! cannot make it allocate without limit.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::RunnerError;
+
+/// Arrays longer than this keep only their length (tokenizer vocabularies).
+const MAX_KEPT_ARRAY: u64 = 4096;
+const MAX_STRING: u64 = 1 << 24;
+
+/// One tensor's name, type and shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    pub name: String,
+    pub ggml_type: u32,
+    pub dims: Vec<u64>,
+}
+
+impl TensorInfo {
+    pub fn elements(&self) -> u64 {
+        self.dims.iter().product()
+    }
+
+    /// Bytes the tensor occupies, from its type's block size.
+    pub fn bytes(&self) -> Option<u64> {
+        let (block_bytes, block_elems) = block_size(self.ggml_type)?;
+        Some(self.elements().div_ceil(block_elems) * block_bytes)
+    }
+}
+
+/// A parsed GGUF header.
+#[derive(Debug, Clone)]
+pub struct GgufHeader {
+    pub version: u32,
+    pub metadata: BTreeMap<String, Value>,
+    pub tensors: Vec<TensorInfo>,
+}
+
+impl GgufHeader {
+    /// Weight bytes: the sum over tensors of their typed sizes.
+    pub fn weight_bytes(&self) -> u64 {
+        self.tensors.iter().filter_map(TensorInfo::bytes).sum()
+    }
+}
+
+/// `(bytes per block, elements per block)` of a GGML tensor type.
+pub fn block_size(ggml_type: u32) -> Option<(u64, u64)> {
+    Some(match ggml_type {
+        0 => (4, 1),     // F32
+        1 => (2, 1),     // F16
+        2 => (18, 32),   // Q4_0
+        3 => (20, 32),   // Q4_1
+        6 => (22, 32),   // Q5_0
+        7 => (24, 32),   // Q5_1
+        8 => (34, 32),   // Q8_0
+        9 => (36, 32),   // Q8_1
+        10 => (84, 256), // Q2_K
+        11 => (110, 256), // Q3_K
+        12 => (144, 256), // Q4_K
+        13 => (176, 256), // Q5_K
+        14 => (210, 256), // Q6_K
+        15 => (292, 256), // Q8_K
+        16 => (66, 256),  // IQ2_XXS
+        17 => (74, 256),  // IQ2_XS
+        18 => (98, 256),  // IQ3_XXS
+        19 => (50, 256),  // IQ1_S
+        20 => (18, 32),   // IQ4_NL
+        21 => (110, 256), // IQ3_S
+        22 => (82, 256),  // IQ2_S
+        23 => (136, 256), // IQ4_XS
+        24 => (1, 1),     // I8
+        25 => (2, 1),     // I16
+        26 => (4, 1),     // I32
+        27 => (8, 1),     // I64
+        28 => (8, 1),     // F64
+        29 => (56, 256),  // IQ1_M
+        30 => (2, 1),     // BF16
+        _ => return None,
+    })
+}
+
+struct Reader<R> {
+    r: R,
+    path: String,
+}
+
+impl<R: Read> Reader<R> {
+    fn err(&self, reason: impl Into<String>) -> RunnerError {
+        RunnerError::Gguf { path: self.path.clone(), reason: reason.into() }
+    }
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], RunnerError> {
+        let mut b = [0u8; N];
+        self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated header: {e}")))?;
+        Ok(b)
+    }
+    fn u32(&mut self) -> Result<u32, RunnerError> {
+        Ok(u32::from_le_bytes(self.bytes()?))
+    }
+    fn u64(&mut self) -> Result<u64, RunnerError> {
+        Ok(u64::from_le_bytes(self.bytes()?))
+    }
+    fn string(&mut self) -> Result<String, RunnerError> {
+        let len = self.u64()?;
+        if len > MAX_STRING {
+            return Err(self.err(format!("string of {len} bytes")));
+        }
+        let mut b = vec![0u8; len as usize];
+        self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated string: {e}")))?;
+        Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+    fn value(&mut self, ty: u32, depth: u32) -> Result<Value, RunnerError> {
+        Ok(match ty {
+            0 => Value::from(self.bytes::<1>()?[0]),
+            1 => Value::from(self.bytes::<1>()?[0] as i8),
+            2 => Value::from(u16::from_le_bytes(self.bytes()?)),
+            3 => Value::from(i16::from_le_bytes(self.bytes()?)),
+            4 => Value::from(self.u32()?),
+            5 => Value::from(i32::from_le_bytes(self.bytes()?)),
+            6 => Value::from(f32::from_le_bytes(self.bytes()?) as f64),
+            7 => Value::from(self.bytes::<1>()?[0] != 0),
+            8 => Value::from(self.string()?),
+            9 => {
+                if depth > 2 {
+                    return Err(self.err("arrays nested too deep"));
+                }
+                let item = self.u32()?;
+                let len = self.u64()?;
+                let mut kept = Vec::new();
+                for i in 0..len {
+                    let v = self.value(item, depth + 1)?;
+                    if i < MAX_KEPT_ARRAY {
+                        kept.push(v);
+                    }
+                }
+                if len > MAX_KEPT_ARRAY {
+                    serde_json::json!({"array_length": len})
+                } else {
+                    Value::Array(kept)
+                }
+            }
+            10 => Value::from(self.u64()?),
+            11 => Value::from(i64::from_le_bytes(self.bytes()?)),
+            12 => Value::from(f64::from_le_bytes(self.bytes()?)),
+            t => return Err(self.err(format!("unknown metadata type {t}"))),
+        })
+    }
+}
+
+/// Reads the header of the GGUF file at `path`.
+pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| RunnerError::Gguf { path: shown.clone(), reason: e.to_string() })?;
+    let mut r = Reader { r: BufReader::new(file), path: shown };
+    if &r.bytes::<4>()? != b"GGUF" {
+        return Err(r.err("no GGUF magic"));
+    }
+    let version = r.u32()?;
+    if !(2..=3).contains(&version) {
+        return Err(r.err(format!("unsupported GGUF version {version}")));
+    }
+    let (n_tensors, n_kv) = (r.u64()?, r.u64()?);
+    if n_tensors > 1 << 20 || n_kv > 1 << 20 {
+        return Err(r.err("implausible tensor or metadata count"));
+    }
+    let mut metadata = BTreeMap::new();
+    for _ in 0..n_kv {
+        let key = r.string()?;
+        let ty = r.u32()?;
+        let v = r.value(ty, 0)?;
+        metadata.insert(key, v);
+    }
+    let mut tensors = Vec::with_capacity(n_tensors as usize);
+    for _ in 0..n_tensors {
+        let name = r.string()?;
+        let n_dims = r.u32()?;
+        if n_dims > 8 {
+            return Err(r.err(format!("tensor {name} has {n_dims} dimensions")));
+        }
+        let dims = (0..n_dims).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
+        let ggml_type = r.u32()?;
+        let _offset = r.u64()?;
+        tensors.push(TensorInfo { name, ggml_type, dims });
+    }
+    Ok(GgufHeader { version, metadata, tensors })
+}
+
+/// The blake3 of a whole file (a GGUF model's identity).
+pub fn file_hash(path: &Path) -> Result<String, RunnerError> {
+    let err = |e: std::io::Error| RunnerError::Gguf { path: path.display().to_string(), reason: e.to_string() };
+    let file = File::open(path).map_err(err)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(BufReader::new(file)).map_err(err)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}

@@ -1,0 +1,36 @@
+//! Runs a task set one request at a time against a local model server, under
+//! the conditions that keep the numbers honest (DESIGN.md §6): temperature 0,
+//! a fixed seed, context and output budget, one stream, the whole model
+//! resident in VRAM, and nothing leaving the network.
+//!
+//! Two [`Backend`]s: Ollama's native API ([`OllamaBackend`]) and any
+//! OpenAI-compatible chat server ([`OpenAiBackend`]: llama.cpp, vLLM, LM
+//! Studio, Ollama's `/v1`). The [`plan`] module sizes weights, KV cache and
+//! recurrent state against a VRAM budget from GGUF metadata. [`run`] writes
+//! every result through a [`bench_core::ResultSink`] the moment it arrives.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ollama_runner::RunnerError> {
+//! use ollama_runner::{Backend, OpenAiBackend, Request};
+//! let backend = OpenAiBackend::new("http://127.0.0.1:8080")?;
+//! let req = Request::new("gemma3", "You are terse.", "Say hi.", &Default::default());
+//! let reply = backend.complete(&req, std::time::Duration::from_secs(60)).await?;
+//! println!("{} ({:?} tokens)", reply.text, reply.completion_tokens);
+//! # Ok(()) }
+//! ```
+
+mod airgap;
+mod backend;
+mod error;
+pub mod gguf;
+mod ollama;
+mod openai;
+pub mod plan;
+mod run;
+
+pub use airgap::{endpoint_scope, require_local};
+pub use backend::{Backend, ModelInfo, Reply, Request, Residency};
+pub use error::RunnerError;
+pub use ollama::OllamaBackend;
+pub use openai::OpenAiBackend;
+pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};

@@ -1,0 +1,372 @@
+//! The VRAM planner: weights + KV cache + recurrent state + compute buffer +
+//! overhead, against a budget (DESIGN.md §6).
+//!
+//! KV bytes per token of one full-attention layer = (key length + value
+//! length) × KV heads × bytes per element. A sliding-window layer holds at
+//! most the window; a recurrent layer holds a fixed state per sequence.
+//! Parallel streams multiply both. The compute buffer is estimated as the
+//! logits (vocabulary × 4 B × 512-token micro-batch) plus activations
+//! (embedding × 4 B × 512 × 4); the overhead margin is stated in the plan.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Element type of the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvType {
+    F32,
+    F16,
+    Q8_0,
+    Q4_0,
+}
+
+impl KvType {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "f32" => KvType::F32,
+            "f16" => KvType::F16,
+            "q8_0" => KvType::Q8_0,
+            "q4_0" => KvType::Q4_0,
+            _ => return None,
+        })
+    }
+
+    /// `(numerator, denominator)` bytes per element: q8_0 is 34/32, q4_0 18/32.
+    pub fn bytes_per_element(self) -> (u64, u64) {
+        match self {
+            KvType::F32 => (4, 1),
+            KvType::F16 => (2, 1),
+            KvType::Q8_0 => (34, 32),
+            KvType::Q4_0 => (18, 32),
+        }
+    }
+}
+
+/// How one layer keeps state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    Full,
+    Sliding,
+    Recurrent,
+}
+
+/// The shape facts the plan needs, from GGUF metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelShape {
+    pub architecture: String,
+    pub layers: Vec<LayerKind>,
+    /// KV heads per layer (grouped-query attention).
+    pub kv_heads: Vec<u64>,
+    pub key_length: u64,
+    pub value_length: u64,
+    pub sliding_window: Option<u64>,
+    /// Bytes of fixed state per recurrent layer per sequence.
+    pub recurrent_state_bytes: u64,
+    pub embedding_length: u64,
+    pub vocab_size: u64,
+    pub trained_context: Option<u64>,
+    pub weight_bytes: u64,
+}
+
+/// What to plan for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    pub vram_bytes: u64,
+    pub ctx: u64,
+    pub parallel: u64,
+    pub kv_type: KvType,
+    /// Fixed margin for the runtime's own allocations (CUDA context and the like).
+    pub overhead_bytes: u64,
+}
+
+/// The plan, every figure in bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub request: PlanRequest,
+    pub architecture: String,
+    pub weights: u64,
+    /// KV bytes per token of one full-attention layer.
+    pub kv_bytes_per_token_per_full_layer: u64,
+    /// KV bytes per token summed over layers that grow with the context.
+    pub kv_bytes_per_token: u64,
+    pub full_layers: usize,
+    pub sliding_layers: usize,
+    pub recurrent_layers: usize,
+    pub kv_cache: u64,
+    pub recurrent_state: u64,
+    pub compute_buffer: u64,
+    pub overhead: u64,
+    pub total: u64,
+    pub fits: bool,
+    /// Budget minus total (negative when it does not fit).
+    pub headroom: i64,
+    /// Largest context that fits at this parallelism (0 if none).
+    pub max_ctx: u64,
+    /// Largest parallelism that fits at this context (0 if none).
+    pub max_parallel: u64,
+}
+
+fn num(meta: &BTreeMap<String, Value>, key: &str) -> Option<u64> {
+    meta.get(key).and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+}
+
+impl ModelShape {
+    /// Reads the shape from GGUF metadata (a file header or Ollama's
+    /// `model_info`). `weight_bytes` comes from the tensor table or the file size.
+    pub fn from_metadata(meta: &BTreeMap<String, Value>, weight_bytes: u64) -> Option<Self> {
+        let arch = meta.get("general.architecture")?.as_str()?.to_string();
+        let k = |s: &str| format!("{arch}.{s}");
+        let n_layers = num(meta, &k("block_count"))? as usize;
+        let heads = num(meta, &k("attention.head_count")).unwrap_or(1);
+        let embd = num(meta, &k("embedding_length")).unwrap_or(0);
+        let kv_heads: Vec<u64> = match meta.get(&k("attention.head_count_kv")) {
+            Some(Value::Array(a)) => a.iter().map(|v| v.as_u64().unwrap_or(0)).collect(),
+            Some(v) => vec![v.as_u64().unwrap_or(heads); n_layers],
+            None => vec![heads; n_layers],
+        };
+        let head_dim = if heads > 0 { embd / heads } else { 0 };
+        let key_length = num(meta, &k("attention.key_length")).unwrap_or(head_dim);
+        let value_length = num(meta, &k("attention.value_length")).unwrap_or(key_length);
+        let sliding_window = num(meta, &k("attention.sliding_window")).filter(|w| *w > 0);
+        // Which layers slide: an explicit pattern, or the architecture's known one.
+        let swa_period = num(meta, &k("attention.sliding_window_pattern")).or(match arch.as_str() {
+            "gemma3" | "gemma3n" => Some(6),
+            "gemma2" => Some(2),
+            _ => None,
+        });
+        let full_interval = num(meta, &k("full_attention_interval"));
+        let layers: Vec<LayerKind> = (0..n_layers)
+            .map(|il| {
+                if let Some(i) = full_interval.filter(|i| *i > 0) {
+                    if (il as u64 + 1) % i == 0 { LayerKind::Full } else { LayerKind::Recurrent }
+                } else if kv_heads.get(il) == Some(&0) {
+                    LayerKind::Recurrent
+                } else if let (Some(_), Some(p)) = (sliding_window, swa_period) {
+                    if (il as u64 + 1) % p == 0 { LayerKind::Full } else { LayerKind::Sliding }
+                } else {
+                    LayerKind::Full
+                }
+            })
+            .collect();
+        // Recurrent state (Mamba-2 / Gated DeltaNet style), f32: the conv state
+        // (kernel - 1) x (inner + 2 x groups x state) plus the SSM state state x inner.
+        let conv = num(meta, &k("ssm.conv_kernel")).unwrap_or(0);
+        let inner = num(meta, &k("ssm.inner_size")).unwrap_or(0);
+        let state = num(meta, &k("ssm.state_size")).unwrap_or(0);
+        let groups = num(meta, &k("ssm.group_count")).unwrap_or(1);
+        let recurrent_state_bytes = 4 * (conv.saturating_sub(1) * (inner + 2 * groups * state) + state * inner);
+        let vocab_size = num(meta, &k("vocab_size")).or_else(|| {
+            meta.get("tokenizer.ggml.tokens").and_then(|t| t["array_length"].as_u64().or(t.as_array().map(|a| a.len() as u64)))
+        });
+        Some(ModelShape {
+            architecture: arch.clone(),
+            layers,
+            kv_heads,
+            key_length,
+            value_length,
+            sliding_window,
+            recurrent_state_bytes,
+            embedding_length: embd,
+            vocab_size: vocab_size.unwrap_or(0),
+            trained_context: num(meta, &k("context_length")),
+            weight_bytes,
+        })
+    }
+
+    /// KV bytes per token for layer `il`, rounded up.
+    fn kv_per_token(&self, il: usize, kv: KvType) -> u64 {
+        let (n, d) = kv.bytes_per_element();
+        let heads = self.kv_heads.get(il).copied().unwrap_or(0);
+        ((self.key_length + self.value_length) * heads * n).div_ceil(d)
+    }
+
+    fn kv_cache(&self, ctx: u64, parallel: u64, kv: KvType) -> u64 {
+        let per_seq: u64 = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(il, kind)| match kind {
+                LayerKind::Full => ctx * self.kv_per_token(il, kv),
+                LayerKind::Sliding => ctx.min(self.sliding_window.unwrap_or(ctx)) * self.kv_per_token(il, kv),
+                LayerKind::Recurrent => 0,
+            })
+            .sum();
+        per_seq * parallel
+    }
+
+    fn total(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
+        let recurrent = self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64 * self.recurrent_state_bytes * parallel;
+        self.weight_bytes + self.kv_cache(ctx, parallel, req.kv_type) + recurrent + self.compute_buffer() + req.overhead_bytes
+    }
+
+    pub fn compute_buffer(&self) -> u64 {
+        const UBATCH: u64 = 512;
+        self.vocab_size * 4 * UBATCH + self.embedding_length * 4 * UBATCH * 4
+    }
+
+    pub fn plan(&self, req: &PlanRequest) -> Plan {
+        let count = |k: LayerKind| self.layers.iter().filter(|x| **x == k).count();
+        let first_full = self.layers.iter().position(|k| *k == LayerKind::Full).unwrap_or(0);
+        let kv_bytes_per_token = self
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k == LayerKind::Full)
+            .map(|(il, _)| self.kv_per_token(il, req.kv_type))
+            .sum();
+        let total = self.total(req, req.ctx, req.parallel);
+        let fits_at = |ctx: u64, p: u64| self.total(req, ctx, p) <= req.vram_bytes;
+        // Largest context at this parallelism, by bisection.
+        let (mut lo, mut hi) = (0u64, 1u64 << 24);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if fits_at(mid, req.parallel) { lo = mid } else { hi = mid - 1 }
+        }
+        let max_ctx = lo;
+        let mut max_parallel = 0;
+        while max_parallel < 1024 && fits_at(req.ctx, max_parallel + 1) {
+            max_parallel += 1;
+        }
+        Plan {
+            request: req.clone(),
+            architecture: self.architecture.clone(),
+            weights: self.weight_bytes,
+            kv_bytes_per_token_per_full_layer: self.kv_per_token(first_full, req.kv_type),
+            kv_bytes_per_token,
+            full_layers: count(LayerKind::Full),
+            sliding_layers: count(LayerKind::Sliding),
+            recurrent_layers: count(LayerKind::Recurrent),
+            kv_cache: self.kv_cache(req.ctx, req.parallel, req.kv_type),
+            recurrent_state: count(LayerKind::Recurrent) as u64 * self.recurrent_state_bytes * req.parallel,
+            compute_buffer: self.compute_buffer(),
+            overhead: req.overhead_bytes,
+            total,
+            fits: total <= req.vram_bytes,
+            headroom: req.vram_bytes as i64 - total as i64,
+            max_ctx,
+            max_parallel,
+        }
+    }
+}
+
+/// Parses `32GiB`, `24GB`, `512MiB` or a plain byte count.
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024f64.powi(4),
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "tb" | "t" => 1e12,
+        _ => return None,
+    };
+    Some((n * mult) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn meta(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    /// The seed's Qwen3.6-35B-A3B: 40 layers, every fourth one Gated Attention
+    /// with 2 KV heads of dimension 256; the rest Gated DeltaNet.
+    fn qwen() -> ModelShape {
+        let m = meta(&[
+            ("general.architecture", json!("qwen35moe")),
+            ("qwen35moe.block_count", json!(40)),
+            ("qwen35moe.attention.head_count", json!(16)),
+            ("qwen35moe.attention.head_count_kv", json!(2)),
+            ("qwen35moe.attention.key_length", json!(256)),
+            ("qwen35moe.attention.value_length", json!(256)),
+            ("qwen35moe.full_attention_interval", json!(4)),
+            ("qwen35moe.embedding_length", json!(2048)),
+            ("qwen35moe.vocab_size", json!(151936)),
+            ("qwen35moe.ssm.conv_kernel", json!(4)),
+            ("qwen35moe.ssm.inner_size", json!(4096)),
+            ("qwen35moe.ssm.state_size", json!(128)),
+            ("qwen35moe.ssm.group_count", json!(16)),
+        ]);
+        ModelShape::from_metadata(&m, 24_000_000_000).unwrap()
+    }
+
+    fn req(ctx: u64, kv: KvType) -> PlanRequest {
+        PlanRequest { vram_bytes: parse_bytes("32GiB").unwrap(), ctx, parallel: 1, kv_type: kv, overhead_bytes: 512 << 20 }
+    }
+
+    #[test]
+    fn qwen_kv_is_10880_bytes_per_token_at_q8_0() {
+        let plan = qwen().plan(&req(8192, KvType::Q8_0));
+        assert_eq!(plan.full_layers, 10);
+        assert_eq!(plan.recurrent_layers, 30);
+        assert_eq!(plan.kv_bytes_per_token, 10 * 2 * 2 * 256 * 34 / 32);
+        assert_eq!(plan.kv_bytes_per_token, 10_880);
+        assert_eq!(plan.kv_cache, 10_880 * 8192);
+        assert!(plan.fits, "{plan:?}");
+        // The recurrent state does not grow with the context.
+        let long = qwen().plan(&req(65536, KvType::Q8_0));
+        assert_eq!(long.recurrent_state, plan.recurrent_state);
+    }
+
+    #[test]
+    fn parallel_multiplies_the_cache_and_limits_are_consistent() {
+        let one = qwen().plan(&req(8192, KvType::Q8_0));
+        let mut r = req(8192, KvType::Q8_0);
+        r.parallel = 4;
+        let four = qwen().plan(&r);
+        assert_eq!(four.kv_cache, 4 * one.kv_cache);
+        assert_eq!(four.recurrent_state, 4 * one.recurrent_state);
+        let at_max = qwen().plan(&req(one.max_ctx, KvType::Q8_0));
+        assert!(at_max.fits);
+        assert!(!qwen().plan(&req(one.max_ctx + 1, KvType::Q8_0)).fits);
+        assert!(one.max_parallel >= 1);
+    }
+
+    #[test]
+    fn gemma3_layer_pattern_caps_sliding_layers_at_the_window() {
+        let m = meta(&[
+            ("general.architecture", json!("gemma3")),
+            ("gemma3.block_count", json!(18)),
+            ("gemma3.attention.head_count", json!(4)),
+            ("gemma3.attention.head_count_kv", json!(1)),
+            ("gemma3.attention.key_length", json!(256)),
+            ("gemma3.attention.value_length", json!(256)),
+            ("gemma3.attention.sliding_window", json!(512)),
+            ("gemma3.embedding_length", json!(640)),
+        ]);
+        let shape = ModelShape::from_metadata(&m, 253_000_000).unwrap();
+        let plan = shape.plan(&req(8192, KvType::F16));
+        assert_eq!((plan.full_layers, plan.sliding_layers), (3, 15));
+        // 1 KV head x (256 + 256) x 2 bytes = 1024 bytes per token per layer.
+        assert_eq!(plan.kv_bytes_per_token_per_full_layer, 1024);
+        assert_eq!(plan.kv_cache, 3 * 8192 * 1024 + 15 * 512 * 1024);
+    }
+
+    #[test]
+    fn block_sizes_match_ggml() {
+        use crate::gguf::block_size;
+        assert_eq!(block_size(12), Some((144, 256))); // Q4_K: 4.5 bits
+        assert_eq!(block_size(13), Some((176, 256))); // Q5_K
+        assert_eq!(block_size(14), Some((210, 256))); // Q6_K: 6.5625 bits
+        assert_eq!(block_size(8), Some((34, 32))); // Q8_0
+        assert_eq!(block_size(2), Some((18, 32))); // Q4_0
+        assert_eq!(block_size(1), Some((2, 1))); // F16
+        assert_eq!(KvType::Q8_0.bytes_per_element(), (34, 32));
+        assert_eq!(KvType::Q4_0.bytes_per_element(), (18, 32));
+        assert_eq!(parse_bytes("32GiB"), Some(32 << 30));
+    }
+}

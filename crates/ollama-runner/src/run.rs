@@ -1,0 +1,189 @@
+use std::time::{Duration, Instant};
+
+use bench_core::{Attempt, Completion, FinishReason, ResultSink, SamplingOptions, Task, Timings};
+
+use crate::backend::ms;
+use crate::{Backend, Reply, Request, Residency, RunnerError};
+
+/// The id under which the warm-up request is recorded.
+pub const WARMUP_TASK_ID: &str = "__warmup__";
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub model: String,
+    pub options: SamplingOptions,
+    pub timeout: Duration,
+    /// Attempts per task for retryable errors (at least 1).
+    pub attempts: u32,
+    pub allow_partial_offload: bool,
+    /// A task whose tokens/s falls below this share of the warm-up's is flagged.
+    pub collapse_ratio: f64,
+    /// Consecutive tasks that could not reach the server before the run stops.
+    pub max_consecutive_failures: u32,
+}
+
+impl RunConfig {
+    pub fn new(model: &str, options: SamplingOptions) -> Self {
+        Self {
+            model: model.into(),
+            options,
+            timeout: Duration::from_secs(300),
+            attempts: 3,
+            allow_partial_offload: false,
+            collapse_ratio: 0.5,
+            max_consecutive_failures: 3,
+        }
+    }
+}
+
+/// One step of progress, for a progress bar or a log line.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub task_id: String,
+    pub tokens_per_second: Option<f64>,
+    pub finish_reason: String,
+    pub elapsed: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub skipped_already_done: usize,
+    pub completed: usize,
+    pub failed: usize,
+    pub warmup_tokens_per_second: Option<f64>,
+    pub residency: Option<Residency>,
+    /// Tasks whose throughput collapsed relative to the warm-up.
+    pub collapsed: Vec<String>,
+}
+
+/// Runs `tasks` in order, one request at a time, writing each completion
+/// through `sink` before the next request starts. Tasks the sink already has
+/// are skipped, so a killed run resumes where it stopped.
+pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
+    backend: &B,
+    tasks: &[Task],
+    sink: &mut S,
+    cfg: &RunConfig,
+    mut progress: impl FnMut(&Progress) + Send,
+) -> Result<RunSummary, RunnerError> {
+    let mut summary = RunSummary::default();
+    let done = sink.already_done().await?;
+    let todo: Vec<&Task> = tasks.iter().filter(|t| !done.contains(&t.id)).collect();
+    summary.skipped_already_done = tasks.len() - todo.len();
+    if todo.is_empty() {
+        return Ok(summary);
+    }
+
+    // Warm-up: loads the model; recorded, excluded from statistics.
+    let warm = Request::new(&cfg.model, "You are a helpful assistant.", "Reply with the word ready.", &SamplingOptions { num_predict: 16, ..cfg.options.clone() });
+    let warm_completion = attempt_all(backend, WARMUP_TASK_ID, &warm, cfg).await;
+    sink.record(&warm_completion, true).await?;
+    if let Some(e) = &warm_completion.error {
+        return Err(RunnerError::Transport { endpoint: backend.endpoint().to_string(), reason: format!("warm-up failed: {e}") });
+    }
+    summary.warmup_tokens_per_second = warm_completion.tokens_per_second();
+
+    summary.residency = backend.residency(&cfg.model).await?;
+    if let Some(r) = &summary.residency {
+        if !r.fully_resident() && !cfg.allow_partial_offload {
+            return Err(RunnerError::PartialOffload {
+                endpoint: backend.endpoint().to_string(),
+                model: cfg.model.clone(),
+                size: r.size,
+                size_vram: r.size_vram,
+            });
+        }
+    }
+
+    let start = Instant::now();
+    let mut consecutive = 0;
+    for (i, task) in todo.iter().enumerate() {
+        let req = Request::new(&cfg.model, &task.prompt.system, &task.prompt.user, &cfg.options);
+        let completion = attempt_all(backend, &task.id, &req, cfg).await;
+        sink.record(&completion, false).await?;
+        if completion.error.is_some() {
+            summary.failed += 1;
+            consecutive += 1;
+            if consecutive >= cfg.max_consecutive_failures {
+                return Err(RunnerError::ServerDown {
+                    endpoint: backend.endpoint().to_string(),
+                    count: consecutive,
+                    last: completion.error.unwrap_or_default(),
+                });
+            }
+        } else {
+            summary.completed += 1;
+            consecutive = 0;
+        }
+        let tps = completion.tokens_per_second();
+        if let (Some(t), Some(w)) = (tps, summary.warmup_tokens_per_second) {
+            // Short answers time poorly; judge only those with some length.
+            if completion.completion_tokens.unwrap_or(0) >= 16 && t < w * cfg.collapse_ratio {
+                summary.collapsed.push(task.id.clone());
+            }
+        }
+        progress(&Progress {
+            done: summary.skipped_already_done + i + 1,
+            total: tasks.len(),
+            task_id: task.id.clone(),
+            tokens_per_second: tps,
+            finish_reason: completion.finish_reason.as_str().to_string(),
+            elapsed: start.elapsed(),
+        });
+    }
+    Ok(summary)
+}
+
+/// Tries a request up to `cfg.attempts` times while the error is retryable;
+/// every attempt is kept. Never fails: a request that never succeeds becomes a
+/// completion with `finish_reason: error`.
+async fn attempt_all<B: Backend + Sync>(backend: &B, task_id: &str, req: &Request, cfg: &RunConfig) -> Completion {
+    let mut attempts = Vec::new();
+    let mut last_err = None;
+    for number in 1..=cfg.attempts.max(1) {
+        let t0 = Instant::now();
+        match backend.complete(req, cfg.timeout).await {
+            Ok(reply) => {
+                attempts.push(Attempt { number, wall_ms: ms(t0.elapsed()), error: None });
+                return completion(task_id, reply, attempts);
+            }
+            Err(e) => {
+                attempts.push(Attempt { number, wall_ms: ms(t0.elapsed()), error: Some(e.to_string()) });
+                let retry = e.retryable();
+                last_err = Some(e.to_string());
+                if !retry {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(number))).await;
+            }
+        }
+    }
+    let wall = attempts.iter().map(|a| a.wall_ms).sum();
+    Completion {
+        task_id: task_id.to_string(),
+        text: String::new(),
+        prompt_tokens: None,
+        completion_tokens: None,
+        finish_reason: FinishReason::Error,
+        timings: Timings { wall_ms: wall, ..Default::default() },
+        attempts,
+        error: last_err,
+    }
+}
+
+fn completion(task_id: &str, r: Reply, attempts: Vec<Attempt>) -> Completion {
+    Completion {
+        task_id: task_id.to_string(),
+        text: r.text,
+        prompt_tokens: r.prompt_tokens,
+        completion_tokens: r.completion_tokens,
+        finish_reason: r.finish_reason,
+        timings: r.timings,
+        attempts,
+        error: None,
+    }
+}

@@ -1,0 +1,60 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ModuleMeta;
+
+/// Which modules a snapshot defines and which names each one binds: functions,
+/// classes, `Class.method`s, module-level assignments and names re-exported by
+/// imports. Used to tell a real API from an invented one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiIndex {
+    pub modules: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ApiIndex {
+    pub fn build(modules: &[ModuleMeta]) -> Self {
+        let mut index = ApiIndex::default();
+        for m in modules {
+            let names = index.modules.entry(m.module.clone()).or_default();
+            names.extend(m.functions.iter().map(|f| f.name.clone()));
+            for c in &m.classes {
+                names.insert(c.name.clone());
+                names.extend(c.methods.iter().map(|f| format!("{}.{}", c.name, f.name)));
+            }
+            names.extend(m.assignments.iter().cloned());
+            for i in &m.imports {
+                let bound = match (&i.alias, &i.name) {
+                    (Some(a), _) => a.clone(),
+                    (None, Some(n)) => n.clone(),
+                    (None, None) => i.module.split('.').next().unwrap_or_default().to_string(),
+                };
+                if bound != "*" {
+                    names.insert(bound);
+                }
+            }
+        }
+        index
+    }
+
+    /// Whether `module` (dotted) is one of the snapshot's modules or packages.
+    pub fn has_module(&self, module: &str) -> bool {
+        self.modules.contains_key(module)
+            || self.modules.keys().any(|m| m.starts_with(module) && m[module.len()..].starts_with('.'))
+    }
+
+    /// Whether the snapshot's top-level package names include `root`.
+    pub fn owns_root(&self, root: &str) -> bool {
+        self.has_module(root)
+    }
+
+    /// Whether `module.name` exists: a bound name or a submodule.
+    pub fn has_attr(&self, module: &str, name: &str) -> bool {
+        self.modules.get(module).is_some_and(|n| n.contains(name)) || self.has_module(&format!("{module}.{name}"))
+    }
+
+    /// The top-level names of the snapshot's own packages and modules.
+    pub fn roots(&self) -> BTreeSet<String> {
+        self.modules.keys().filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(str::to_string).collect()
+    }
+}

@@ -1,0 +1,18 @@
+/// Errors of the store, each naming the file (or run, or task set).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: not a result store: {reason}")]
+    NotAStore { path: String, reason: String },
+    #[error("{path}: written by a newer version of this tool (schema {found}, this tool knows up to {known})")]
+    NewerSchema { path: String, found: i64, known: i64 },
+    #[error("{path}: no such store")]
+    Missing { path: String },
+    #[error("{path}: {reason}")]
+    Mismatch { path: String, reason: String },
+    #[error("{path}: run {run} does not exist")]
+    NoRun { path: String, run: i64 },
+    #[error("{path}: task set {id} is not in the store")]
+    NoTaskSet { path: String, id: String },
+    #[error("{path}: database error: {source}")]
+    Db { path: String, source: sqlx::Error },
+}

@@ -1,0 +1,23 @@
+//! One SQLite file (sqlx, WAL, foreign keys on) that keeps every task set,
+//! run manifest, result and grade. Each result is committed the moment it
+//! arrives, so a killed run resumes where it stopped and loses nothing.
+//!
+//! The schema is documented in `docs/result-store.md`; anyone can query it
+//! with the `sqlite3` shell.
+//!
+//! ```no_run
+//! # async fn demo(set: &bench_core::TaskSet, manifest: &bench_core::RunManifest) -> Result<(), result_store::StoreError> {
+//! let store = result_store::Store::open(std::path::Path::new("results.sqlite")).await?;
+//! store.put_task_set(set).await?;
+//! let run = store.create_run(manifest).await?;
+//! let mut sink = store.sink(run); // implements bench_core::ResultSink
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod report;
+mod store;
+
+pub use error::StoreError;
+pub use report::{wilson, ItemStat, PassRate};
+pub use store::{RunRow, RunSink, Store};

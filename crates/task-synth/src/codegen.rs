@@ -1,0 +1,176 @@
+//! `code_generation`: write a real function from its requirement, signature and
+//! the module's head imports.
+
+use bench_core::{Category, Expected, Prompt, Tier};
+use py_ast_meta::{ClassSig, FunctionSig, Import, ModuleMeta};
+
+use crate::context::Context;
+use crate::select::Candidate;
+use crate::sinks::find_sinks;
+use crate::synth::Draft;
+
+const SYSTEM: &str = "You are an expert Python developer working inside an existing repository. \
+Answer with exactly one fenced ```python code block containing the requested function, and nothing else.";
+
+pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
+    let rules = &cx.rules.code_generation;
+    let mut out = Vec::new();
+    for m in cx.library_modules() {
+        let repo_names = cx.repo_names(m);
+        for (symbol, class, f) in m.callables() {
+            let dunder = f.name.starts_with("__") && f.name.ends_with("__");
+            if f.statements < rules.min_statements || (dunder && f.name != "__init__") {
+                continue;
+            }
+            let used: Vec<&String> = f
+                .names_used
+                .iter()
+                .filter(|n| {
+                    repo_names.contains(n.as_str())
+                        || class.is_some_and(|c| n.strip_prefix("self.").or(n.strip_prefix("cls.")).is_some_and(|a| c.methods.iter().any(|x| x.name == a)))
+                })
+                .collect();
+            let doc = f.docstring.as_deref().filter(|d| d.split_whitespace().count() >= 3);
+            let score = f.statements + 3 * used.len() + if doc.is_some() { 0 } else { 8 };
+            let tier = Tier::from_index(rules.tier_thresholds.iter().filter(|t| score >= **t).count());
+            let tier_rule = format!(
+                "score {score} = {} statements + 3 x {} repository names + {} (docstring {}); thresholds {:?}",
+                f.statements,
+                used.len(),
+                if doc.is_some() { 0 } else { 8 },
+                if doc.is_some() { "present" } else { "absent" },
+                rules.tier_thresholds
+            );
+            let text = cx.text(&m.path);
+            let original = crate::context::snippet(text, f.start_line, f.end_line).join("\n");
+            let original_sinks: Vec<String> = find_sinks(&original).into_iter().map(|s| s.name).collect();
+            let prompt = prompt(m, class, f, doc, &used, rules);
+            let expected = Expected::CodeGeneration {
+                name: f.name.clone(),
+                signature: f.signature.clone(),
+                params: f.params.iter().map(|p| (p.name.clone(), p.kind.as_str().to_string(), p.default.is_some())).collect(),
+                class: class.map(|c| c.name.clone()),
+                standalone: used.is_empty(),
+                api: cx.api.clone(),
+                head_bindings: head_bindings(&m.imports, &m.module),
+                declared_dependencies: cx.declared.clone(),
+                forbidden_sinks: rules.forbidden_sinks.clone(),
+                original_sinks,
+            };
+            out.push(Candidate {
+                tier,
+                file: m.path.clone(),
+                symbol: symbol.clone(),
+                rank: cx.rank(&m.path, &format!("code_generation|{symbol}")),
+                item: Draft { category: Category::CodeGeneration, tier, tier_rule, file: m.path.clone(), symbol, prompt, expected },
+            });
+        }
+    }
+    out
+}
+
+/// What each head import binds, with relative imports resolved against `module`.
+pub(crate) fn head_bindings(imports: &[Import], module: &str) -> Vec<(String, String, Option<String>)> {
+    imports
+        .iter()
+        .map(|i| {
+            let absolute = if i.level > 0 {
+                let parts: Vec<&str> = module.split('.').collect();
+                let keep = parts.len().saturating_sub(i.level as usize);
+                let base = parts[..keep].join(".");
+                match (base.is_empty(), i.module.is_empty()) {
+                    (true, _) => i.module.clone(),
+                    (false, true) => base,
+                    (false, false) => format!("{base}.{}", i.module),
+                }
+            } else {
+                i.module.clone()
+            };
+            let bound = match (&i.alias, &i.name) {
+                (Some(a), _) => a.clone(),
+                (None, Some(n)) => n.clone(),
+                (None, None) => i.module.split('.').next().unwrap_or_default().to_string(),
+            };
+            let module = if i.name.is_none() && i.alias.is_none() {
+                absolute.split('.').next().unwrap_or_default().to_string()
+            } else {
+                absolute
+            };
+            (bound, module, i.name.clone())
+        })
+        .collect()
+}
+
+pub(crate) fn render_import(i: &Import) -> String {
+    let alias = i.alias.as_ref().map(|a| format!(" as {a}")).unwrap_or_default();
+    match &i.name {
+        None => format!("import {}{alias}", i.module),
+        Some(n) => format!("from {}{} import {n}{alias}", ".".repeat(i.level as usize), i.module),
+    }
+}
+
+fn prompt(
+    m: &ModuleMeta,
+    class: Option<&ClassSig>,
+    f: &FunctionSig,
+    doc: Option<&str>,
+    used: &[&String],
+    rules: &crate::rules::CodegenRules,
+) -> Prompt {
+    let mut u = String::new();
+    u.push_str(&format!("Repository file: `{}` (module `{}`).\n\n", m.path, m.module));
+    if m.imports.is_empty() {
+        u.push_str("The module has no imports at its head.\n\n");
+    } else {
+        u.push_str("The module's head imports (in scope for your code):\n```python\n");
+        for i in &m.imports {
+            u.push_str(&render_import(i));
+            u.push('\n');
+        }
+        u.push_str("```\n\n");
+    }
+    match class {
+        Some(c) => u.push_str(&format!(
+            "Implement the method `{}` of `{}` with exactly this signature (write it inside `{}` or as a top-level function with the same parameters):\n",
+            f.name, c.signature, format_args!("class {}:", c.name)
+        )),
+        None => u.push_str(&format!("Implement the function `{}` with exactly this signature:\n", f.name)),
+    }
+    u.push_str("```python\n");
+    for d in &f.decorators {
+        u.push_str(d);
+        u.push('\n');
+    }
+    u.push_str(&f.signature);
+    u.push_str("\n```\n\n");
+    match doc {
+        Some(d) => {
+            u.push_str("Requirement (the function's docstring):\n\"\"\"\n");
+            u.push_str(d);
+            u.push_str("\n\"\"\"\n\n");
+        }
+        None => {
+            u.push_str(&format!(
+                "Requirement: the function has no docstring. Write `{}` so that it does what its name, its parameters and its module imply",
+                f.name
+            ));
+            if used.is_empty() {
+                u.push_str(".\n\n");
+            } else {
+                let names: Vec<&str> = used.iter().map(|s| s.as_str()).collect();
+                u.push_str(&format!("; the real implementation uses these repository names: {}.\n\n", names.join(", ")));
+            }
+        }
+    }
+    let sinks: Vec<String> = rules
+        .forbidden_sinks
+        .iter()
+        .map(|s| if s == "subprocess-shell" { "subprocess with shell=True".to_string() } else { format!("`{s}`") })
+        .collect();
+    u.push_str("Constraints:\n");
+    u.push_str("- Import only the standard library, this repository's own modules, or the project's declared dependencies.\n");
+    u.push_str("- Use only functions and attributes that really exist in those modules; do not invent APIs.\n");
+    u.push_str(&format!("- Do not use {}.\n", sinks.join(", ")));
+    u.push_str("- Keep the exact signature above.\n");
+    Prompt { system: SYSTEM.to_string(), user: u }
+}

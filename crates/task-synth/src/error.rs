@@ -1,0 +1,8 @@
+/// Errors of synthesis and verification.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{origin}: invalid rules: {reason}")]
+    Rules { origin: String, reason: String },
+    #[error("{path}: not a task set: {reason}")]
+    TaskSet { path: String, reason: String },
+}

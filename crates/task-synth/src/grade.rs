@@ -1,0 +1,292 @@
+//! Grading: a pure function of (task, model output) with named components.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bench_core::{Category, Component, Expected, Grade, Task};
+use serde::{Deserialize, Serialize};
+
+use crate::answer::{bounded, json_object, python_block};
+use crate::sinks::sinks_in;
+
+const STDLIB: &str = include_str!("stdlib_modules.txt");
+
+/// Grades one answer against its task's ground truth.
+pub fn grade(task: &Task, output: &str) -> Grade {
+    let text = bounded(output);
+    let mut g = Grader { components: Vec::new(), invented: Vec::new() };
+    match &task.expected {
+        Expected::CodeGeneration { .. } => g.code_generation(&task.expected, &text),
+        Expected::CodeUnderstanding { line, operator, .. } => g.understanding(*line, operator.as_deref(), &text),
+        Expected::SecurityAudit { vulnerable, cwe, lines, .. } => g.audit(*vulnerable, cwe, lines, &text),
+    }
+    let pass = !g.components.is_empty() && g.components.iter().filter(|c| c.name != "kind").all(|c| c.pass);
+    let reason = g.components.iter().find(|c| !c.pass && c.name != "kind").map(|c| {
+        if c.name == "answer" { c.detail.clone() } else { format!("{}: {}", c.name, c.detail) }
+    });
+    Grade { task_id: task.id.clone(), pass, reason, components: g.components, invented: g.invented }
+}
+
+struct Grader {
+    components: Vec<Component>,
+    invented: Vec<String>,
+}
+
+impl Grader {
+    fn check(&mut self, name: &str, pass: bool, detail: impl Into<String>) -> bool {
+        self.components.push(Component { name: name.into(), pass, detail: detail.into() });
+        pass
+    }
+
+    fn code_generation(&mut self, expected: &Expected, text: &str) {
+        let Expected::CodeGeneration {
+            name, params, class, api, head_bindings, declared_dependencies, forbidden_sinks, original_sinks, ..
+        } = expected
+        else {
+            return;
+        };
+        let Some(code) = python_block(text) else {
+            self.check("answer", false, "unparseable");
+            return;
+        };
+        let facts = match py_ast_meta::analyze("<answer>", &code) {
+            Ok(f) => f,
+            Err(e) => {
+                self.check("answer", false, "unparseable");
+                self.check("parses", false, format!("line {}: {}", e.line, e.error));
+                return;
+            }
+        };
+        self.check("parses", true, "");
+        // The requested name: a top-level function, or a method of the class.
+        let found = facts.meta.functions.iter().find(|f| &f.name == name).or_else(|| {
+            facts
+                .meta
+                .classes
+                .iter()
+                .filter(|c| class.as_ref().is_none_or(|n| &c.name == n))
+                .flat_map(|c| c.methods.iter())
+                .find(|f| &f.name == name)
+        });
+        let Some(f) = found else {
+            self.check("defines_name", false, format!("no function `{name}` defined"));
+            return;
+        };
+        self.check("defines_name", true, "");
+        let got: Vec<(String, String, bool)> =
+            f.params.iter().map(|p| (p.name.clone(), p.kind.as_str().to_string(), p.default.is_some())).collect();
+        let names_kinds_ok = got.len() == params.len()
+            && got.iter().zip(params).all(|(g, e)| g.0 == e.0 && g.1 == e.1 && (g.2 || !e.2));
+        self.check(
+            "signature",
+            names_kinds_ok,
+            if names_kinds_ok { String::new() } else { format!("expected ({}), got ({})", show(params), show(&got)) },
+        );
+
+        // Imports resolve to the standard library, the snapshot or declared dependencies.
+        let stdlib: BTreeSet<&str> = STDLIB.lines().collect();
+        let roots: BTreeSet<&str> = api.keys().filter_map(|m| m.split('.').next()).collect();
+        let declared: BTreeSet<&str> = declared_dependencies.iter().map(String::as_str).collect();
+        let mut bad_imports = Vec::new();
+        for i in facts.all_imports.iter().filter(|i| i.level == 0) {
+            let root = i.module.split('.').next().unwrap_or_default();
+            let known = stdlib.contains(root) || roots.contains(root) || declared.contains(root.to_lowercase().as_str());
+            if !known {
+                bad_imports.push(format!("import {}", i.module));
+                continue;
+            }
+            if roots.contains(root) {
+                if !api.contains_key(&i.module) && !is_package(api, &i.module) {
+                    bad_imports.push(format!("import {}", i.module));
+                } else if let Some(n) = &i.name {
+                    if n != "*" && !has_attr(api, &i.module, n) {
+                        bad_imports.push(format!("{}.{n}", i.module));
+                    }
+                }
+            }
+        }
+        self.check("imports_resolve", bad_imports.is_empty(), bad_imports.join(", "));
+        self.invented.extend(bad_imports);
+
+        // Every `module.attr` used on the snapshot's own modules exists.
+        let mut bindings: BTreeMap<String, String> = BTreeMap::new();
+        for (bound, module, name) in head_bindings {
+            let target = match name {
+                Some(n) if is_package(api, &format!("{module}.{n}")) || api.contains_key(&format!("{module}.{n}")) => format!("{module}.{n}"),
+                Some(_) => continue,
+                None => module.clone(),
+            };
+            bindings.insert(bound.clone(), target);
+        }
+        for i in facts.all_imports.iter().filter(|i| i.level == 0) {
+            match (&i.name, &i.alias) {
+                (None, Some(a)) => {
+                    bindings.insert(a.clone(), i.module.clone());
+                }
+                (None, None) => {
+                    let root = i.module.split('.').next().unwrap_or_default().to_string();
+                    bindings.insert(root.clone(), root);
+                }
+                (Some(n), alias) => {
+                    let full = format!("{}.{n}", i.module);
+                    if api.contains_key(&full) {
+                        bindings.insert(alias.clone().unwrap_or_else(|| n.clone()), full);
+                    }
+                }
+            }
+        }
+        let mut bad_attrs = Vec::new();
+        for chain in &facts.dotted {
+            let mut parts = chain.split('.');
+            let Some(root) = parts.next() else { continue };
+            let Some(module) = bindings.get(root) else { continue };
+            if !roots.contains(module.split('.').next().unwrap_or_default()) {
+                continue;
+            }
+            let mut current = module.clone();
+            for part in parts {
+                let sub = format!("{current}.{part}");
+                if api.contains_key(&sub) || is_package(api, &sub) {
+                    current = sub;
+                    continue;
+                }
+                if !has_attr(api, &current, part) {
+                    bad_attrs.push(format!("{current}.{part}"));
+                }
+                break;
+            }
+        }
+        bad_attrs.sort();
+        bad_attrs.dedup();
+        self.check("api_exists", bad_attrs.is_empty(), bad_attrs.join(", "));
+        self.invented.extend(bad_attrs);
+
+        let mut used: Vec<String> = sinks_in(&facts)
+            .into_iter()
+            .map(|s| s.name)
+            .filter(|s| forbidden_sinks.contains(s) && !original_sinks.contains(s))
+            .collect();
+        used.dedup();
+        self.check("no_forbidden_sink", used.is_empty(), used.join(", "));
+    }
+
+    fn understanding(&mut self, line: Option<u32>, operator: Option<&str>, text: &str) {
+        let Some(obj) = json_object(text) else {
+            self.check("answer", false, "unparseable");
+            return;
+        };
+        let Some(answered) = answer_line(obj.get("line")) else {
+            self.check("answer", false, "unparseable");
+            return;
+        };
+        match line {
+            Some(want) => {
+                self.check("line", answered == Some(want), format!("expected line {want}, answered {}", show_line(answered)));
+                let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
+                let same = operator.is_some_and(|op| op == kind);
+                self.check("kind", same, format!("expected {}, answered {kind:?}", operator.unwrap_or("-")));
+            }
+            None => {
+                self.check("no_bug", answered.is_none(), format!("control without a bug; answered {}", show_line(answered)));
+            }
+        }
+    }
+
+    fn audit(&mut self, vulnerable: bool, cwe: &str, lines: &[u32], text: &str) {
+        let Some(obj) = json_object(text) else {
+            self.check("answer", false, "unparseable");
+            return;
+        };
+        let verdict = match obj.get("vulnerable") {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => true,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => false,
+            _ => {
+                self.check("answer", false, "unparseable");
+                return;
+            }
+        };
+        self.check("verdict", verdict == vulnerable, format!("expected vulnerable={vulnerable}, answered {verdict}"));
+        if vulnerable {
+            let answered_cwe = obj.get("cwe").map(normal_cwe).unwrap_or_default();
+            self.check("cwe", answered_cwe == cwe, format!("expected {cwe}, answered {answered_cwe:?}"));
+            let answered = answer_line(obj.get("line")).flatten();
+            let ok = answered.is_some_and(|l| lines.contains(&l));
+            self.check("line", ok, format!("expected one of {lines:?}, answered {}", show_line(answered)));
+        }
+    }
+}
+
+fn is_package(api: &BTreeMap<String, Vec<String>>, module: &str) -> bool {
+    api.keys().any(|m| m.starts_with(module) && m[module.len()..].starts_with('.'))
+}
+
+fn has_attr(api: &BTreeMap<String, Vec<String>>, module: &str, name: &str) -> bool {
+    api.get(module).is_some_and(|names| names.iter().any(|n| n == name))
+        || api.contains_key(&format!("{module}.{name}"))
+        || is_package(api, &format!("{module}.{name}"))
+}
+
+fn show(params: &[(String, String, bool)]) -> String {
+    params.iter().map(|(n, k, d)| format!("{n}:{k}{}", if *d { "=" } else { "" })).collect::<Vec<_>>().join(", ")
+}
+
+fn show_line(l: Option<u32>) -> String {
+    l.map_or("null".into(), |l| l.to_string())
+}
+
+/// `Some(None)` for an explicit "no bug" (null, "none", "null", "no bug"),
+/// `Some(Some(n))` for a line, `None` when the value is not an answer.
+fn answer_line(v: Option<&serde_json::Value>) -> Option<Option<u32>> {
+    match v {
+        Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some),
+        Some(serde_json::Value::String(s)) => {
+            let s = s.trim().to_lowercase();
+            if matches!(s.as_str(), "none" | "null" | "no bug" | "") {
+                Some(None)
+            } else {
+                s.trim_start_matches("line").trim().parse().ok().map(Some)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn normal_cwe(v: &serde_json::Value) -> String {
+    let raw = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return String::new(),
+    };
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() { String::new() } else { format!("CWE-{}", digits.trim_start_matches('0')) }
+}
+
+/// The pair score of security-audit tasks: a pair counts only when both
+/// halves pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairScore {
+    pub pair: String,
+    pub tier: bench_core::Tier,
+    pub vulnerable_pass: bool,
+    pub clean_pass: bool,
+    pub pass: bool,
+}
+
+pub fn pair_scores(tasks: &[Task], grades: &[Grade]) -> Vec<PairScore> {
+    let by_id: BTreeMap<&str, &Grade> = grades.iter().map(|g| (g.task_id.as_str(), g)).collect();
+    let mut pairs: BTreeMap<&str, (bench_core::Tier, Option<bool>, Option<bool>)> = BTreeMap::new();
+    for t in tasks.iter().filter(|t| t.category == Category::SecurityAudit) {
+        let Expected::SecurityAudit { vulnerable, pair, .. } = &t.expected else { continue };
+        let Some(g) = by_id.get(t.id.as_str()) else { continue };
+        let entry = pairs.entry(pair.as_str()).or_insert((t.tier, None, None));
+        if *vulnerable { entry.1 = Some(g.pass) } else { entry.2 = Some(g.pass) }
+    }
+    pairs
+        .into_iter()
+        .filter_map(|(pair, (tier, v, c))| {
+            let (v, c) = (v?, c?);
+            Some(PairScore { pair: pair.to_string(), tier, vulnerable_pass: v, clean_pass: c, pass: v && c })
+        })
+        .collect()
+}

