@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Contamination-resistant, on-premises evaluation of code models on your own
-/// Python repository.
+/// Python repository. Exit codes: 0 success, 1 a failed check, 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "bench-cli", version, about, long_about = None)]
 pub struct Cli {
@@ -19,6 +19,66 @@ pub struct SourceArgs {
     /// Read a git repository at this revision (commit, tag or branch) without checking it out.
     #[arg(long)]
     pub rev: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// Ollama's native API.
+    Ollama,
+    /// Any OpenAI-compatible chat server (llama.cpp, vLLM, LM Studio, Ollama's /v1).
+    Openai,
+}
+
+/// Sampling and run conditions, identical for every request of a run.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[arg(long, value_enum)]
+    pub backend: BackendKind,
+    /// Server root, e.g. http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080 (llama.cpp).
+    #[arg(long)]
+    pub endpoint: String,
+    /// Context size sent with every request.
+    #[arg(long, default_value_t = 4096)]
+    pub num_ctx: u32,
+    /// Output budget per request.
+    #[arg(long, default_value_t = 512)]
+    pub num_predict: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Attempts per task for transport errors and timeouts.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: u32,
+    /// The model's GGUF file, for its hash, quantisation and VRAM plan when the
+    /// server cannot describe it (OpenAI-compatible servers).
+    #[arg(long)]
+    pub gguf: Option<PathBuf>,
+    /// VRAM budget for the plan, e.g. 32GiB. Without it and without metadata, no plan.
+    #[arg(long)]
+    pub vram: Option<String>,
+    /// KV cache type the server uses (f16, q8_0, q4_0), for the plan.
+    #[arg(long, default_value = "f16")]
+    pub kv_cache: String,
+    /// Run even when the VRAM plan does not fit.
+    #[arg(long)]
+    pub allow_overcommit: bool,
+    /// Run even when the model is only partly in VRAM.
+    #[arg(long)]
+    pub allow_partial_offload: bool,
+    /// Permit an endpoint that is not a loopback or private address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Html,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,7 +104,7 @@ pub enum Command {
     Synth {
         #[command(flatten)]
         src: SourceArgs,
-        /// A rules YAML file (default: the rules shipped with the tool).
+        /// A rules YAML file (default: the rules shipped with the tool; see `bench-cli rules`).
         #[arg(long)]
         rules: Option<PathBuf>,
         /// Number of tasks (default: the rules' quota, 60).
@@ -55,7 +115,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Re-derive a task set from its source and check it is byte-identical.
+    /// Re-derive a task set from its source and check it is byte-identical (exit 1 if not).
     #[command(after_help = "Example:\n  bench-cli verify cerberus-1.3.4.tar.gz --tasks tasks.json")]
     Verify {
         #[command(flatten)]
@@ -65,6 +125,108 @@ pub enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
-    /// Print the default extraction-and-synthesis rules.
+    /// Print the default extraction-and-synthesis rules (YAML).
     Rules,
+    /// Plan VRAM for a model: weights, KV cache, recurrent state, compute buffer (exit 1 if it does not fit).
+    #[command(after_help = "Examples:\n  bench-cli plan --gguf gemma-3-270m-q4_k_m.gguf --vram 8GiB --ctx 8192\n  bench-cli plan --ollama-model qwen3.6:35b-a3b --vram 32GiB --ctx 8192 --kv-cache q8_0 --json")]
+    Plan {
+        #[arg(long, conflicts_with = "ollama_model", required_unless_present = "ollama_model")]
+        gguf: Option<PathBuf>,
+        #[arg(long)]
+        ollama_model: Option<String>,
+        #[arg(long, default_value = "http://127.0.0.1:11434")]
+        endpoint: String,
+        #[arg(long)]
+        vram: String,
+        #[arg(long, default_value_t = 8192)]
+        ctx: u64,
+        #[arg(long, default_value_t = 1)]
+        parallel: u64,
+        #[arg(long, default_value = "f16")]
+        kv_cache: String,
+        /// Fixed margin for the runtime's own allocations.
+        #[arg(long, default_value = "512MiB")]
+        overhead: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a task set against one model, one request at a time, into the store.
+    #[command(after_help = "Example:\n  bench-cli run --tasks tasks.json --backend openai --endpoint http://127.0.0.1:8080 --model gemma3 --db results.sqlite")]
+    Run {
+        #[arg(long)]
+        tasks: PathBuf,
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        db: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Continue the latest run with the same task set, model, endpoint and options.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Grade (or re-grade, idempotently) stored completions against ground truth.
+    #[command(after_help = "Example:\n  bench-cli grade --db results.sqlite --run 1")]
+    Grade {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a report: manifest, pass rates with 95% intervals, findings, per-task table.
+    #[command(after_help = "Example:\n  bench-cli report --db results.sqlite --format html --out report.html")]
+    Report {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write one promptfoo config per model (plus a README with the commands).
+    #[command(name = "emit-promptfoo", after_help = "Example:\n  bench-cli emit-promptfoo --tasks tasks.json --model ollama:qwen3:32b --model openai:gemma3@http://127.0.0.1:8080/v1 --out-dir promptfoo/")]
+    EmitPromptfoo {
+        #[arg(long)]
+        tasks: PathBuf,
+        /// ollama:MODEL[@URL] or openai:MODEL[@URL]; repeat for several models.
+        #[arg(long = "model", required = true)]
+        models: Vec<String>,
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[arg(long, default_value_t = 4096)]
+        num_ctx: u32,
+        #[arg(long, default_value_t = 512)]
+        num_predict: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Read a promptfoo results JSON into the store as a run, and grade it.
+    #[command(name = "ingest-promptfoo", after_help = "Example:\n  bench-cli ingest-promptfoo results/openai-gemma3.json --tasks tasks.json --db results.sqlite")]
+    IngestPromptfoo {
+        results: PathBuf,
+        #[arg(long)]
+        tasks: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// The main job: scan, extract, synthesise, plan, run each model, grade, report. Resumable.
+    #[command(after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --db results.sqlite --out-dir out/")]
+    Eval {
+        #[command(flatten)]
+        src: SourceArgs,
+        #[arg(long = "model", required = true)]
+        models: Vec<String>,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        count: usize,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        #[arg(long, default_value = "out")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }

@@ -199,3 +199,27 @@ pub fn file_hash(path: &Path) -> Result<String, RunnerError> {
     hasher.update_reader(BufReader::new(file)).map_err(err)?;
     Ok(hasher.finalize().to_hex().to_string())
 }
+
+/// The name of a GGUF `general.file_type` (the quantisation mix).
+pub fn file_type_name(file_type: u64) -> Option<&'static str> {
+    Some(match file_type {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K",
+        11 => "Q3_K_S",
+        12 => "Q3_K_M",
+        13 => "Q3_K_L",
+        14 => "Q4_K_S",
+        15 => "Q4_K_M",
+        16 => "Q5_K_S",
+        17 => "Q5_K_M",
+        18 => "Q6_K",
+        32 => "BF16",
+        _ => return None,
+    })
+}

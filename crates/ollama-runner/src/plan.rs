@@ -104,7 +104,8 @@ pub struct Plan {
     pub fits: bool,
     /// Budget minus total (negative when it does not fit).
     pub headroom: i64,
-    /// Largest context that fits at this parallelism (0 if none).
+    /// Largest context that fits at this parallelism, at most the trained
+    /// context (0 if none fits).
     pub max_ctx: u64,
     /// Largest parallelism that fits at this context (0 if none).
     pub max_parallel: u64,
@@ -221,7 +222,8 @@ impl ModelShape {
         let total = self.total(req, req.ctx, req.parallel);
         let fits_at = |ctx: u64, p: u64| self.total(req, ctx, p) <= req.vram_bytes;
         // Largest context at this parallelism, by bisection.
-        let (mut lo, mut hi) = (0u64, 1u64 << 24);
+        // Bounded by the trained context: a longer one would fit but not work.
+        let (mut lo, mut hi) = (0u64, self.trained_context.unwrap_or(1 << 24));
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
             if fits_at(mid, req.parallel) { lo = mid } else { hi = mid - 1 }

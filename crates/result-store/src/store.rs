@@ -328,6 +328,23 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
+    /// Seconds from the start of the run's first task request to the end of
+    /// its last, from the commit times (warm-up excluded).
+    pub async fn task_window(&self, run: i64) -> Result<Option<f64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT (julianday(MAX(recorded_at)) - julianday(MIN(recorded_at))) * 86400.0 AS span,
+                    (SELECT wall_ms FROM results WHERE run_id = ?1 AND warmup = 0 ORDER BY recorded_at LIMIT 1) AS first_wall,
+                    COUNT(*) AS n
+             FROM results WHERE run_id = ?1 AND warmup = 0",
+        )
+        .bind(run)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let n: i64 = row.get("n");
+        Ok((n > 0).then(|| row.get::<Option<f64>, _>("span").unwrap_or(0.0) + row.get::<Option<f64>, _>("first_wall").unwrap_or(0.0) / 1000.0))
+    }
+
     /// The completions of a run (warm-up excluded), in task order.
     pub async fn completions(&self, run: i64) -> Result<Vec<Completion>, StoreError> {
         let rows = sqlx::query(

@@ -290,3 +290,18 @@ pub fn pair_scores(tasks: &[Task], grades: &[Grade]) -> Vec<PairScore> {
         })
         .collect()
 }
+
+/// Grades a stored completion: one that never got an answer fails with the
+/// transport error as its reason.
+pub fn grade_completion(task: &Task, completion: &bench_core::Completion) -> Grade {
+    if let Some(e) = &completion.error {
+        return Grade {
+            task_id: task.id.clone(),
+            pass: false,
+            reason: Some(format!("no answer: {e}")),
+            components: vec![Component { name: "answer".into(), pass: false, detail: format!("no answer: {e}") }],
+            invented: Vec::new(),
+        };
+    }
+    grade(task, &completion.text)
+}

@@ -33,7 +33,7 @@ mod synth;
 mod understanding;
 
 pub use error::SynthError;
-pub use grade::{grade, pair_scores, PairScore};
+pub use grade::{grade, grade_completion, pair_scores, PairScore};
 pub use rules::Rules;
 pub use sinks::{find_sinks, Sink};
 pub use synth::{first_difference, read_task_set, synthesize, write_task_set};

@@ -2,6 +2,12 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod eval;
+mod grade;
+mod html;
+mod promptfoo;
+mod report;
+mod run;
 mod source;
 mod synth;
 
@@ -14,6 +20,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules => {
             print!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { gguf, ollama_model, endpoint, vram, ctx, parallel, kv_cache, overhead, json } => {
+            run::plan(gguf.as_deref(), ollama_model.as_deref(), &endpoint, &vram, ctx, parallel, &kv_cache, &overhead, json)
+        }
+        Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
+        Command::Grade { db, run, json } => grade::grade(&db, run, json),
+        Command::Report { db, format, out } => report::write(&db, format, out.as_deref()),
+        Command::EmitPromptfoo { tasks, models, out_dir, num_ctx, num_predict, seed } => {
+            let options = bench_core::SamplingOptions { num_ctx, num_predict, seed, ..Default::default() };
+            promptfoo::emit(&tasks, &models, &out_dir, &options)
+        }
+        Command::IngestPromptfoo { results, tasks, db } => promptfoo::ingest(&results, &tasks, &db),
+        Command::Eval { src, models, db, count, rules, out_dir, run: args } => {
+            eval::eval(&src, &models, &db, count, rules.as_deref(), &out_dir, &args)
         }
     }
 }

@@ -1,0 +1,67 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ollama_runner::{Backend, OllamaBackend, OpenAiBackend};
+use result_store::Store;
+
+use super::report::{build, render};
+use super::run::{run_model, runtime, with_backend};
+use super::synth::{derive, load_rules, table};
+use crate::cli::{BackendKind, ReportFormat, RunArgs, SourceArgs};
+
+/// The main job: scan, extract, synthesise, then each model in turn (unloaded
+/// before the next where the backend allows), grade, report. Rerunning the
+/// same command resumes each model's run where it stopped.
+pub(crate) fn eval(
+    src: &SourceArgs,
+    models: &[String],
+    db: &Path,
+    count: usize,
+    rules: Option<&Path>,
+    out_dir: &Path,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    let rules = load_rules(rules)?;
+    let set = derive(src, &rules, Some(count))?;
+    let tasks_path = out_dir.join("tasks.json");
+    std::fs::write(&tasks_path, task_synth::write_task_set(&set)).with_context(|| format!("{}: cannot write", tasks_path.display()))?;
+    eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
+    eprint!("{}", table(&set));
+    ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let store = Store::open(db).await?;
+        for (i, model) in models.iter().enumerate() {
+            let run_id = with_backend!(args, b => {
+                let id = run_model(&b, &set, model, &store, args, true).await?;
+                if i + 1 < models.len() {
+                    // One model resident at a time.
+                    b.unload(model).await?;
+                }
+                id
+            });
+            let grades = super::grade::grade_run(&store, run_id).await?;
+            eprintln!("{model}: run {run_id} graded: {}/{} passed", grades.iter().filter(|g| g.pass).count(), grades.len());
+        }
+        anyhow::Ok(build(&store).await?)
+    })?;
+    for (format, name) in [(ReportFormat::Md, "report.md"), (ReportFormat::Html, "report.html"), (ReportFormat::Json, "report.json")] {
+        let path = out_dir.join(name);
+        std::fs::write(&path, render(&report, format)?).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    for run in &report.runs {
+        let o = &run.overall;
+        println!(
+            "run {} {}: {}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
+            run.run_id, run.model, o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0
+        );
+        for f in &run.findings {
+            println!("  finding: {f}");
+        }
+    }
+    println!("reports: {}/report.{{md,html,json}}; store: {}; {:.1} s", out_dir.display(), db.display(), started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,160 @@
+//! The self-contained HTML report: inline CSS and SVG charts, no scripts, no
+//! network, so it opens offline in any browser.
+
+use std::fmt::Write as _;
+
+use bench_core::{Category, Tier};
+
+use super::report::{Report, RunReport};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Red (0) to green (1).
+fn color(rate: f64) -> String {
+    let r = (220.0 * (1.0 - rate) + 30.0) as u8;
+    let g = (180.0 * rate + 40.0) as u8;
+    format!("rgb({r},{g},70)")
+}
+
+fn heatmap(run: &RunReport) -> String {
+    let (cw, ch, left, top) = (110.0, 44.0, 170.0, 30.0);
+    let mut s = format!("<svg id=\"heatmap-{}\" class=\"chart heatmap\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"pass rate by category and tier\">", run.run_id, left + cw * 5.0 + 10.0, top + ch * 3.0 + 10.0);
+    for (j, t) in Tier::ALL.iter().enumerate() {
+        let _ = write!(s, "<text x=\"{}\" y=\"20\" text-anchor=\"middle\">{t}</text>", left + cw * j as f64 + cw / 2.0);
+    }
+    for (i, c) in Category::ALL.iter().enumerate() {
+        let y = top + ch * i as f64;
+        let _ = write!(s, "<text x=\"5\" y=\"{}\">{c}</text>", y + ch / 2.0 + 5.0);
+        for (j, t) in Tier::ALL.iter().enumerate() {
+            let x = left + cw * j as f64;
+            match run.rates.iter().find(|p| p.category == c.as_str() && p.tier == t.to_string()) {
+                Some(p) => {
+                    let _ = write!(
+                        s,
+                        "<rect class=\"cell\" x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{c} {t}: {}/{} (95% CI {:.0}–{:.0}%)</title></rect><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#fff\">{}/{}</text>",
+                        cw - 4.0, ch - 4.0, color(p.rate), p.passed, p.n, p.low * 100.0, p.high * 100.0, x + cw / 2.0, y + ch / 2.0 + 4.0, p.passed, p.n
+                    );
+                }
+                None => {
+                    let _ = write!(s, "<rect class=\"cell empty\" x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"#ddd\"/>", cw - 4.0, ch - 4.0);
+                }
+            }
+        }
+    }
+    s + "</svg>"
+}
+
+fn bars(id: &str, label: &str, values: &[(String, f64)], unit: &str) -> String {
+    let (w, h, pad) = (640.0, 180.0, 30.0);
+    let max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-9);
+    let bw = (w - 2.0 * pad) / values.len().max(1) as f64;
+    let mut s = format!("<svg id=\"{id}\" class=\"chart bars\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{}\">", h + 20.0, esc(label));
+    let _ = write!(s, "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#333\"/>", w - pad);
+    let _ = write!(s, "<text x=\"{pad}\" y=\"12\">max {max:.0} {unit}</text>");
+    for (i, (name, v)) in values.iter().enumerate() {
+        let bh = (h - pad) * v / max;
+        let _ = write!(
+            s,
+            "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a7bd0\"><title>{}: {v:.0} {unit}</title></rect>",
+            pad + bw * i as f64 + 1.0, h - bh, (bw - 2.0).max(1.0), esc(name)
+        );
+    }
+    s + "</svg>"
+}
+
+fn histogram(run: &RunReport) -> String {
+    let lat: Vec<f64> = run.rows.iter().map(|r| r.wall_ms).collect();
+    let (lo, hi) = (lat.iter().copied().fold(f64::INFINITY, f64::min), lat.iter().copied().fold(0.0, f64::max));
+    let bins = 10usize;
+    let width = ((hi - lo) / bins as f64).max(1.0);
+    let mut counts = vec![0.0; bins];
+    for l in &lat {
+        counts[(((l - lo) / width) as usize).min(bins - 1)] += 1.0;
+    }
+    let values: Vec<(String, f64)> =
+        counts.iter().enumerate().map(|(i, c)| (format!("{:.0}–{:.0} ms", lo + width * i as f64, lo + width * (i + 1) as f64), *c)).collect();
+    bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks")
+}
+
+pub(crate) fn page(r: &Report) -> String {
+    let mut s = String::from(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation report</title><style>\
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}table{border-collapse:collapse;margin:1em 0}\
+td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{background:#f2f2f2}.pass{color:#1a7f37}.fail{color:#b3261e}\
+.chart{display:block;margin:1em 0;font-size:12px}.finding{background:#fff4d6;padding:4px 8px;margin:3px 0}</style></head><body>\
+<h1>Evaluation report</h1>",
+    );
+    let _ = write!(s, "<p>bench-cli {}</p>", esc(&r.tool_version));
+    if r.runs.is_empty() {
+        s.push_str("<p>No graded runs in this store.</p>");
+    }
+    for run in &r.runs {
+        let m = &run.manifest;
+        let o = &run.overall;
+        let _ = write!(s, "<section class=\"run\" id=\"run-{}\"><h2>Run {}: {}</h2>", run.run_id, run.run_id, esc(&run.model));
+        let _ = write!(s, "<p><b>{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)</b></p>", o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0);
+        s.push_str("<table class=\"manifest\">");
+        let manifest = serde_json::to_value(m).unwrap_or_default();
+        if let Some(obj) = manifest.as_object() {
+            for (k, v) in obj {
+                let v = if v.is_string() { v.as_str().unwrap_or_default().to_string() } else { v.to_string() };
+                let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+            }
+        }
+        s.push_str("</table><h3>Pass rate by category × tier</h3>");
+        s.push_str(&heatmap(run));
+        for f in &run.findings {
+            let _ = write!(s, "<div class=\"finding\">{}</div>", esc(f));
+        }
+        s.push_str("<h3>Latency distribution</h3>");
+        s.push_str(&histogram(run));
+        s.push_str("<h3>Completion tokens per task</h3>");
+        let tokens: Vec<(String, f64)> = run.rows.iter().map(|x| (x.task_id.clone(), x.completion_tokens.unwrap_or(0) as f64)).collect();
+        s.push_str(&bars(&format!("tokens-{}", run.run_id), "completion tokens per task", &tokens, "tokens"));
+        let t = &run.throughput;
+        let _ = write!(
+            s,
+            "<p>{} completion tokens, {}; time in requests {:.1} s; run wall {}; orchestration overhead {}</p>",
+            t.completion_tokens,
+            t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s")),
+            t.request_wall_ms / 1000.0,
+            t.run_wall_s.map_or("-".into(), |w| format!("{w:.1} s")),
+            t.orchestration_overhead.map_or("-".into(), |o| format!("{:.2}%", o * 100.0))
+        );
+        if !run.invented.is_empty() {
+            s.push_str("<h3>Invented imports and APIs</h3><ul>");
+            for (task, name) in &run.invented {
+                let _ = write!(s, "<li><code>{}</code> (task {})</li>", esc(name), esc(task));
+            }
+            s.push_str("</ul>");
+        }
+        s.push_str("<h3>Tasks</h3><table class=\"tasks\"><tr><th>task</th><th>category</th><th>tier</th><th>symbol</th><th>result</th><th>why</th><th>latency ms</th><th>tokens in/out</th><th>finish</th></tr>");
+        for row in &run.rows {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{:.0}</td><td>{}/{}</td><td>{}</td></tr>",
+                esc(&row.task_id), esc(&row.category), esc(&row.tier), esc(&row.symbol),
+                if row.pass { "pass" } else { "fail" }, if row.pass { "pass" } else { "fail" },
+                esc(&row.reason.clone().unwrap_or_default()), row.wall_ms,
+                row.prompt_tokens.map_or("-".into(), |n| n.to_string()), row.completion_tokens.map_or("-".into(), |n| n.to_string()),
+                esc(&row.finish_reason)
+            );
+        }
+        s.push_str("</table></section>");
+    }
+    for c in &r.comparison {
+        let _ = write!(s, "<h2>Comparison on task set {}</h2>", esc(&c.task_set_id));
+        if c.comparable {
+            let _ = write!(s, "<p>Runs {:?} ran under identical conditions.</p>", c.runs);
+        } else {
+            s.push_str("<ul>");
+            for d in &c.differences {
+                let _ = write!(s, "<li>{}</li>", esc(d));
+            }
+            s.push_str("</ul>");
+        }
+    }
+    s + "</body></html>\n"
+}

@@ -1,0 +1,72 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use bench_core::{EndpointScope, RunManifest, SamplingOptions};
+use promptfoo_emit::ModelSpec;
+use result_store::Store;
+
+use super::run::runtime;
+use super::synth::read_tasks;
+use crate::util::{host_description, now_rfc3339};
+
+pub(crate) fn emit(tasks: &Path, models: &[String], out_dir: &Path, options: &SamplingOptions) -> anyhow::Result<ExitCode> {
+    let set = read_tasks(tasks)?;
+    let specs: Vec<ModelSpec> = models.iter().map(|m| ModelSpec::parse(m)).collect::<Result<_, _>>()?;
+    std::fs::create_dir_all(out_dir.join("results")).with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    for spec in &specs {
+        let path = out_dir.join(format!("{}.promptfooconfig.yaml", spec.slug()));
+        std::fs::write(&path, promptfoo_emit::config(&set, spec, options)).with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("{}", path.display());
+    }
+    let readme = out_dir.join("README.md");
+    std::fs::write(&readme, promptfoo_emit::readme(&set, &specs)).with_context(|| format!("{}: cannot write", readme.display()))?;
+    println!("{}", readme.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn ingest(results: &Path, tasks: &Path, db: &Path) -> anyhow::Result<ExitCode> {
+    let set = read_tasks(tasks)?;
+    let text = std::fs::read_to_string(results).with_context(|| format!("{}: cannot read", results.display()))?;
+    let ingested = promptfoo_emit::ingest(&text, &results.display().to_string(), &set)?;
+    let endpoint = ingested.endpoint.clone().unwrap_or_else(|| "unknown".into());
+    let scope = ollama_runner::endpoint_scope(&endpoint).unwrap_or(EndpointScope::Remote);
+    let now = now_rfc3339();
+    let manifest = RunManifest {
+        taskset_id: set.taskset_id.clone(),
+        snapshot_id: set.snapshot_id.clone(),
+        rules_hash: set.rules_hash.clone(),
+        tool_version: bench_core::TOOL_VERSION.into(),
+        driver: format!("promptfoo {}", ingested.promptfoo_version.clone().unwrap_or_else(|| "unknown".into())),
+        backend_kind: ingested.provider.split(':').next().unwrap_or("unknown").to_string(),
+        backend_version: None,
+        endpoint,
+        endpoint_scope: scope,
+        model: ingested.model.clone(),
+        model_digest: None,
+        quantization: None,
+        options: SamplingOptions::default(),
+        vram_plan: None,
+        residency: None,
+        host: host_description(),
+        started_at: now.clone(),
+        finished_at: Some(now),
+    };
+    runtime()?.block_on(async {
+        let store = Store::open(db).await?;
+        store.put_task_set(&set).await?;
+        let run = store.create_run(&manifest).await?;
+        for c in &ingested.completions {
+            store.record(run, c, false).await?;
+        }
+        let grades = super::grade::grade_run(&store, run).await?;
+        println!(
+            "run {run}: {} promptfoo results from {} ingested and graded: {}/{} passed",
+            ingested.completions.len(),
+            ingested.provider,
+            grades.iter().filter(|g| g.pass).count(),
+            grades.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

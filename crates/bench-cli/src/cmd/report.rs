@@ -1,0 +1,325 @@
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use bench_core::{Category, RunManifest, Tier};
+use result_store::{wilson, ItemStat, PassRate, Store};
+use serde::Serialize;
+
+use super::run::runtime;
+use crate::cli::ReportFormat;
+use crate::util::seconds_between;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub tool_version: String,
+    pub runs: Vec<RunReport>,
+    /// Conditions that differ between runs of the same task set.
+    pub comparison: Vec<Comparison>,
+    pub item_stats: Vec<ItemStat>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Comparison {
+    pub task_set_id: String,
+    pub runs: Vec<i64>,
+    pub comparable: bool,
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RunReport {
+    pub run_id: i64,
+    pub model: String,
+    pub manifest: RunManifest,
+    pub tasks_total: usize,
+    pub graded: usize,
+    pub overall: PassRate,
+    pub rates: Vec<PassRate>,
+    pub findings: Vec<String>,
+    pub pairs_passed: usize,
+    pub pairs_total: usize,
+    pub rows: Vec<Row>,
+    pub invented: Vec<(String, String)>,
+    pub truncated: Vec<String>,
+    pub throughput: Throughput,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Row {
+    pub task_id: String,
+    pub category: String,
+    pub tier: String,
+    pub symbol: String,
+    pub pass: bool,
+    pub reason: Option<String>,
+    pub wall_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub finish_reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Throughput {
+    pub completion_tokens: u64,
+    /// Sum of server-side (or client-timed after the first token) generation time.
+    pub generation_ms: f64,
+    pub tokens_per_second: Option<f64>,
+    /// Sum of every request's wall time.
+    pub request_wall_ms: f64,
+    /// From the run's start (after the model was described) to its end,
+    /// warm-up included; spans the pause when a run was resumed.
+    pub run_wall_s: Option<f64>,
+    /// From the first task request's start to the last one's end.
+    pub task_window_s: Option<f64>,
+    /// Share of the task window spent outside requests (store writes,
+    /// bookkeeping, progress): the orchestration overhead.
+    pub orchestration_overhead: Option<f64>,
+}
+
+pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
+    let runs = store.runs().await?;
+    let rates = store.pass_rates().await?;
+    let mut reports = Vec::new();
+    for r in &runs {
+        let set = store.task_set(&r.task_set_id).await?;
+        let grades = store.grades(r.id).await?;
+        if grades.is_empty() {
+            continue;
+        }
+        let completions = store.completions(r.id).await?;
+        let by_task: BTreeMap<&str, &bench_core::Completion> = completions.iter().map(|c| (c.task_id.as_str(), c)).collect();
+        let grade_of: BTreeMap<&str, &bench_core::Grade> = grades.iter().map(|g| (g.task_id.as_str(), g)).collect();
+        let mut rows = Vec::new();
+        for t in &set.tasks {
+            let (Some(c), Some(g)) = (by_task.get(t.id.as_str()), grade_of.get(t.id.as_str())) else { continue };
+            rows.push(Row {
+                task_id: t.id.clone(),
+                category: t.category.to_string(),
+                tier: t.tier.to_string(),
+                symbol: t.symbol.clone(),
+                pass: g.pass,
+                reason: g.reason.clone(),
+                wall_ms: c.timings.wall_ms,
+                ttft_ms: c.timings.ttft_ms,
+                prompt_tokens: c.prompt_tokens,
+                completion_tokens: c.completion_tokens,
+                finish_reason: c.finish_reason.as_str().to_string(),
+            });
+        }
+        let mine: Vec<PassRate> = rates.iter().filter(|p| p.run_id == r.id).cloned().collect();
+        let passed = grades.iter().filter(|g| g.pass).count() as u64;
+        let n = grades.len() as u64;
+        let (low, high) = wilson(passed, n);
+        let overall = PassRate { run_id: r.id, model: r.model.clone(), category: "all".into(), tier: "all".into(), n, passed, rate: passed as f64 / n as f64, low, high };
+        let pairs = task_synth::pair_scores(&set.tasks, &grades);
+        let truncated: Vec<String> = rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
+        let invented: Vec<(String, String)> =
+            grades.iter().flat_map(|g| g.invented.iter().map(|i| (g.task_id.clone(), i.clone()))).collect();
+        let completion_tokens: u64 = completions.iter().filter_map(|c| c.completion_tokens).sum();
+        let generation_ms: f64 = completions.iter().filter_map(|c| c.timings.eval_ms).sum();
+        let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
+        let run_wall_s = r.manifest.finished_at.as_deref().and_then(|f| seconds_between(&r.manifest.started_at, f));
+        let task_window_s = store.task_window(r.id).await?;
+        let findings = findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
+        reports.push(RunReport {
+            run_id: r.id,
+            model: r.model.clone(),
+            manifest: r.manifest.clone(),
+            tasks_total: set.tasks.len(),
+            graded: grades.len(),
+            overall,
+            rates: mine,
+            findings,
+            pairs_passed: pairs.iter().filter(|p| p.pass).count(),
+            pairs_total: pairs.len(),
+            rows,
+            invented,
+            truncated,
+            throughput: Throughput {
+                completion_tokens,
+                generation_ms,
+                tokens_per_second: (generation_ms > 0.0).then(|| completion_tokens as f64 / (generation_ms / 1000.0)),
+                request_wall_ms,
+                run_wall_s,
+                task_window_s,
+                orchestration_overhead: task_window_s.filter(|w| *w > 0.0).map(|w| (1.0 - request_wall_ms / 1000.0 / w).max(0.0)),
+            },
+        });
+    }
+    // Runs of one task set are compared only when their conditions match.
+    let mut by_set: BTreeMap<&str, Vec<&RunReport>> = BTreeMap::new();
+    for r in &reports {
+        by_set.entry(r.manifest.taskset_id.as_str()).or_default().push(r);
+    }
+    let mut comparison = Vec::new();
+    let mut item_stats = Vec::new();
+    for (set_id, rs) in by_set {
+        if rs.len() < 2 {
+            continue;
+        }
+        let base = &rs[0].manifest;
+        let mut differences = Vec::new();
+        for r in &rs[1..] {
+            let m = &r.manifest;
+            if m.options != base.options {
+                differences.push(format!("run {} sampling options {:?} differ from run {}'s {:?}", r.run_id, m.options, rs[0].run_id, base.options));
+            }
+            if m.backend_kind != base.backend_kind || m.endpoint != base.endpoint {
+                differences.push(format!("run {} used {} at {}, run {} used {} at {}", r.run_id, m.backend_kind, m.endpoint, rs[0].run_id, base.backend_kind, base.endpoint));
+            }
+            if m.quantization.is_some() && base.quantization.is_some() && m.quantization != base.quantization {
+                differences.push(format!("run {} is quantised {:?}, run {} {:?}", r.run_id, m.quantization, rs[0].run_id, base.quantization));
+            }
+            if m.driver != base.driver {
+                differences.push(format!("run {} was driven by {}, run {} by {}", r.run_id, m.driver, rs[0].run_id, base.driver));
+            }
+        }
+        comparison.push(Comparison { task_set_id: set_id.to_string(), runs: rs.iter().map(|r| r.run_id).collect(), comparable: differences.is_empty(), differences });
+        item_stats.extend(store.item_stats(set_id).await?);
+    }
+    Ok(Report { tool_version: bench_core::TOOL_VERSION.into(), runs: reports, comparison, item_stats })
+}
+
+fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, pairs: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let strata: Vec<&PassRate> = rates.iter().filter(|p| p.tier != "all").collect();
+    let saturated: Vec<&&PassRate> = strata.iter().filter(|p| p.n >= 2 && (p.passed == 0 || p.passed == p.n)).collect();
+    for p in &saturated {
+        let side = if p.passed == 0 { "floor (none passed)" } else { "ceiling (all passed)" };
+        out.push(format!("{} {}: at {side} with n={}; this stratum does not discriminate at this model's level", p.category, p.tier, p.n));
+    }
+    if !strata.is_empty() && saturated.len() == strata.len() {
+        out.push("every stratum is at floor or ceiling: the task set is not discriminative at this model's level; that is the finding, not a score".into());
+    }
+    if rows > 0 && truncated * 4 > rows {
+        out.push(format!("{truncated} of {rows} answers were cut off by the output budget (finish_reason length); consider a larger --num-predict"));
+    }
+    if pairs > 0 {
+        out.push(format!("security pairs: {pairs_ok} of {pairs} pairs had both halves right (a pair counts only then)"));
+    }
+    out
+}
+
+pub(crate) fn markdown(r: &Report) -> String {
+    let mut s = String::from("# Evaluation report\n\n");
+    if r.runs.is_empty() {
+        s.push_str("No graded runs in this store.\n");
+    }
+    for run in &r.runs {
+        let m = &run.manifest;
+        let _ = writeln!(s, "## Run {}: {}\n", run.run_id, run.model);
+        let _ = writeln!(s, "| manifest | |\n|---|---|");
+        for (k, v) in [
+            ("task set", m.taskset_id.clone()),
+            ("snapshot", m.snapshot_id.clone()),
+            ("rules hash", m.rules_hash.clone()),
+            ("tool version", m.tool_version.clone()),
+            ("driver", m.driver.clone()),
+            ("backend", format!("{} {}", m.backend_kind, m.backend_version.clone().unwrap_or_default())),
+            ("endpoint", format!("{} ({:?})", m.endpoint, m.endpoint_scope)),
+            ("model digest", m.model_digest.clone().unwrap_or_else(|| "-".into())),
+            ("quantisation", m.quantization.clone().unwrap_or_else(|| "-".into())),
+            ("options", serde_json::to_string(&m.options).unwrap_or_default()),
+            ("VRAM plan", m.vram_plan.as_ref().map(|p| format!("total {} B, fits {}", p["total"], p["fits"])).unwrap_or_else(|| "-".into())),
+            ("residency", m.residency.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not reported by this backend".into())),
+            ("host", m.host.clone()),
+            ("started / finished", format!("{} / {}", m.started_at, m.finished_at.clone().unwrap_or_else(|| "unfinished".into()))),
+        ] {
+            let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
+        }
+        let o = &run.overall;
+        let _ = writeln!(s, "\nOverall: **{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)**, {} of {} tasks graded.\n", o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0, run.graded, run.tasks_total);
+        let _ = writeln!(s, "### Pass rate per category × tier (Wilson 95% interval)\n");
+        let _ = writeln!(s, "| category | {} | all |\n|---|{}---|", Tier::ALL.map(|t| t.to_string()).join(" | "), "---|".repeat(5));
+        for c in Category::ALL {
+            let cell = |tier: &str| {
+                run.rates.iter().find(|p| p.category == c.as_str() && p.tier == tier).map_or("–".to_string(), |p| {
+                    format!("{}/{} ({:.0}–{:.0}%)", p.passed, p.n, p.low * 100.0, p.high * 100.0)
+                })
+            };
+            let cells: Vec<String> = Tier::ALL.iter().map(|t| cell(&t.to_string())).collect();
+            let _ = writeln!(s, "| {} | {} | {} |", c, cells.join(" | "), cell("all"));
+        }
+        if !run.findings.is_empty() {
+            let _ = writeln!(s, "\n### Findings\n");
+            for f in &run.findings {
+                let _ = writeln!(s, "- {f}");
+            }
+        }
+        let t = &run.throughput;
+        let _ = writeln!(s, "\n### Throughput\n");
+        let _ = writeln!(s, "- completion tokens: {}; generation time {:.1} s; {}", t.completion_tokens, t.generation_ms / 1000.0, t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s")));
+        let _ = writeln!(
+            s,
+            "- time in requests {:.1} s; task window {}; orchestration overhead {}; run wall time (warm-up included) {}",
+            t.request_wall_ms / 1000.0,
+            t.task_window_s.map_or("-".into(), |w| format!("{w:.1} s")),
+            t.orchestration_overhead.map_or("-".into(), |o| format!("{:.2}%", o * 100.0)),
+            t.run_wall_s.map_or("-".into(), |w| format!("{w:.1} s"))
+        );
+        if !run.truncated.is_empty() {
+            let _ = writeln!(s, "\n### Truncated answers (finish_reason length)\n\n{}", run.truncated.join(", "));
+        }
+        if !run.invented.is_empty() {
+            let _ = writeln!(s, "\n### Invented imports and APIs\n");
+            for (task, name) in &run.invented {
+                let _ = writeln!(s, "- `{name}` (task {task})");
+            }
+        }
+        let _ = writeln!(s, "\n### Tasks\n\n| task | category | tier | symbol | pass | why | latency ms | tokens in/out | finish |\n|---|---|---|---|---|---|---|---|---|");
+        for row in &run.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | `{}` | {} | {} | {:.0} | {}/{} | {} |",
+                row.task_id, row.category, row.tier, row.symbol, if row.pass { "✅" } else { "❌" },
+                row.reason.clone().unwrap_or_default().replace('|', "\\|").chars().take(120).collect::<String>(),
+                row.wall_ms, row.prompt_tokens.map_or("-".into(), |n| n.to_string()), row.completion_tokens.map_or("-".into(), |n| n.to_string()), row.finish_reason
+            );
+        }
+        s.push('\n');
+    }
+    for c in &r.comparison {
+        let _ = writeln!(s, "## Comparison on task set {}\n", c.task_set_id);
+        if c.comparable {
+            let _ = writeln!(s, "Runs {:?} ran under identical conditions and can be compared.\n", c.runs);
+        } else {
+            let _ = writeln!(s, "Runs {:?} differ in their conditions; compare with care:\n", c.runs);
+            for d in &c.differences {
+                let _ = writeln!(s, "- {d}");
+            }
+        }
+    }
+    if !r.item_stats.is_empty() {
+        let _ = writeln!(s, "## Items: difficulty and discrimination\n\n| task | category | tier | runs | share passing | point-biserial |\n|---|---|---|---|---|---|");
+        for i in &r.item_stats {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {:.2} | {} |", i.task_id, i.category, i.tier, i.runs, i.difficulty, i.discrimination.map_or("-".into(), |d| format!("{d:.2}")));
+        }
+    }
+    s
+}
+
+pub(crate) fn write(db: &Path, format: ReportFormat, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let report = runtime()?.block_on(async {
+        let store = Store::open_existing(db).await?;
+        build(&store).await
+    })?;
+    let text = render(&report, format)?;
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn render(report: &Report, format: ReportFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        ReportFormat::Md => markdown(report),
+        ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
+        ReportFormat::Html => super::html::page(report),
+    })
+}
+

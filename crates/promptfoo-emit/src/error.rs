@@ -1,0 +1,12 @@
+/// Errors of emitting and ingesting promptfoo files.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("model spec {spec:?}: {reason} (expected ollama:MODEL[@URL] or openai:MODEL[@URL])")]
+    Spec { spec: String, reason: String },
+    #[error("{path}: not a promptfoo results file: {reason}")]
+    Malformed { path: String, reason: String },
+    #[error("{path}: result {index} names task {task_id}, which is not in task set {taskset_id}")]
+    UnknownTask { path: String, index: usize, task_id: String, taskset_id: String },
+    #[error("{path}: results are for task set {found}, not {expected}")]
+    OtherTaskSet { path: String, found: String, expected: String },
+}
