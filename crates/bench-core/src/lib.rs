@@ -17,6 +17,7 @@ mod error;
 mod hash;
 mod result;
 mod task;
+pub mod testenv;
 
 pub use error::SinkError;
 pub use hash::{canonical_json, content_id, Hasher};

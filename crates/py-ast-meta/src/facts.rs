@@ -149,9 +149,7 @@ impl Visitor for FactVisitor<'_> {
         self.generic_visit_expr(node)
     }
 
-    fn visit_keyword(&mut self, node: ast::Keyword) {
-        self.visit_expr(node.value)
-    }
+    crate::visit::visit_the_gaps!();
 
     fn visit_arguments(&mut self, node: ast::Arguments) {
         for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {

@@ -281,9 +281,7 @@ impl Visitor for Sites<'_> {
         self.generic_visit_expr(node)
     }
 
-    fn visit_keyword(&mut self, node: ast::Keyword) {
-        self.visit_expr(node.value)
-    }
+    crate::visit::visit_the_gaps!();
 }
 
 #[cfg(test)]

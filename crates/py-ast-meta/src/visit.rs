@@ -123,7 +123,40 @@ impl Visitor for BodyStats {
         self.generic_visit_expr(node)
     }
 
-    fn visit_keyword(&mut self, node: ast::Keyword) {
-        self.visit_expr(node.value)
-    }
+    crate::visit::visit_the_gaps!();
 }
+
+/// rustpython-ast's generated visitor stops at keywords, `with` items,
+/// comprehensions and match cases; every visitor here walks into them.
+macro_rules! visit_the_gaps {
+    () => {
+        fn visit_keyword(&mut self, node: rustpython_ast::Keyword) {
+            self.visit_expr(node.value)
+        }
+
+        fn visit_withitem(&mut self, node: rustpython_ast::WithItem) {
+            self.visit_expr(node.context_expr);
+            if let Some(v) = node.optional_vars {
+                self.visit_expr(*v)
+            }
+        }
+
+        fn visit_comprehension(&mut self, node: rustpython_ast::Comprehension) {
+            self.visit_expr(node.target);
+            self.visit_expr(node.iter);
+            for e in node.ifs {
+                self.visit_expr(e)
+            }
+        }
+
+        fn visit_match_case(&mut self, node: rustpython_ast::MatchCase) {
+            if let Some(g) = node.guard {
+                self.visit_expr(*g)
+            }
+            for s in node.body {
+                self.visit_stmt(s)
+            }
+        }
+    };
+}
+pub(crate) use visit_the_gaps;

@@ -24,6 +24,8 @@ impl ArchiveSource {
 enum Entry {
     File(String, Vec<u8>),
     Skipped(String, String),
+    /// An entry whose path is unsafe, kept verbatim.
+    Unsafe(String, String),
     Dir(String),
     /// A file the snapshot does not keep; only its path matters.
     Other(String),
@@ -83,7 +85,7 @@ impl Reader<'_> {
             return;
         }
         let Some(rel) = filter::safe_relative(&raw) else {
-            self.entries.push(Entry::Skipped(raw, "unsafe archive path (absolute or with ..)".into()));
+            self.entries.push(Entry::Unsafe(raw, "unsafe archive path (absolute or with ..)".into()));
             return;
         };
         if is_dir {
@@ -142,6 +144,7 @@ impl Reader<'_> {
             match entry {
                 Entry::File(path, bytes) => builder.offer(&strip(path), bytes, self.limits),
                 Entry::Skipped(path, reason) => builder.skip(strip(path), reason.clone()),
+                Entry::Unsafe(path, reason) => builder.skip(path.clone(), reason.clone()),
                 Entry::Dir(_) | Entry::Other(_) => {}
             }
         }
@@ -158,7 +161,7 @@ fn common_folder(entries: &[Entry]) -> Option<String> {
     for e in entries {
         let path = match e {
             Entry::File(p, _) | Entry::Dir(p) | Entry::Other(p) => p.as_str(),
-            Entry::Skipped(..) => continue,
+            Entry::Skipped(..) | Entry::Unsafe(..) => continue,
         };
         let (top, rest) = path.split_once('/').unwrap_or((path, ""));
         // A file at the top level means there is no common folder.

@@ -1,0 +1,126 @@
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use bench_core::{Category, Expected, Task, TaskSet};
+use py_ast_meta::SourceFile;
+use task_synth::{find_sinks, synthesize, Rules};
+
+pub fn fixture() -> Vec<SourceFile> {
+    bench_core::testenv::fixture_files("tinyvalidator").into_iter().map(|(path, text)| SourceFile { path, text }).collect()
+}
+
+/// Files of an unpacked sdist directory (only what a scan keeps matters here).
+pub fn files_under(root: &Path) -> Vec<SourceFile> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "py") {
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                    out.push(SourceFile { path: rel, text });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+pub fn synth(files: &[SourceFile], count: Option<usize>) -> TaskSet {
+    let rules = Rules::default();
+    let ex = py_ast_meta::extract("test-snapshot", files, &rules.extract);
+    synthesize(files, &ex, &rules, count)
+}
+
+/// The code block of a prompt, with the line-number gutter removed.
+pub fn shown_code(task: &Task) -> Vec<String> {
+    let user = &task.prompt.user;
+    let start = user.find("```python\n").expect("a code block") + 10;
+    let end = start + user[start..].find("```").expect("a closed block");
+    user[start..end]
+        .lines()
+        .map(|l| l.split_once(" | ").map(|(_, code)| code.to_string()).unwrap_or_default())
+        .collect()
+}
+
+/// The real source of a task's function, dedented, from the files.
+pub fn original(files: &[SourceFile], task: &Task) -> Vec<String> {
+    let file = files.iter().find(|f| f.path == task.file).expect("the task's file");
+    let meta = py_ast_meta::parse_module(&file.path, &file.text, &Default::default()).unwrap();
+    let (_, _, f) = meta.callables().into_iter().find(|(s, _, _)| *s == task.symbol).expect("the task's symbol");
+    let lines: Vec<&str> = file.text.lines().skip(f.start_line as usize - 1).take((f.end_line - f.start_line + 1) as usize).collect();
+    let indent = lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    lines.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_string()).collect()
+}
+
+/// Checks, over every task of a set, the ground truth against the code shown.
+pub fn check_every_task(files: &[SourceFile], set: &TaskSet) {
+    for t in &set.tasks {
+        match &t.expected {
+            Expected::CodeUnderstanding { line, operator, original_line } => {
+                let mut shown = shown_code(t);
+                let code = shown.join("\n") + "\n";
+                py_ast_meta::normalized_ast(&code).unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
+                // Decoy comments are the only lines allowed besides the bug.
+                let decoy = shown.iter().position(|l| l.trim_start().starts_with("# Reviewed:") || l.trim_start().starts_with("# FIXME:"));
+                let mut bug_line = *line;
+                if let Some(d) = decoy {
+                    shown.remove(d);
+                    bug_line = bug_line.map(|l| if (l as usize) > d { l - 1 } else { l });
+                }
+                let orig = original(files, t);
+                assert_eq!(shown.len(), orig.len(), "task {}", t.id);
+                let differing: Vec<usize> = (0..orig.len()).filter(|i| shown[*i] != orig[*i]).collect();
+                match bug_line {
+                    None => assert!(differing.is_empty(), "control {} differs from the original at {differing:?}", t.id),
+                    Some(l) => {
+                        assert_eq!(differing, vec![l as usize - 1], "task {} ({operator:?}): the mutated line is not the expected one", t.id);
+                        assert_eq!(original_line.as_deref(), Some(orig[l as usize - 1].as_str()).map(|_| original_line.as_deref().unwrap()));
+                        assert_ne!(
+                            py_ast_meta::normalized_ast(&(orig.join("\n") + "\n")).unwrap(),
+                            py_ast_meta::normalized_ast(&code).unwrap(),
+                            "task {}: the mutant's AST equals the original's",
+                            t.id
+                        );
+                    }
+                }
+            }
+            Expected::SecurityAudit { vulnerable, cwe, line, lines, .. } => {
+                let code = shown_code(t).join("\n") + "\n";
+                py_ast_meta::normalized_ast(&code).unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
+                let sinks = find_sinks(&code);
+                if *vulnerable {
+                    assert!(
+                        sinks.iter().any(|s| &s.cwe == cwe && lines.contains(&s.line)),
+                        "task {}: no {cwe} sink within the injected lines {lines:?} (found {sinks:?})",
+                        t.id
+                    );
+                    assert!(lines.contains(line));
+                } else {
+                    assert!(sinks.is_empty(), "clean twin {} still has a sink: {sinks:?}", t.id);
+                }
+            }
+            Expected::CodeGeneration { signature, .. } => {
+                assert!(t.prompt.user.contains(signature.as_str()), "task {}: signature not in the prompt", t.id);
+            }
+        }
+    }
+    // Pairs: each vulnerable half has its clean twin.
+    let pairs: Vec<(&str, bool)> = set
+        .tasks
+        .iter()
+        .filter_map(|t| match &t.expected {
+            Expected::SecurityAudit { pair, vulnerable, .. } => Some((pair.as_str(), *vulnerable)),
+            _ => None,
+        })
+        .collect();
+    for (p, _) in &pairs {
+        assert_eq!(pairs.iter().filter(|(q, _)| q == p).count(), 2, "pair {p} is not complete");
+    }
+    let _ = Category::ALL;
+}

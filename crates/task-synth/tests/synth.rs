@@ -1,0 +1,76 @@
+mod common;
+
+use bench_core::{Category, Tier};
+use common::{check_every_task, files_under, fixture, synth};
+
+#[test]
+fn fixture_task_set_snapshot() {
+    let set = synth(&fixture(), Some(15));
+    insta::assert_json_snapshot!("tinyvalidator_tasks", set);
+}
+
+#[test]
+fn two_syntheses_are_byte_identical() {
+    let a = task_synth::write_task_set(&synth(&fixture(), None));
+    let b = task_synth::write_task_set(&synth(&fixture(), None));
+    assert_eq!(a, b);
+    let set = task_synth::read_task_set(&a, "a").unwrap();
+    assert!(task_synth::first_difference(&set, &synth(&fixture(), None)).is_none());
+}
+
+#[test]
+fn every_fixture_task_holds_its_ground_truth() {
+    let files = fixture();
+    check_every_task(&files, &synth(&files, None));
+}
+
+#[test]
+fn an_edited_task_set_is_refused_and_a_difference_is_named() {
+    let text = task_synth::write_task_set(&synth(&fixture(), Some(6)));
+    let edited = text.replacen("\"tier\": \"T1\"", "\"tier\": \"T2\"", 1);
+    let e = task_synth::read_task_set(&edited, "tasks.json").unwrap_err().to_string();
+    assert!(e.contains("tasks.json") && e.contains("does not match"), "{e}");
+    let mut other = synth(&fixture(), Some(6));
+    other.tasks[2].prompt.user.push('!');
+    let diff = task_synth::first_difference(&other, &synth(&fixture(), Some(6))).unwrap();
+    assert!(diff.contains("task 2") && diff.contains("prompt"), "{diff}");
+}
+
+/// The pinned Cerberus 1.3.4 sdist (downloaded by scripts/setup-tools.sh).
+#[test]
+fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
+    let Some(dir) = bench_core::testenv::tool("BENCH_CERBERUS_DIR") else { return };
+    let files = files_under(&dir);
+    let set = synth(&files, Some(60));
+    assert_eq!(set.tasks.len(), 60);
+    for c in Category::ALL {
+        for t in Tier::ALL {
+            let n = set.tasks.iter().filter(|x| x.category == c && x.tier == t).count();
+            assert!(n > 0, "no {c} task at {t}");
+        }
+    }
+    check_every_task(&files, &set);
+    // Tasks come from the library, not its tests or benchmarks.
+    assert!(set.tasks.iter().all(|t| !t.file.contains("/tests/") && !t.file.contains("/benchmarks/")));
+    // Most generation tasks depend on repository code.
+    let gen: Vec<_> = set.tasks.iter().filter_map(|t| match &t.expected {
+        bench_core::Expected::CodeGeneration { standalone, .. } => Some(*standalone),
+        _ => None,
+    }).collect();
+    assert!(gen.iter().filter(|s| !**s).count() * 2 > gen.len(), "{gen:?}");
+}
+
+/// Two more real projects: sensible task sets and no panics.
+#[test]
+fn other_real_projects_synthesise_sensibly() {
+    for var in ["BENCH_EXTRA_PROJECT_1", "BENCH_EXTRA_PROJECT_2"] {
+        let Some(dir) = bench_core::testenv::tool(var) else { continue };
+        let files = files_under(&dir);
+        let set = synth(&files, Some(60));
+        assert!(set.tasks.len() >= 30, "{var}: only {} tasks", set.tasks.len());
+        for c in Category::ALL {
+            assert!(set.tasks.iter().any(|t| t.category == c), "{var}: no {c} task");
+        }
+        check_every_task(&files, &set);
+    }
+}
