@@ -137,6 +137,8 @@ pub struct Task {
     pub file: String,
     /// The function or method the task was built from (`Class.method` or `func`).
     pub symbol: String,
+    /// Its first and last line in `file` (decorators included).
+    pub span: [u32; 2],
     pub prompt: Prompt,
     pub expected: Expected,
 }

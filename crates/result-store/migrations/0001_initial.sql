@@ -16,6 +16,8 @@ CREATE TABLE tasks (
     tier_rule     TEXT NOT NULL,
     file          TEXT NOT NULL,
     symbol        TEXT NOT NULL,
+    span_start    INTEGER NOT NULL,
+    span_end      INTEGER NOT NULL,
     prompt_system TEXT NOT NULL,
     prompt_user   TEXT NOT NULL,
     expected      TEXT NOT NULL, -- JSON

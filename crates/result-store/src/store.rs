@@ -121,8 +121,8 @@ impl Store {
             .map_err(|e| self.db(e))?;
         for (i, t) in set.tasks.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO tasks (task_set_id, id, position, category, tier, tier_rule, file, symbol, prompt_system, prompt_user, expected)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (task_set_id, id, position, category, tier, tier_rule, file, symbol, span_start, span_end, prompt_system, prompt_user, expected)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&set.taskset_id)
             .bind(&t.id)
@@ -132,6 +132,8 @@ impl Store {
             .bind(&t.tier_rule)
             .bind(&t.file)
             .bind(&t.symbol)
+            .bind(t.span[0])
+            .bind(t.span[1])
             .bind(&t.prompt.system)
             .bind(&t.prompt.user)
             .bind(serde_json::to_string(&t.expected).unwrap_or_default())
@@ -166,6 +168,7 @@ impl Store {
                 tier_rule: r.get("tier_rule"),
                 file: r.get("file"),
                 symbol: r.get("symbol"),
+                span: [r.get("span_start"), r.get("span_end")],
                 prompt: Prompt { system: r.get("prompt_system"), user: r.get("prompt_user") },
                 expected,
             });

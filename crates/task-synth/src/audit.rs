@@ -203,6 +203,13 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
             if f.statements < rules.min_statements || f.body_lines.is_empty() {
                 continue;
             }
+            // A function that already holds a sink has no clean twin.
+            let original = snippet(cx.text(&m.path), f.start_line, f.end_line).join("\n");
+            if !crate::find_sinks(&original).is_empty() {
+                continue;
+            }
+            // Existing prefix checks would blur a path-traversal ground truth.
+            let has_containment = original.contains(".startswith(") || original.contains("commonpath");
             let Some(param) = f.params.iter().find(|p| {
                 matches!(p.kind, ParamKind::Normal | ParamKind::PositionalOnly | ParamKind::KeywordOnly)
                     && p.name != "self"
@@ -222,7 +229,13 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
                 if variant == Variant::Comment && rank % 2 == 1 {
                     variant = Variant::Sanitised;
                 }
-                let template = templates[(rank / 2 % templates.len() as u64) as usize];
+                let first = (rank / 2 % templates.len() as u64) as usize;
+                let Some(template) = (0..templates.len())
+                    .map(|k| templates[(first + k) % templates.len()])
+                    .find(|t| !(has_containment && t.name == "path_join"))
+                else {
+                    continue;
+                };
                 if let Some(pair) = build(cx, m, &symbol, f, &param.name, template, variant, buried) {
                     out.push(Candidate { tier: pair[0].tier, file: m.path.clone(), symbol: symbol.clone(), rank, item: pair });
                 }
@@ -304,6 +317,7 @@ fn build(
         tier_rule: tier_rule.clone(),
         file: m.path.clone(),
         symbol: symbol.to_string(),
+        span: [f.start_line, f.end_line],
         prompt: prompt(&m.path, &m.module, lines),
         expected: Expected::SecurityAudit {
             vulnerable,

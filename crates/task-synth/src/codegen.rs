@@ -62,7 +62,16 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 file: m.path.clone(),
                 symbol: symbol.clone(),
                 rank: cx.rank(&m.path, &format!("code_generation|{symbol}")),
-                item: Draft { category: Category::CodeGeneration, tier, tier_rule, file: m.path.clone(), symbol, prompt, expected },
+                item: Draft {
+                    category: Category::CodeGeneration,
+                    tier,
+                    tier_rule,
+                    file: m.path.clone(),
+                    symbol,
+                    span: [f.start_line, f.end_line],
+                    prompt,
+                    expected,
+                },
             });
         }
     }

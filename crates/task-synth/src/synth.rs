@@ -15,6 +15,7 @@ pub(crate) struct Draft {
     pub tier_rule: String,
     pub file: String,
     pub symbol: String,
+    pub span: [u32; 2],
     pub prompt: Prompt,
     pub expected: Expected,
 }
@@ -29,6 +30,7 @@ impl Draft {
             tier_rule: self.tier_rule,
             file: self.file,
             symbol: self.symbol,
+            span: self.span,
             prompt: self.prompt,
             expected: self.expected,
         }

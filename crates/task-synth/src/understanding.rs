@@ -38,6 +38,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 tier_rule,
                 file: m.path.clone(),
                 symbol: symbol.clone(),
+                span: [f.start_line, f.end_line],
                 prompt: prompt(&m.path, shown),
                 expected,
             };

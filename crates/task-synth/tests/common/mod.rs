@@ -51,9 +51,8 @@ pub fn shown_code(task: &Task) -> Vec<String> {
 /// The real source of a task's function, dedented, from the files.
 pub fn original(files: &[SourceFile], task: &Task) -> Vec<String> {
     let file = files.iter().find(|f| f.path == task.file).expect("the task's file");
-    let meta = py_ast_meta::parse_module(&file.path, &file.text, &Default::default()).unwrap();
-    let (_, _, f) = meta.callables().into_iter().find(|(s, _, _)| *s == task.symbol).expect("the task's symbol");
-    let lines: Vec<&str> = file.text.lines().skip(f.start_line as usize - 1).take((f.end_line - f.start_line + 1) as usize).collect();
+    let [start, end] = task.span;
+    let lines: Vec<&str> = file.text.lines().skip(start as usize - 1).take((end - start + 1) as usize).collect();
     let indent = lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     lines.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_string()).collect()
 }
