@@ -123,6 +123,9 @@ fn declared_dependencies(files: &[SourceFile]) -> Vec<String> {
             _ => {}
         }
     }
+    let aliases: Vec<String> =
+        out.iter().filter_map(|n| IMPORT_NAMES.iter().find(|(d, _)| d == n).map(|(_, i)| i.to_lowercase())).collect();
+    out.extend(aliases);
     out.into_iter().collect()
 }
 
@@ -131,9 +134,26 @@ fn requirement_name(spec: &str) -> Option<String> {
         return None;
     }
     let end = spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
-    let name = &spec[..end];
-    (!name.is_empty()).then(|| name.to_lowercase().replace(['-', '.'], "_"))
+    let name = spec[..end].to_lowercase().replace(['-', '.'], "_");
+    (!name.is_empty()).then_some(name)
 }
+
+/// Distributions whose import name differs from their normalised name.
+const IMPORT_NAMES: &[(&str, &str)] = &[
+    ("pyyaml", "yaml"),
+    ("beautifulsoup4", "bs4"),
+    ("pillow", "PIL"),
+    ("scikit_learn", "sklearn"),
+    ("python_dateutil", "dateutil"),
+    ("opencv_python", "cv2"),
+    ("attrs", "attr"),
+    ("protobuf", "google"),
+    ("pyzmq", "zmq"),
+    ("msgpack_python", "msgpack"),
+    ("pyjwt", "jwt"),
+    ("pymysql", "pymysql"),
+    ("psycopg2_binary", "psycopg2"),
+];
 
 /// Dedents lines `start..=end` (1-based) of `text`.
 pub(crate) fn snippet(text: &str, start: u32, end: u32) -> Vec<String> {

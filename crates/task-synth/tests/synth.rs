@@ -1,7 +1,7 @@
 mod common;
 
 use bench_core::{Category, Tier};
-use common::{check_every_task, files_under, fixture, synth};
+use common::{check_every_task, fixture, load, synth};
 
 #[test]
 fn fixture_task_set_snapshot() {
@@ -20,8 +20,8 @@ fn two_syntheses_are_byte_identical() {
 
 #[test]
 fn every_fixture_task_holds_its_ground_truth() {
-    let files = fixture();
-    check_every_task(&files, &synth(&files, None));
+    let src = fixture();
+    check_every_task(&src, &synth(&src, None));
 }
 
 #[test]
@@ -40,8 +40,9 @@ fn an_edited_task_set_is_refused_and_a_difference_is_named() {
 #[test]
 fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
     let Some(dir) = bench_core::testenv::tool("BENCH_CERBERUS_DIR") else { return };
-    let files = files_under(&dir);
-    let set = synth(&files, Some(60));
+    let src = load(&dir);
+    assert_eq!(src.files.iter().filter(|f| f.path.ends_with(".py")).count(), 21);
+    let set = synth(&src, Some(60));
     assert_eq!(set.tasks.len(), 60);
     for c in Category::ALL {
         for t in Tier::ALL {
@@ -49,7 +50,7 @@ fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
             assert!(n > 0, "no {c} task at {t}");
         }
     }
-    check_every_task(&files, &set);
+    check_every_task(&src, &set);
     // Tasks come from the library, not its tests or benchmarks.
     assert!(set.tasks.iter().all(|t| !t.file.contains("/tests/") && !t.file.contains("/benchmarks/")));
     // Most generation tasks depend on repository code.
@@ -65,12 +66,12 @@ fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
 fn other_real_projects_synthesise_sensibly() {
     for var in ["BENCH_EXTRA_PROJECT_1", "BENCH_EXTRA_PROJECT_2"] {
         let Some(dir) = bench_core::testenv::tool(var) else { continue };
-        let files = files_under(&dir);
-        let set = synth(&files, Some(60));
+        let src = load(&dir);
+        let set = synth(&src, Some(60));
         assert!(set.tasks.len() >= 30, "{var}: only {} tasks", set.tasks.len());
         for c in Category::ALL {
             assert!(set.tasks.iter().any(|t| t.category == c), "{var}: no {c} task");
         }
-        check_every_task(&files, &set);
+        check_every_task(&src, &set);
     }
 }

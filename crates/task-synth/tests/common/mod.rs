@@ -6,35 +6,29 @@ use bench_core::{Category, Expected, Task, TaskSet};
 use py_ast_meta::SourceFile;
 use task_synth::{find_sinks, synthesize, Rules};
 
-pub fn fixture() -> Vec<SourceFile> {
-    bench_core::testenv::fixture_files("tinyvalidator").into_iter().map(|(path, text)| SourceFile { path, text }).collect()
+/// A source read as `bench-cli` reads it: its files and its snapshot id.
+pub struct Source {
+    pub files: Vec<SourceFile>,
+    pub snapshot_id: String,
 }
 
-/// Files of an unpacked sdist directory (only what a scan keeps matters here).
-pub fn files_under(root: &Path) -> Vec<SourceFile> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "py") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                    out.push(SourceFile { path: rel, text });
-                }
-            }
-        }
+pub fn load(root: &Path) -> Source {
+    let snap = repo_scan::scan(root, None, &repo_scan::Limits::default()).unwrap();
+    Source {
+        files: snap.files.iter().map(|f| SourceFile { path: f.path.clone(), text: f.text.clone() }).collect(),
+        snapshot_id: snap.snapshot_id,
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
 }
 
-pub fn synth(files: &[SourceFile], count: Option<usize>) -> TaskSet {
+/// The fixture package written for this project.
+pub fn fixture() -> Source {
+    load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyvalidator"))
+}
+
+pub fn synth(src: &Source, count: Option<usize>) -> TaskSet {
     let rules = Rules::default();
-    let ex = py_ast_meta::extract("test-snapshot", files, &rules.extract);
-    synthesize(files, &ex, &rules, count)
+    let ex = py_ast_meta::extract(&src.snapshot_id, &src.files, &rules.extract);
+    synthesize(&src.files, &ex, &rules, count)
 }
 
 /// The code block of a prompt, with the line-number gutter removed.
@@ -58,7 +52,8 @@ pub fn original(files: &[SourceFile], task: &Task) -> Vec<String> {
 }
 
 /// Checks, over every task of a set, the ground truth against the code shown.
-pub fn check_every_task(files: &[SourceFile], set: &TaskSet) {
+pub fn check_every_task(src: &Source, set: &TaskSet) {
+    let files = &src.files;
     for t in &set.tasks {
         match &t.expected {
             Expected::CodeUnderstanding { line, operator, original_line } => {
