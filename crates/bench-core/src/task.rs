@@ -150,6 +150,8 @@ pub struct TaskSet {
     pub snapshot_id: String,
     pub rules_hash: String,
     pub tool_version: String,
+    /// The task count asked for; a small repository may yield fewer tasks.
+    pub requested: usize,
     pub tasks: Vec<Task>,
 }
 

@@ -55,3 +55,60 @@ pub fn fixture_files(name: &str) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// A llama.cpp server (llama-cpp-python) with the Gemma 3 270M model on a
+/// free loopback port, stopped when dropped.
+#[derive(Debug)]
+pub struct LlamaServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl LlamaServer {
+    /// Starts the server and waits until it answers; `None` (skip) when the
+    /// tools are not set up.
+    pub fn start() -> Option<Self> {
+        let python = tool("BENCH_PYTHON")?;
+        let gguf = tool("BENCH_GGUF")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("llama-test-{port}.log"))).ok()?;
+        let child = std::process::Command::new(python)
+            .args(["-m", "llama_cpp.server", "--model"])
+            .arg(gguf)
+            .args(["--model_alias", "gemma3", "--chat_format", "gemma", "--n_ctx", "4096", "--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .stdout(log.try_clone().ok()?)
+            .stderr(log)
+            .spawn()
+            .expect("the llama.cpp server starts");
+        let server = LlamaServer { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        while std::time::Instant::now() < deadline {
+            if server.get("/v1/models").is_some_and(|r| r.contains("gemma3")) {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("the llama.cpp server on port {port} did not answer within 180 s");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,6 +4,7 @@ CREATE TABLE task_sets (
     snapshot_id   TEXT NOT NULL,
     rules_hash    TEXT NOT NULL,
     tool_version  TEXT NOT NULL,
+    requested     INTEGER NOT NULL,
     task_count    INTEGER NOT NULL
 );
 

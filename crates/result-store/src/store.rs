@@ -87,6 +87,11 @@ impl Store {
         Ok(store)
     }
 
+    /// SQLite's own consistency check: `ok` when the file is sound.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(|e| self.db(e))
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -110,11 +115,12 @@ impl Store {
         if exists.is_some() {
             return Ok(());
         }
-        sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, task_count) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(&set.taskset_id)
             .bind(&set.snapshot_id)
             .bind(&set.rules_hash)
             .bind(&set.tool_version)
+            .bind(set.requested as i64)
             .bind(set.tasks.len() as i64)
             .execute(&mut *tx)
             .await
@@ -146,7 +152,7 @@ impl Store {
 
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
-        let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version FROM task_sets WHERE id = ?")
+        let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version, requested FROM task_sets WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -178,6 +184,7 @@ impl Store {
             snapshot_id: head.get("snapshot_id"),
             rules_hash: head.get("rules_hash"),
             tool_version: head.get("tool_version"),
+            requested: head.get::<i64, _>("requested") as usize,
             tasks,
         })
     }

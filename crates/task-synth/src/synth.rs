@@ -74,6 +74,7 @@ pub fn synthesize(files: &[SourceFile], extraction: &Extraction, rules: &Rules, 
         snapshot_id: extraction.snapshot_id.clone(),
         rules_hash: cx.rules_hash.clone(),
         tool_version: bench_core::TOOL_VERSION.to_string(),
+        requested: count.unwrap_or(rules.quota.total),
         tasks,
     };
     set.taskset_id = content_id(&canonical_json(&set));

@@ -47,7 +47,7 @@ pub(crate) fn synth(src: &SourceArgs, rules: Option<&Path>, count: Option<usize>
 pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>) -> anyhow::Result<ExitCode> {
     let recorded = read_tasks(tasks)?;
     let rules = load_rules(rules)?;
-    let rederived = derive(src, &rules, Some(recorded.tasks.len()))?;
+    let rederived = derive(src, &rules, Some(recorded.requested))?;
     match task_synth::first_difference(&recorded, &rederived) {
         None => {
             println!("verified: {} re-derives byte for byte (task set {})", tasks.display(), recorded.taskset_id);

@@ -1,0 +1,110 @@
+//! The binary's contract: exit codes 0 / 1 / 2, JSON outputs, one-line errors
+//! naming the file at fault.
+
+mod common;
+
+use common::{fixture_dir, run, s};
+
+#[test]
+fn scan_extract_synth_verify_on_the_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = fixture_dir();
+    let (code, out, _) = run(&["scan", s(&fx), "--json"]);
+    assert_eq!(code, 0);
+    let scan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(scan["snapshot_id"].as_str().unwrap().len() == 64);
+    assert!(scan["files"].as_array().unwrap().iter().all(|f| f["path"].is_string() && f["blake3"].is_string() && f["bytes"].is_u64()));
+
+    let (code, out, _) = run(&["extract", s(&fx), "--json"]);
+    assert_eq!(code, 0);
+    let ex: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["path", "imports", "functions", "classes", "significant_method"] {
+        assert!(ex["modules"][0].get(key).is_some(), "{key}");
+    }
+    assert_eq!(ex["parse_failures"], serde_json::json!([]));
+
+    let tasks = dir.path().join("tasks.json");
+    let (code, out, _) = run(&["synth", s(&fx), "--out", s(&tasks)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("code_understanding") && out.contains("T5"), "{out}");
+    let (code, out, _) = run(&["verify", s(&fx), "--tasks", s(&tasks)]);
+    assert_eq!(code, 0, "{out}");
+
+    // A changed repository no longer re-derives the set: exit 1, first difference named.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(copy.join("tinyvalidator")).unwrap();
+    for f in ["pyproject.toml", "setup.py", "tinyvalidator/__init__.py", "tinyvalidator/errors.py", "tinyvalidator/rules.py", "tinyvalidator/schema.py"] {
+        std::fs::copy(fx.join(f), copy.join(f)).unwrap();
+    }
+    std::fs::write(copy.join("tinyvalidator/extra.py"), "def extra(a):\n    return a\n").unwrap();
+    let (code, out, _) = run(&["verify", s(&copy), "--tasks", s(&tasks)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("MISMATCH") && out.contains("snapshot_id"), "{out}");
+}
+
+#[test]
+fn bad_input_is_exit_2_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-repo");
+    let (code, _, err) = run(&["scan", s(&missing)]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no-such-repo"), "{err}");
+
+    let tasks = dir.path().join("tasks.json");
+    std::fs::write(&tasks, "{\"not\": \"a task set\"}").unwrap();
+    let (code, _, err) = run(&["verify", s(&fixture_dir()), "--tasks", s(&tasks)]);
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+    assert!(err.contains("tasks.json"), "{err}");
+
+    let not_db = dir.path().join("notes.sqlite");
+    std::fs::write(&not_db, "plain text, not SQLite").unwrap();
+    let (code, _, err) = run(&["grade", "--db", s(&not_db)]);
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+    assert!(err.contains("notes.sqlite") && err.contains("not a result store"), "{err}");
+
+    let (code, _, err) = run(&["emit-promptfoo", "--tasks", s(&tasks), "--model", "gemma3", "--out-dir", s(dir.path())]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.sqlite");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = result_store::Store::open(&db).await.unwrap();
+        drop(store);
+    });
+    let conn = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (999, 'future', 1, x'00', 0);")
+        .status();
+    if !conn.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no sqlite3 shell");
+        return;
+    }
+    let before = std::fs::read(&db).unwrap();
+    let (code, _, err) = run(&["report", "--db", s(&db)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("newer version") && err.contains("r.sqlite"), "{err}");
+    assert_eq!(before, std::fs::read(&db).unwrap(), "nothing written");
+}
+
+#[test]
+fn plan_reports_and_fails_when_over_budget() {
+    let Some(gguf) = bench_core::testenv::tool("BENCH_GGUF") else { return };
+    let (code, out, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "8GiB", "--ctx", "8192", "--json"]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // The real Gemma 3 270M file: 18 layers, one global in six, window 512,
+    // one KV head of 256 + 256 at f16.
+    assert_eq!(plan["full_layers"], 3);
+    assert_eq!(plan["sliding_layers"], 15);
+    assert_eq!(plan["kv_bytes_per_token_per_full_layer"], 1024);
+    assert_eq!(plan["kv_cache"], 3 * 8192 * 1024 + 15 * 512 * 1024);
+    assert_eq!(plan["architecture"], "gemma3");
+    let (code, out, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "300MiB", "--ctx", "8192"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("DOES NOT FIT"));
+}

@@ -1,0 +1,22 @@
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bench-cli"))
+}
+
+pub fn fixture_dir() -> PathBuf {
+    bench_core::testenv::workspace_root().join("tests/fixtures/tinyvalidator")
+}
+
+/// Runs bench-cli; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out: Output = bin().args(args).output().expect("bench-cli runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
