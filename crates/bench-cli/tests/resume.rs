@@ -1,0 +1,105 @@
+//! A run killed midway loses nothing: the store passes SQLite's integrity
+//! check with every committed result, and a resumed run completes the set with
+//! no task lost or duplicated.
+
+mod common;
+
+#[path = "../../ollama-runner/tests/support/ollama_server.rs"]
+mod ollama_server;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+
+use common::{bin, fixture_dir, run, s};
+use ollama_server::FakeOllama;
+
+#[test]
+fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
+    let server = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks.json");
+    let db = dir.path().join("results.sqlite");
+    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", "20", "--out", s(&tasks)]);
+    assert_eq!(code, 0, "{err}");
+    let set = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "tasks.json").unwrap();
+    let n = set.tasks.len();
+    let url = server.url();
+    let args = ["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "slow", "--db", s(&db), "--resume"];
+
+    // The writer: killed (SIGKILL) after its fourth result.
+    let mut child = bin().args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut reported = 0;
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with("slow ") {
+            reported += 1;
+            if reported == 4 {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(reported, 4);
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (ok, committed) = rt.block_on(async {
+        let store = result_store::Store::open_existing(&db).await.unwrap();
+        let run = store.runs().await.unwrap()[0].id;
+        (store.integrity_check().await.unwrap(), store.done(run).await.unwrap())
+    });
+    assert_eq!(ok, "ok");
+    // Every result reported before the kill was committed before it was reported.
+    assert!(committed.len() >= 4 && committed.len() < n, "{} of {n}", committed.len());
+
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resuming run 1"), "{err}");
+    let (runs, results) = rt.block_on(async {
+        let store = result_store::Store::open_existing(&db).await.unwrap();
+        (store.runs().await.unwrap(), store.completions(1).await.unwrap())
+    });
+    assert_eq!(runs.len(), 1, "the resumed run continues its own");
+    assert_eq!(results.len(), n, "every task exactly once");
+    let mut ids: Vec<&str> = results.iter().map(|c| c.task_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+    assert!(results.iter().all(|c| c.error.is_none()));
+    // Requests: the tasks, a warm-up per process, and at most the one in flight at the kill.
+    let requests = server.state.chat_requests.load(Ordering::SeqCst);
+    assert!(requests >= n + 2 && requests <= n + 3, "{requests} requests for {n} tasks");
+    assert_eq!(server.state.max_in_flight.load(Ordering::SeqCst), 1);
+
+    // Rerunning a finished run does no work.
+    let before = server.state.chat_requests.load(Ordering::SeqCst);
+    let (code, _, _) = run(&args);
+    assert_eq!(code, 0);
+    assert_eq!(server.state.chat_requests.load(Ordering::SeqCst), before);
+
+    // Grading is idempotent and the report names every task.
+    let (code, out, _) = run(&["grade", "--db", s(&db), "--json"]);
+    assert_eq!(code, 0);
+    let (code, out2, _) = run(&["grade", "--db", s(&db), "--json"]);
+    assert_eq!((code, &out), (0, &out2));
+    let (code, md, _) = run(&["report", "--db", s(&db)]);
+    assert_eq!(code, 0);
+    assert!(set.tasks.iter().all(|t| md.contains(&t.id)));
+}
+
+#[test]
+fn a_partly_offloaded_model_stops_the_run_with_exit_2() {
+    let server = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks.json");
+    let db = dir.path().join("r.sqlite");
+    run(&["synth", s(&fixture_dir()), "--count", "3", "--out", s(&tasks)]);
+    let url = server.url();
+    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "partial", "--db", s(&db)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("partly in VRAM") && err.contains("--allow-partial-offload"), "{err}");
+    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "qwen-test", "--db", s(&db), "--vram", "8GiB"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not fit"), "{err}");
+}
