@@ -25,7 +25,9 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
         .pointer("/results/results")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("no results.results array".into()))?;
-    if let Some(found) = v.pointer("/config/metadata/taskset_id").and_then(Value::as_str) {
+    // promptfoo redacts values that look like secrets (long hex ids among them).
+    let known = |s: &&str| !s.contains("REDACTED");
+    if let Some(found) = v.pointer("/config/metadata/taskset_id").and_then(Value::as_str).filter(known) {
         if found != set.taskset_id {
             return Err(EmitError::OtherTaskSet { path: origin.into(), found: found.into(), expected: set.taskset_id.clone() });
         }
@@ -51,7 +53,7 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
             .and_then(|m| m.get("task_id"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad(format!("result {index} has no testCase.metadata.task_id")))?;
-        if let Some(ts) = meta.and_then(|m| m.get("taskset_id")).and_then(Value::as_str) {
+        if let Some(ts) = meta.and_then(|m| m.get("taskset_id")).and_then(Value::as_str).filter(known) {
             if ts != set.taskset_id {
                 return Err(EmitError::OtherTaskSet { path: origin.into(), found: ts.into(), expected: set.taskset_id.clone() });
             }

@@ -1,0 +1,169 @@
+//! End to end against a real llama.cpp server with the real Gemma 3 270M
+//! model (a base model: its answers are poor, and that is fine; they are
+//! real). Each test starts its own server, so its cache history is its own.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use bench_core::testenv::{tool, LlamaServer};
+use common::{run, s};
+
+fn completions(db: &Path, run_id: i64) -> Vec<bench_core::Completion> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { result_store::Store::open_existing(db).await.unwrap().completions(run_id).await.unwrap() })
+}
+
+fn small_cerberus_set(dir: &Path, count: &str) -> Option<std::path::PathBuf> {
+    let sdist = tool("BENCH_CERBERUS_SDIST")?;
+    let tasks = dir.join("tasks.json");
+    let (code, _, err) = run(&["synth", s(&sdist), "--count", count, "--out", s(&tasks)]);
+    assert_eq!(code, 0, "{err}");
+    Some(tasks)
+}
+
+#[test]
+fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tasks) = small_cerberus_set(dir.path(), "6") else { return };
+    let Some(gguf) = tool("BENCH_GGUF") else { return };
+    let mut texts = Vec::new();
+    for i in 0..2 {
+        // A fresh server per run: the same request history, so the same cache state.
+        let Some(server) = LlamaServer::start() else { return };
+        let db = dir.path().join(format!("run{i}.sqlite"));
+        let url = server.url();
+        let (code, _, err) = run(&[
+            "run", "--tasks", s(&tasks), "--backend", "openai", "--endpoint", &url, "--model", "gemma3",
+            "--db", s(&db), "--num-predict", "48", "--gguf", s(&gguf), "--vram", "4GiB",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let cs = completions(&db, 1);
+        assert_eq!(cs.len(), 6);
+        for c in &cs {
+            assert!(c.error.is_none(), "{c:?}");
+            assert!(c.completion_tokens.is_some_and(|n| n > 0), "{c:?}");
+            assert!(matches!(c.finish_reason, bench_core::FinishReason::Stop | bench_core::FinishReason::Length), "{c:?}");
+            assert!(c.timings.wall_ms > 0.0 && c.timings.ttft_ms.is_some_and(|t| t > 0.0), "{c:?}");
+        }
+        texts.push(cs.into_iter().map(|c| (c.task_id, c.text)).collect::<Vec<_>>());
+        let (code, out, _) = run(&["grade", "--db", s(&db)]);
+        assert_eq!(code, 0, "{out}");
+    }
+    assert_eq!(texts[0], texts[1], "two runs at temperature 0 differ");
+}
+
+#[test]
+fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tasks) = small_cerberus_set(dir.path(), "6") else { return };
+    let Some(promptfoo) = tool("BENCH_PROMPTFOO") else { return };
+    let Some(server) = LlamaServer::start() else { return };
+    let out = dir.path().join("promptfoo");
+    let spec = format!("openai:gemma3@{}/v1", server.url());
+    let (code, _, err) = run(&[
+        "emit-promptfoo", "--tasks", s(&tasks), "--model", &spec, "--model", "ollama:qwen3.6:35b-a3b",
+        "--out-dir", s(&out), "--num-predict", "48",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let env = [("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"), ("PROMPTFOO_DISABLE_SHARING", "1"), ("PROMPTFOO_DISABLE_REMOTE_GENERATION", "1"), ("PROMPTFOO_CONFIG_DIR", s(&out))];
+    for config in ["openai-gemma3.promptfooconfig.yaml", "ollama-qwen3.6-35b-a3b.promptfooconfig.yaml"] {
+        let o = Command::new(&promptfoo).args(["validate", "-c", config]).current_dir(&out).envs(env).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() && text.contains("Configuration is valid"), "{config}: {text}");
+    }
+    let o = Command::new(&promptfoo)
+        .args(["eval", "-c", "openai-gemma3.promptfooconfig.yaml", "-j", "1", "--no-cache"])
+        .current_dir(&out)
+        .envs(env)
+        .output()
+        .unwrap();
+    let results = out.join("results/openai-gemma3.json");
+    assert!(results.exists(), "promptfoo wrote no results: {}", String::from_utf8_lossy(&o.stderr));
+
+    let db = dir.path().join("r.sqlite");
+    let (code, stdout, err) = run(&["ingest-promptfoo", s(&results), "--tasks", s(&tasks), "--db", s(&db)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("6 promptfoo results"), "{stdout}");
+    // The native runner on the same server and the same tasks.
+    let url = server.url();
+    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "openai", "--endpoint", &url, "--model", "gemma3", "--db", s(&db), "--num-predict", "48"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = run(&["grade", "--db", s(&db)]);
+    assert_eq!(code, 0);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (pf, native, pf_grades, native_grades) = rt.block_on(async {
+        let store = result_store::Store::open_existing(&db).await.unwrap();
+        let runs = store.runs().await.unwrap();
+        assert!(runs[0].driver.starts_with("promptfoo 0.1"), "{}", runs[0].driver);
+        (store.completions(1).await.unwrap(), store.completions(2).await.unwrap(), store.grades(1).await.unwrap(), store.grades(2).await.unwrap())
+    });
+    let mut same = 0;
+    for (a, b) in pf.iter().zip(&native) {
+        assert_eq!(a.task_id, b.task_id);
+        assert_eq!(a.completion_tokens, b.completion_tokens, "{}", a.task_id);
+        if a.text == b.text {
+            same += 1;
+            let ga = pf_grades.iter().find(|g| g.task_id == a.task_id).unwrap();
+            let gb = native_grades.iter().find(|g| g.task_id == a.task_id).unwrap();
+            assert_eq!(ga, gb, "the same completion graded differently");
+        }
+    }
+    eprintln!("promptfoo and native completions identical on {same} of {} tasks", pf.len());
+    assert!(same * 2 >= pf.len(), "only {same} of {} completions matched", pf.len());
+}
+
+#[test]
+fn eval_end_to_end_with_an_html_report_that_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sdist) = tool("BENCH_CERBERUS_SDIST") else { return };
+    let Some(gguf) = tool("BENCH_GGUF") else { return };
+    let Some(server) = LlamaServer::start() else { return };
+    let out = dir.path().join("out");
+    let db = dir.path().join("results.sqlite");
+    let url = server.url();
+    let args = [
+        "eval", s(&sdist), "--backend", "openai", "--endpoint", &url, "--model", "gemma3", "--gguf", s(&gguf),
+        "--db", s(&db), "--count", "10", "--num-predict", "32", "--vram", "4GiB", "--out-dir", s(&out),
+    ];
+    let (code, stdout, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("run 1 gemma3:"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let r = &report["runs"][0];
+    assert_eq!(r["graded"], 10);
+    assert!(r["manifest"]["model_digest"].as_str().unwrap().starts_with("blake3:"));
+    assert_eq!(r["manifest"]["quantization"], "Q4_K_M");
+    assert_eq!(r["manifest"]["endpoint_scope"], "loopback");
+    assert!(r["manifest"]["vram_plan"]["fits"].as_bool().unwrap());
+    // Rerunning resumes: nothing is asked of the model again.
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resuming run 1 (10 of 10"), "{err}");
+
+    let html = out.join("report.html");
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists()) else {
+        assert!(!bench_core::testenv::required(), "chromium is not installed");
+        eprintln!("skipped: no chromium");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+    let url = format!("file://{}", html.display());
+    let dom = Command::new(chromium).args(flags).arg(format!("--user-data-dir={}", profile.path().display())).args(["--dump-dom", &url]).output().unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for id in ["heatmap-1", "latency-1", "tokens-1"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "the rendered page lacks #{id}");
+    }
+    assert!(dom.matches("class=\"cell").count() >= 15, "the heatmap has no cells");
+    let shot = dir.path().join("report.png");
+    let o = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--window-size=1200,1600", &format!("--screenshot={}", shot.display()), &url])
+        .output()
+        .unwrap();
+    let png = std::fs::read(&shot).unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}
