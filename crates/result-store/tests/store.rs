@@ -1,0 +1,126 @@
+use bench_core::{Attempt, Category, Completion, EndpointScope, Expected, FinishReason, Grade, Prompt, ResultSink, RunManifest, SamplingOptions, Task, TaskSet, Tier, Timings};
+use result_store::{Store, StoreError};
+
+fn set() -> TaskSet {
+    let tasks = (0..4)
+        .map(|i| Task {
+            id: format!("t{i}"),
+            category: if i < 2 { Category::CodeUnderstanding } else { Category::SecurityAudit },
+            tier: Tier::from_index(i),
+            tier_rule: "rule".into(),
+            file: "m.py".into(),
+            symbol: "f".into(),
+            span: [1, 9],
+            prompt: Prompt { system: "s".into(), user: format!("u{i}") },
+            expected: Expected::CodeUnderstanding { line: Some(3), operator: Some("is_swap".into()), original_line: None },
+        })
+        .collect();
+    TaskSet { taskset_id: "set1".into(), snapshot_id: "snap1".into(), rules_hash: "rules".into(), tool_version: "0.1.0".into(), requested: 4, tasks }
+}
+
+fn manifest(model: &str) -> RunManifest {
+    RunManifest {
+        taskset_id: "set1".into(),
+        snapshot_id: "snap1".into(),
+        rules_hash: "rules".into(),
+        tool_version: "0.1.0".into(),
+        driver: "native".into(),
+        backend_kind: "ollama".into(),
+        backend_version: Some("0.12.6".into()),
+        endpoint: "http://127.0.0.1:11434".into(),
+        endpoint_scope: EndpointScope::Loopback,
+        model: model.into(),
+        model_digest: Some("sha256:00".into()),
+        quantization: Some("Q4_K_M".into()),
+        options: SamplingOptions::default(),
+        vram_plan: None,
+        residency: None,
+        host: "test".into(),
+        started_at: "2026-11-30T12:00:00.000Z".into(),
+        finished_at: None,
+    }
+}
+
+fn completion(id: &str, error: Option<&str>) -> Completion {
+    Completion {
+        task_id: id.into(),
+        text: format!("answer {id}"),
+        prompt_tokens: Some(10),
+        completion_tokens: Some(5),
+        finish_reason: if error.is_some() { FinishReason::Error } else { FinishReason::Stop },
+        timings: Timings { wall_ms: 100.0, ttft_ms: Some(10.0), eval_ms: Some(80.0), ..Default::default() },
+        attempts: vec![Attempt { number: 1, wall_ms: 100.0, error: error.map(str::to_string) }],
+        error: error.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn results_land_resume_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.sqlite");
+    let store = Store::open(&db).await.unwrap();
+    store.put_task_set(&set()).await.unwrap();
+    store.put_task_set(&set()).await.unwrap();
+    assert_eq!(store.task_set("set1").await.unwrap(), set());
+    let run = store.create_run(&manifest("a")).await.unwrap();
+    let mut sink = store.sink(run);
+    sink.record(&completion("__warmup__", None), true).await.unwrap();
+    sink.record(&completion("t0", None), false).await.unwrap();
+    sink.record(&completion("t1", Some("timed out")), false).await.unwrap();
+    // Errored tasks are recorded but count as not done, so a resume retries them.
+    assert_eq!(sink.already_done().await.unwrap().into_iter().collect::<Vec<_>>(), ["t0"]);
+    sink.record(&completion("t1", None), false).await.unwrap();
+    assert_eq!(store.done(run).await.unwrap().len(), 2);
+    let cs = store.completions(run).await.unwrap();
+    assert_eq!(cs.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), ["t0", "t1"], "warm-up excluded");
+    assert_eq!(cs[0], completion("t0", None));
+    // Same manifest, new run: distinct; a resume finds the latest.
+    let run2 = store.create_run(&manifest("a")).await.unwrap();
+    assert_ne!(run, run2);
+    assert_eq!(store.find_run(&manifest("a")).await.unwrap(), Some(run2));
+    assert_eq!(store.find_run(&manifest("b")).await.unwrap(), None);
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn grades_rates_and_discrimination() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("r.sqlite")).await.unwrap();
+    store.put_task_set(&set()).await.unwrap();
+    let (a, b) = (store.create_run(&manifest("a")).await.unwrap(), store.create_run(&manifest("b")).await.unwrap());
+    let grade = |id: &str, pass| Grade { task_id: id.into(), pass, reason: None, components: vec![], invented: vec![] };
+    for (run, passes) in [(a, [true, true, true, false]), (b, [false, true, false, false])] {
+        for (i, _) in passes.iter().enumerate() {
+            store.record(run, &completion(&format!("t{i}"), None), false).await.unwrap();
+        }
+        let gs: Vec<Grade> = passes.iter().enumerate().map(|(i, p)| grade(&format!("t{i}"), *p)).collect();
+        store.put_grades(run, &gs).await.unwrap();
+        store.put_grades(run, &gs).await.unwrap();
+    }
+    let rates = store.pass_rates().await.unwrap();
+    let cu_a = rates.iter().find(|p| p.run_id == a && p.category == "code_understanding" && p.tier == "all").unwrap();
+    assert_eq!((cu_a.passed, cu_a.n), (2, 2));
+    assert!(cu_a.low > 0.3 && cu_a.high == 1.0);
+    let items = store.item_stats("set1").await.unwrap();
+    assert_eq!(items.len(), 4);
+    let t0 = items.iter().find(|i| i.task_id == "t0").unwrap();
+    assert_eq!((t0.runs, t0.difficulty), (2, 0.5));
+    assert!(t0.discrimination.unwrap() > 0.99, "passing t0 goes with the better run");
+    assert_eq!(items.iter().find(|i| i.task_id == "t1").unwrap().discrimination, None, "no variance");
+}
+
+#[tokio::test]
+async fn a_run_for_another_snapshot_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("r.sqlite")).await.unwrap();
+    store.put_task_set(&set()).await.unwrap();
+    let mut m = manifest("a");
+    m.snapshot_id = "other".into();
+    assert!(matches!(store.create_run(&m).await, Err(StoreError::Mismatch { .. })));
+    m.taskset_id = "nope".into();
+    assert!(matches!(store.create_run(&m).await, Err(StoreError::NoTaskSet { .. })));
+    assert!(store.runs().await.unwrap().is_empty(), "nothing written");
+    let missing = dir.path().join("missing.sqlite");
+    assert!(matches!(Store::open_existing(&missing).await, Err(StoreError::Missing { .. })));
+    assert!(!missing.exists());
+}
