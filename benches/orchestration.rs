@@ -38,7 +38,14 @@ fn tasks() -> Vec<Task> {
 fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
     let server = ollama_server::FakeOllama::start();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let set = bench_core::TaskSet { taskset_id: "s".into(), snapshot_id: "n".into(), rules_hash: "r".into(), tool_version: "0".into(), requested: TASKS, tasks: tasks() };
+    let set = bench_core::TaskSet {
+        taskset_id: "s".into(),
+        snapshot_id: "n".into(),
+        rules_hash: "r".into(),
+        tool_version: "0".into(),
+        requested: TASKS,
+        tasks: tasks(),
+    };
     let backend = OllamaBackend::new(&server.url()).unwrap();
     let cfg = RunConfig::new("qwen-test", SamplingOptions::default());
     bencher.counter(ItemsCount::new(TASKS)).with_inputs(|| tempfile::tempdir().unwrap()).bench_values(|dir| {
@@ -46,11 +53,24 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
             let store = result_store::Store::open(&dir.path().join("r.sqlite")).await.unwrap();
             store.put_task_set(&set).await.unwrap();
             let manifest = bench_core::RunManifest {
-                taskset_id: "s".into(), snapshot_id: "n".into(), rules_hash: "r".into(), tool_version: "0".into(),
-                driver: "native".into(), backend_kind: "ollama".into(), backend_version: None, endpoint: server.url(),
-                endpoint_scope: bench_core::EndpointScope::Loopback, model: "qwen-test".into(), model_digest: None,
-                quantization: None, options: SamplingOptions::default(), vram_plan: None, residency: None, host: "bench".into(),
-                started_at: "2026-01-01T00:00:00.000Z".into(), finished_at: None,
+                taskset_id: "s".into(),
+                snapshot_id: "n".into(),
+                rules_hash: "r".into(),
+                tool_version: "0".into(),
+                driver: "native".into(),
+                backend_kind: "ollama".into(),
+                backend_version: None,
+                endpoint: server.url(),
+                endpoint_scope: bench_core::EndpointScope::Loopback,
+                model: "qwen-test".into(),
+                model_digest: None,
+                quantization: None,
+                options: SamplingOptions::default(),
+                vram_plan: None,
+                residency: None,
+                host: "bench".into(),
+                started_at: "2026-01-01T00:00:00.000Z".into(),
+                finished_at: None,
             };
             let run = store.create_run(&manifest).await.unwrap();
             ollama_runner::run(&backend, &set.tasks, &mut store.sink(run), &cfg, |_| {}).await.unwrap();

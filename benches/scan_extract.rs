@@ -31,7 +31,11 @@ fn tree() -> &'static PathBuf {
                 .status()
                 .expect("pip runs");
             assert!(status.success(), "could not download the Django sdist; set BENCH_LARGE_TREE");
-            let found = std::fs::read_dir(&dir).unwrap().filter_map(Result::ok).map(|e| e.path()).find(|p| p.to_string_lossy().ends_with(".tar.gz"));
+            let found = std::fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".tar.gz"));
             std::fs::rename(found.expect("an sdist"), &archive).unwrap();
         }
         archive
@@ -64,7 +68,8 @@ fn scan_and_extract(bencher: divan::Bencher<'_, '_>) {
     let n = snapshot().files.len();
     bencher.counter(ItemsCount::new(n)).bench(|| {
         let snap = scan(tree(), None, &Limits::default()).expect("scan");
-        let files: Vec<SourceFile> = snap.files.into_iter().map(|f| SourceFile { path: f.path, text: f.text }).collect();
+        let files: Vec<SourceFile> =
+            snap.files.into_iter().map(|f| SourceFile { path: f.path, text: f.text }).collect();
         extract(&snap.snapshot_id, &files, &ExtractRules::default())
     });
 }

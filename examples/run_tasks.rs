@@ -25,7 +25,11 @@ impl ResultSink for JsonLines {
     }
 
     async fn record(&mut self, c: &Completion, _warmup: bool) -> Result<(), SinkError> {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.0).map_err(|e| SinkError(e.to_string()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.0)
+            .map_err(|e| SinkError(e.to_string()))?;
         let line = serde_json::to_string(c).map_err(|e| SinkError(e.to_string()))?;
         writeln!(f, "{line}").and_then(|_| f.sync_data()).map_err(|e| SinkError(e.to_string()))
     }
@@ -38,11 +42,16 @@ async fn main() {
         eprintln!("usage: run_tasks TASKS.json ENDPOINT MODEL OUT.jsonl");
         std::process::exit(2);
     }
-    let set: TaskSet = serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("readable tasks")).expect("a task set");
+    let set: TaskSet =
+        serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("readable tasks")).expect("a task set");
     let backend = OpenAiBackend::new(&args[2]).expect("a valid endpoint");
     let cfg = RunConfig::new(&args[3], SamplingOptions { num_predict: 128, ..Default::default() });
     let mut sink = JsonLines(args[4].clone().into());
-    match ollama_runner::run(&backend, &set.tasks, &mut sink, &cfg, |p| eprintln!("{}/{} {}", p.done, p.total, p.task_id)).await {
+    match ollama_runner::run(&backend, &set.tasks, &mut sink, &cfg, |p| {
+        eprintln!("{}/{} {}", p.done, p.total, p.task_id)
+    })
+    .await
+    {
         Ok(s) => println!("{} completed, {} failed, {} already done", s.completed, s.failed, s.skipped_already_done),
         Err(e) => {
             eprintln!("error: {e}");

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Contamination-resistant, on-premises evaluation of code models on your own
 /// Python repository. Exit codes: 0 success, 1 a failed check, 2 bad input.
 #[derive(Debug, Parser)]
-#[command(name = "bench-cli", version, about, long_about = None)]
+#[command(name = "bench-cli", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -128,7 +128,9 @@ pub enum Command {
     /// Print the default extraction-and-synthesis rules (YAML).
     Rules,
     /// Plan VRAM for a model: weights, KV cache, recurrent state, compute buffer (exit 1 if it does not fit).
-    #[command(after_help = "Examples:\n  bench-cli plan --gguf gemma-3-270m-q4_k_m.gguf --vram 8GiB --ctx 8192\n  bench-cli plan --ollama-model qwen3.6:35b-a3b --vram 32GiB --ctx 8192 --kv-cache q8_0 --json")]
+    #[command(
+        after_help = "Examples:\n  bench-cli plan --gguf gemma-3-270m-q4_k_m.gguf --vram 8GiB --ctx 8192\n  bench-cli plan --ollama-model qwen3.6:35b-a3b --vram 32GiB --ctx 8192 --kv-cache q8_0 --json"
+    )]
     Plan {
         #[arg(long, conflicts_with = "ollama_model", required_unless_present = "ollama_model")]
         gguf: Option<PathBuf>,
@@ -151,12 +153,17 @@ pub enum Command {
         json: bool,
     },
     /// Run a task set against one model, one request at a time, into the store.
-    #[command(after_help = "Example:\n  bench-cli run --tasks tasks.json --backend openai --endpoint http://127.0.0.1:8080 --model gemma3 --db results.sqlite")]
+    #[command(
+        after_help = "Example:\n  bench-cli run --tasks tasks.json --backend openai --endpoint http://127.0.0.1:8080 --model gemma3 --db results.sqlite"
+    )]
     Run {
+        /// A task set written by `synth`.
         #[arg(long)]
         tasks: PathBuf,
+        /// The model name as the server knows it.
         #[arg(long)]
         model: String,
+        /// The SQLite result store (created if missing).
         #[arg(long)]
         db: PathBuf,
         #[command(flatten)]
@@ -186,7 +193,10 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Write one promptfoo config per model (plus a README with the commands).
-    #[command(name = "emit-promptfoo", after_help = "Example:\n  bench-cli emit-promptfoo --tasks tasks.json --model ollama:qwen3:32b --model openai:gemma3@http://127.0.0.1:8080/v1 --out-dir promptfoo/")]
+    #[command(
+        name = "emit-promptfoo",
+        after_help = "Example:\n  bench-cli emit-promptfoo --tasks tasks.json --model ollama:qwen3:32b --model openai:gemma3@http://127.0.0.1:8080/v1 --out-dir promptfoo/"
+    )]
     EmitPromptfoo {
         #[arg(long)]
         tasks: PathBuf,
@@ -203,7 +213,10 @@ pub enum Command {
         seed: u64,
     },
     /// Read a promptfoo results JSON into the store as a run, and grade it.
-    #[command(name = "ingest-promptfoo", after_help = "Example:\n  bench-cli ingest-promptfoo results/openai-gemma3.json --tasks tasks.json --db results.sqlite")]
+    #[command(
+        name = "ingest-promptfoo",
+        after_help = "Example:\n  bench-cli ingest-promptfoo results/openai-gemma3.json --tasks tasks.json --db results.sqlite"
+    )]
     IngestPromptfoo {
         results: PathBuf,
         #[arg(long)]
@@ -212,18 +225,25 @@ pub enum Command {
         db: PathBuf,
     },
     /// The main job: scan, extract, synthesise, plan, run each model, grade, report. Resumable.
-    #[command(after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --db results.sqlite --out-dir out/")]
+    #[command(
+        after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --db results.sqlite --out-dir out/"
+    )]
     Eval {
         #[command(flatten)]
         src: SourceArgs,
+        /// A model name as the server knows it; repeat to evaluate several, one at a time.
         #[arg(long = "model", required = true)]
         models: Vec<String>,
+        /// The SQLite result store (created if missing).
         #[arg(long)]
         db: PathBuf,
+        /// Tasks to synthesise.
         #[arg(long, default_value_t = 60)]
         count: usize,
+        /// A rules YAML file (default: the shipped rules).
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Where tasks.json and report.{md,html,json} go.
         #[arg(long, default_value = "out")]
         out_dir: PathBuf,
         #[command(flatten)]

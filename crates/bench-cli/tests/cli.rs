@@ -13,7 +13,11 @@ fn scan_extract_synth_verify_on_the_fixture() {
     assert_eq!(code, 0);
     let scan: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(scan["snapshot_id"].as_str().unwrap().len() == 64);
-    assert!(scan["files"].as_array().unwrap().iter().all(|f| f["path"].is_string() && f["blake3"].is_string() && f["bytes"].is_u64()));
+    assert!(scan["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["path"].is_string() && f["blake3"].is_string() && f["bytes"].is_u64()));
 
     let (code, out, _) = run(&["extract", s(&fx), "--json"]);
     assert_eq!(code, 0);
@@ -33,7 +37,14 @@ fn scan_extract_synth_verify_on_the_fixture() {
     // A changed repository no longer re-derives the set: exit 1, first difference named.
     let copy = dir.path().join("copy");
     std::fs::create_dir_all(copy.join("tinyvalidator")).unwrap();
-    for f in ["pyproject.toml", "setup.py", "tinyvalidator/__init__.py", "tinyvalidator/errors.py", "tinyvalidator/rules.py", "tinyvalidator/schema.py"] {
+    for f in [
+        "pyproject.toml",
+        "setup.py",
+        "tinyvalidator/__init__.py",
+        "tinyvalidator/errors.py",
+        "tinyvalidator/rules.py",
+        "tinyvalidator/schema.py",
+    ] {
         std::fs::copy(fx.join(f), copy.join(f)).unwrap();
     }
     std::fs::write(copy.join("tinyvalidator/extra.py"), "def extra(a):\n    return a\n").unwrap();
@@ -63,7 +74,8 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
     assert_eq!((code, err.lines().count()), (2, 1), "{err}");
     assert!(err.contains("notes.sqlite") && err.contains("not a result store"), "{err}");
 
-    let (code, _, err) = run(&["emit-promptfoo", "--tasks", s(&tasks), "--model", "gemma3", "--out-dir", s(dir.path())]);
+    let (code, _, err) =
+        run(&["emit-promptfoo", "--tasks", s(&tasks), "--model", "gemma3", "--out-dir", s(dir.path())]);
     assert_eq!(code, 2, "{err}");
 }
 

@@ -35,8 +35,23 @@ fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
         let db = dir.path().join(format!("run{i}.sqlite"));
         let url = server.url();
         let (code, _, err) = run(&[
-            "run", "--tasks", s(&tasks), "--backend", "openai", "--endpoint", &url, "--model", "gemma3",
-            "--db", s(&db), "--num-predict", "48", "--gguf", s(&gguf), "--vram", "4GiB",
+            "run",
+            "--tasks",
+            s(&tasks),
+            "--backend",
+            "openai",
+            "--endpoint",
+            &url,
+            "--model",
+            "gemma3",
+            "--db",
+            s(&db),
+            "--num-predict",
+            "48",
+            "--gguf",
+            s(&gguf),
+            "--vram",
+            "4GiB",
         ]);
         assert_eq!(code, 0, "{err}");
         let cs = completions(&db, 1);
@@ -44,7 +59,10 @@ fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
         for c in &cs {
             assert!(c.error.is_none(), "{c:?}");
             assert!(c.completion_tokens.is_some_and(|n| n > 0), "{c:?}");
-            assert!(matches!(c.finish_reason, bench_core::FinishReason::Stop | bench_core::FinishReason::Length), "{c:?}");
+            assert!(
+                matches!(c.finish_reason, bench_core::FinishReason::Stop | bench_core::FinishReason::Length),
+                "{c:?}"
+            );
             assert!(c.timings.wall_ms > 0.0 && c.timings.ttft_ms.is_some_and(|t| t > 0.0), "{c:?}");
         }
         texts.push(cs.into_iter().map(|c| (c.task_id, c.text)).collect::<Vec<_>>());
@@ -63,11 +81,26 @@ fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
     let out = dir.path().join("promptfoo");
     let spec = format!("openai:gemma3@{}/v1", server.url());
     let (code, _, err) = run(&[
-        "emit-promptfoo", "--tasks", s(&tasks), "--model", &spec, "--model", "ollama:qwen3.6:35b-a3b",
-        "--out-dir", s(&out), "--num-predict", "48",
+        "emit-promptfoo",
+        "--tasks",
+        s(&tasks),
+        "--model",
+        &spec,
+        "--model",
+        "ollama:qwen3.6:35b-a3b",
+        "--out-dir",
+        s(&out),
+        "--num-predict",
+        "48",
     ]);
     assert_eq!(code, 0, "{err}");
-    let env = [("PROMPTFOO_DISABLE_TELEMETRY", "1"), ("PROMPTFOO_DISABLE_UPDATE", "1"), ("PROMPTFOO_DISABLE_SHARING", "1"), ("PROMPTFOO_DISABLE_REMOTE_GENERATION", "1"), ("PROMPTFOO_CONFIG_DIR", s(&out))];
+    let env = [
+        ("PROMPTFOO_DISABLE_TELEMETRY", "1"),
+        ("PROMPTFOO_DISABLE_UPDATE", "1"),
+        ("PROMPTFOO_DISABLE_SHARING", "1"),
+        ("PROMPTFOO_DISABLE_REMOTE_GENERATION", "1"),
+        ("PROMPTFOO_CONFIG_DIR", s(&out)),
+    ];
     for config in ["openai-gemma3.promptfooconfig.yaml", "ollama-qwen3.6-35b-a3b.promptfooconfig.yaml"] {
         let o = Command::new(&promptfoo).args(["validate", "-c", config]).current_dir(&out).envs(env).output().unwrap();
         let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
@@ -88,7 +121,21 @@ fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
     assert!(stdout.contains("6 promptfoo results"), "{stdout}");
     // The native runner on the same server and the same tasks.
     let url = server.url();
-    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "openai", "--endpoint", &url, "--model", "gemma3", "--db", s(&db), "--num-predict", "48"]);
+    let (code, _, err) = run(&[
+        "run",
+        "--tasks",
+        s(&tasks),
+        "--backend",
+        "openai",
+        "--endpoint",
+        &url,
+        "--model",
+        "gemma3",
+        "--db",
+        s(&db),
+        "--num-predict",
+        "48",
+    ]);
     assert_eq!(code, 0, "{err}");
     let (code, _, _) = run(&["grade", "--db", s(&db)]);
     assert_eq!(code, 0);
@@ -97,7 +144,12 @@ fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
         let store = result_store::Store::open_existing(&db).await.unwrap();
         let runs = store.runs().await.unwrap();
         assert!(runs[0].driver.starts_with("promptfoo 0.1"), "{}", runs[0].driver);
-        (store.completions(1).await.unwrap(), store.completions(2).await.unwrap(), store.grades(1).await.unwrap(), store.grades(2).await.unwrap())
+        (
+            store.completions(1).await.unwrap(),
+            store.completions(2).await.unwrap(),
+            store.grades(1).await.unwrap(),
+            store.grades(2).await.unwrap(),
+        )
     });
     let mut same = 0;
     for (a, b) in pf.iter().zip(&native) {
@@ -124,13 +176,32 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
     let db = dir.path().join("results.sqlite");
     let url = server.url();
     let args = [
-        "eval", s(&sdist), "--backend", "openai", "--endpoint", &url, "--model", "gemma3", "--gguf", s(&gguf),
-        "--db", s(&db), "--count", "10", "--num-predict", "32", "--vram", "4GiB", "--out-dir", s(&out),
+        "eval",
+        s(&sdist),
+        "--backend",
+        "openai",
+        "--endpoint",
+        &url,
+        "--model",
+        "gemma3",
+        "--gguf",
+        s(&gguf),
+        "--db",
+        s(&db),
+        "--count",
+        "10",
+        "--num-predict",
+        "32",
+        "--vram",
+        "4GiB",
+        "--out-dir",
+        s(&out),
     ];
     let (code, stdout, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("run 1 gemma3:"), "{stdout}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let r = &report["runs"][0];
     assert_eq!(r["graded"], 10);
     assert!(r["manifest"]["model_digest"].as_str().unwrap().starts_with("blake3:"));
@@ -143,15 +214,31 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
     assert!(err.contains("resuming run 1 (10 of 10"), "{err}");
 
     let html = out.join("report.html");
-    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists()) else {
+    let Some(chromium) =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists())
+    else {
         assert!(!bench_core::testenv::required(), "chromium is not installed");
         eprintln!("skipped: no chromium");
         return;
     };
     let profile = tempfile::tempdir().unwrap();
-    let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
     let url = format!("file://{}", html.display());
-    let dom = Command::new(chromium).args(flags).arg(format!("--user-data-dir={}", profile.path().display())).args(["--dump-dom", &url]).output().unwrap();
+    let dom = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
     let dom = String::from_utf8_lossy(&dom.stdout);
     for id in ["heatmap-1", "latency-1", "tokens-1"] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "the rendered page lacks #{id}");

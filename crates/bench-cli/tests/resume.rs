@@ -25,7 +25,20 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     let set = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "tasks.json").unwrap();
     let n = set.tasks.len();
     let url = server.url();
-    let args = ["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "slow", "--db", s(&db), "--resume"];
+    let args = [
+        "run",
+        "--tasks",
+        s(&tasks),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "slow",
+        "--db",
+        s(&db),
+        "--resume",
+    ];
 
     // The writer: killed (SIGKILL) after its fourth result.
     let mut child = bin().args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
@@ -96,10 +109,36 @@ fn a_partly_offloaded_model_stops_the_run_with_exit_2() {
     let db = dir.path().join("r.sqlite");
     run(&["synth", s(&fixture_dir()), "--count", "3", "--out", s(&tasks)]);
     let url = server.url();
-    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "partial", "--db", s(&db)]);
+    let (code, _, err) = run(&[
+        "run",
+        "--tasks",
+        s(&tasks),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "partial",
+        "--db",
+        s(&db),
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("partly in VRAM") && err.contains("--allow-partial-offload"), "{err}");
-    let (code, _, err) = run(&["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &url, "--model", "qwen-test", "--db", s(&db), "--vram", "8GiB"]);
+    let (code, _, err) = run(&[
+        "run",
+        "--tasks",
+        s(&tasks),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "qwen-test",
+        "--db",
+        s(&db),
+        "--vram",
+        "8GiB",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not fit"), "{err}");
 }

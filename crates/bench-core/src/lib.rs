@@ -22,8 +22,8 @@ pub mod testenv;
 pub use error::SinkError;
 pub use hash::{canonical_json, content_id, Hasher};
 pub use result::{
-    Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest,
-    SamplingOptions, Timings,
+    Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest, SamplingOptions,
+    Timings,
 };
 pub use task::{Category, Expected, Prompt, Task, TaskSet, Tier};
 

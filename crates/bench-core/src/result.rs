@@ -169,9 +169,5 @@ pub trait ResultSink {
     fn already_done(&mut self) -> impl Future<Output = Result<BTreeSet<String>, SinkError>> + Send;
     /// Records one completion durably before returning. `warmup` results are
     /// kept but excluded from statistics.
-    fn record(
-        &mut self,
-        completion: &Completion,
-        warmup: bool,
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn record(&mut self, completion: &Completion, warmup: bool) -> impl Future<Output = Result<(), SinkError>> + Send;
 }

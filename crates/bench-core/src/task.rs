@@ -12,8 +12,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 3] =
-        [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit];
+    pub const ALL: [Category; 3] = [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit];
 
     pub fn as_str(self) -> &'static str {
         match self {

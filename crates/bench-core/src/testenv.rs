@@ -75,7 +75,17 @@ impl LlamaServer {
         let child = std::process::Command::new(python)
             .args(["-m", "llama_cpp.server", "--model"])
             .arg(gguf)
-            .args(["--model_alias", "gemma3", "--chat_format", "gemma", "--n_ctx", "4096", "--host", "127.0.0.1", "--port"])
+            .args([
+                "--model_alias",
+                "gemma3",
+                "--chat_format",
+                "gemma",
+                "--n_ctx",
+                "4096",
+                "--host",
+                "127.0.0.1",
+                "--port",
+            ])
             .arg(port.to_string())
             .stdout(log.try_clone().ok()?)
             .stderr(log)

@@ -9,7 +9,9 @@ use crate::RunnerError;
 pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, RunnerError> {
     let url = reqwest::Url::parse(endpoint)
         .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
-    let host = url.host_str().ok_or_else(|| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: "no host".into() })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: "no host".into() })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(EndpointScope::Loopback);
@@ -28,7 +30,8 @@ pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, RunnerError> {
 pub fn require_local(endpoint: &str, allow_remote: bool) -> Result<EndpointScope, RunnerError> {
     let scope = endpoint_scope(endpoint)?;
     if scope == EndpointScope::Remote && !allow_remote {
-        let host = reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let host =
+            reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         return Err(RunnerError::Remote { endpoint: endpoint.into(), host });
     }
     Ok(scope)

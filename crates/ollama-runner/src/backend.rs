@@ -65,7 +65,8 @@ pub trait Backend {
     fn kind(&self) -> &'static str;
     fn endpoint(&self) -> &str;
     fn describe(&self, model: &str) -> impl Future<Output = Result<ModelInfo, RunnerError>> + Send;
-    fn complete(&self, request: &Request, timeout: Duration) -> impl Future<Output = Result<Reply, RunnerError>> + Send;
+    fn complete(&self, request: &Request, timeout: Duration)
+        -> impl Future<Output = Result<Reply, RunnerError>> + Send;
     /// `None` when the server cannot say.
     fn residency(&self, model: &str) -> impl Future<Output = Result<Option<Residency>, RunnerError>> + Send;
     /// Unloads the model where the server allows it; a no-op otherwise.

@@ -21,7 +21,9 @@ pub enum RunnerError {
     Protocol { endpoint: String, reason: String },
     #[error("{path}: not a readable GGUF file: {reason}")]
     Gguf { path: String, reason: String },
-    #[error("VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes (pass --allow-overcommit to run anyway)")]
+    #[error(
+        "VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes (pass --allow-overcommit to run anyway)"
+    )]
     PlanDoesNotFit { needed: u64, budget: u64 },
     #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted (pass --allow-partial-offload to run anyway)")]
     PartialOffload { endpoint: String, model: String, size: u64, size_vram: u64 },

@@ -109,11 +109,18 @@ impl OllamaBackend {
     }
 
     async fn get_json(&self, path: &str, model: &str) -> Result<Value, RunnerError> {
-        let resp = self.http.get(self.url(path)).send().await.map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        resp.json().await.map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("{path}: {e}") })
+        resp.json()
+            .await
+            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("{path}: {e}") })
     }
 
     /// The server's version (`/api/version`).
@@ -146,14 +153,18 @@ impl Backend for OllamaBackend {
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        let show: Value = resp.json().await.map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/show: {e}") })?;
+        let show: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+            endpoint: self.endpoint.clone(),
+            reason: format!("/api/show: {e}"),
+        })?;
         // GGUF metadata through ollama-rs, which carries `model_info` faithfully.
         let metadata: BTreeMap<String, Value> = match self.client.show_model_info(model.to_string()).await {
             Ok(info) => info.model_info.into_iter().collect(),
             Err(_) => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
         };
-        let tags: Tags = serde_json::from_value(self.get_json("/api/tags", model).await?)
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/tags: {e}") })?;
+        let tags: Tags = serde_json::from_value(self.get_json("/api/tags", model).await?).map_err(|e| {
+            RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/tags: {e}") }
+        })?;
         let tag = tags.models.into_iter().find(|t| t.name == model || t.name == format!("{model}:latest"));
         Ok(ModelInfo {
             name: model.to_string(),
@@ -216,7 +227,11 @@ impl Backend for OllamaBackend {
                         reason: format!("/api/chat: bad NDJSON line: {e}"),
                     })?;
                     if let Some(message) = l.error {
-                        return Err(RunnerError::ServerError { endpoint: self.endpoint.clone(), model: req.model.clone(), message });
+                        return Err(RunnerError::ServerError {
+                            endpoint: self.endpoint.clone(),
+                            model: req.model.clone(),
+                            message,
+                        });
                     }
                     if let Some(m) = &l.message {
                         if !m.content.is_empty() {
@@ -248,9 +263,11 @@ impl Backend for OllamaBackend {
                 reason: "the stream closed before a done line".into(),
             })
         };
-        let mut reply = tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| RunnerError::Timeout { endpoint: self.endpoint.clone(), model: req.model.clone(), secs })??;
+        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| RunnerError::Timeout {
+            endpoint: self.endpoint.clone(),
+            model: req.model.clone(),
+            secs,
+        })??;
         reply.timings.wall_ms = ms(start.elapsed());
         Ok(reply)
     }

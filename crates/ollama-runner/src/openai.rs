@@ -35,7 +35,10 @@ impl OpenAiBackend {
         let message = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| {
-                v.pointer("/error/message").or(v.get("error")).or(v.get("detail")).map(|m| m.as_str().map(str::to_string).unwrap_or(m.to_string()))
+                v.pointer("/error/message")
+                    .or(v.get("error"))
+                    .or(v.get("detail"))
+                    .map(|m| m.as_str().map(str::to_string).unwrap_or(m.to_string()))
             })
             .unwrap_or_else(|| body.chars().take(300).collect());
         if status == 404 {
@@ -57,12 +60,16 @@ impl Backend for OpenAiBackend {
 
     async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
         let url = format!("{}/models", self.base);
-        let resp = self.http.get(&url).send().await.map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+        let resp =
+            self.http.get(&url).send().await.map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
         let server = resp.headers().get("server").and_then(|v| v.to_str().ok()).map(str::to_string);
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        let v: Value = resp.json().await.map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: e.to_string() })?;
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: e.to_string() })?;
         let ids: Vec<&str> = v["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
         // Single-model servers (llama.cpp) answer whatever name is asked; only
         // insist on the name when the server lists several.
@@ -135,8 +142,13 @@ impl Backend for OpenAiBackend {
                         reason: format!("bad stream chunk: {e}"),
                     })?;
                     if let Some(err) = v.get("error") {
-                        let message = err.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or(err.to_string());
-                        return Err(RunnerError::ServerError { endpoint: self.endpoint.clone(), model: req.model.clone(), message });
+                        let message =
+                            err.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or(err.to_string());
+                        return Err(RunnerError::ServerError {
+                            endpoint: self.endpoint.clone(),
+                            model: req.model.clone(),
+                            message,
+                        });
                     }
                     if let Some(choice) = v["choices"].get(0) {
                         if let Some(t) = choice["delta"]["content"].as_str() {
@@ -178,9 +190,11 @@ impl Backend for OpenAiBackend {
             }
             Ok(reply)
         };
-        let mut reply = tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| RunnerError::Timeout { endpoint: self.endpoint.clone(), model: req.model.clone(), secs })??;
+        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| RunnerError::Timeout {
+            endpoint: self.endpoint.clone(),
+            model: req.model.clone(),
+            secs,
+        })??;
         reply.timings.wall_ms = ms(start.elapsed());
         if reply.timings.eval_ms.is_none() {
             // Without server timings, generation time is the wall time after the first token.

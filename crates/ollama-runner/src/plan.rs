@@ -143,11 +143,19 @@ impl ModelShape {
         let layers: Vec<LayerKind> = (0..n_layers)
             .map(|il| {
                 if let Some(i) = full_interval.filter(|i| *i > 0) {
-                    if (il as u64 + 1) % i == 0 { LayerKind::Full } else { LayerKind::Recurrent }
+                    if (il as u64 + 1) % i == 0 {
+                        LayerKind::Full
+                    } else {
+                        LayerKind::Recurrent
+                    }
                 } else if kv_heads.get(il) == Some(&0) {
                     LayerKind::Recurrent
                 } else if let (Some(_), Some(p)) = (sliding_window, swa_period) {
-                    if (il as u64 + 1) % p == 0 { LayerKind::Full } else { LayerKind::Sliding }
+                    if (il as u64 + 1) % p == 0 {
+                        LayerKind::Full
+                    } else {
+                        LayerKind::Sliding
+                    }
                 } else {
                     LayerKind::Full
                 }
@@ -161,7 +169,8 @@ impl ModelShape {
         let groups = num(meta, &k("ssm.group_count")).unwrap_or(1);
         let recurrent_state_bytes = 4 * (conv.saturating_sub(1) * (inner + 2 * groups * state) + state * inner);
         let vocab_size = num(meta, &k("vocab_size")).or_else(|| {
-            meta.get("tokenizer.ggml.tokens").and_then(|t| t["array_length"].as_u64().or(t.as_array().map(|a| a.len() as u64)))
+            meta.get("tokenizer.ggml.tokens")
+                .and_then(|t| t["array_length"].as_u64().or(t.as_array().map(|a| a.len() as u64)))
         });
         Some(ModelShape {
             architecture: arch.clone(),
@@ -200,8 +209,14 @@ impl ModelShape {
     }
 
     fn total(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
-        let recurrent = self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64 * self.recurrent_state_bytes * parallel;
-        self.weight_bytes + self.kv_cache(ctx, parallel, req.kv_type) + recurrent + self.compute_buffer() + req.overhead_bytes
+        let recurrent = self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64
+            * self.recurrent_state_bytes
+            * parallel;
+        self.weight_bytes
+            + self.kv_cache(ctx, parallel, req.kv_type)
+            + recurrent
+            + self.compute_buffer()
+            + req.overhead_bytes
     }
 
     pub fn compute_buffer(&self) -> u64 {
@@ -226,7 +241,11 @@ impl ModelShape {
         let (mut lo, mut hi) = (0u64, self.trained_context.unwrap_or(1 << 24));
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            if fits_at(mid, req.parallel) { lo = mid } else { hi = mid - 1 }
+            if fits_at(mid, req.parallel) {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
         }
         let max_ctx = lo;
         let mut max_parallel = 0;
@@ -307,7 +326,13 @@ mod tests {
     }
 
     fn req(ctx: u64, kv: KvType) -> PlanRequest {
-        PlanRequest { vram_bytes: parse_bytes("32GiB").unwrap(), ctx, parallel: 1, kv_type: kv, overhead_bytes: 512 << 20 }
+        PlanRequest {
+            vram_bytes: parse_bytes("32GiB").unwrap(),
+            ctx,
+            parallel: 1,
+            kv_type: kv,
+            overhead_bytes: 512 << 20,
+        }
     }
 
     #[test]

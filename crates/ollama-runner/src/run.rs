@@ -79,11 +79,19 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
     }
 
     // Warm-up: loads the model; recorded, excluded from statistics.
-    let warm = Request::new(&cfg.model, "You are a helpful assistant.", "Reply with the word ready.", &SamplingOptions { num_predict: 16, ..cfg.options.clone() });
+    let warm = Request::new(
+        &cfg.model,
+        "You are a helpful assistant.",
+        "Reply with the word ready.",
+        &SamplingOptions { num_predict: 16, ..cfg.options.clone() },
+    );
     let warm_completion = attempt_all(backend, WARMUP_TASK_ID, &warm, cfg).await;
     sink.record(&warm_completion, true).await?;
     if let Some(e) = &warm_completion.error {
-        return Err(RunnerError::Transport { endpoint: backend.endpoint().to_string(), reason: format!("warm-up failed: {e}") });
+        return Err(RunnerError::Transport {
+            endpoint: backend.endpoint().to_string(),
+            reason: format!("warm-up failed: {e}"),
+        });
     }
     summary.warmup_tokens_per_second = warm_completion.tokens_per_second();
 

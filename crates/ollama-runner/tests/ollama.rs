@@ -6,13 +6,20 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bench_core::{Category, Completion, Expected, FinishReason, Prompt, ResultSink, SamplingOptions, SinkError, Task, Tier};
+use bench_core::{
+    Category, Completion, Expected, FinishReason, Prompt, ResultSink, SamplingOptions, SinkError, Task, Tier,
+};
 use ollama_runner::plan::{KvType, ModelShape, PlanRequest};
 use ollama_runner::{Backend, OllamaBackend, Request, RunConfig, RunnerError};
 use support::ollama_server::FakeOllama;
 
 fn req(model: &str) -> Request {
-    Request::new(model, "sys", "Find the bug.", &SamplingOptions { num_ctx: 8192, num_predict: 256, seed: 7, ..Default::default() })
+    Request::new(
+        model,
+        "sys",
+        "Find the bug.",
+        &SamplingOptions { num_ctx: 8192, num_predict: 256, seed: 7, ..Default::default() },
+    )
 }
 
 const T: Duration = Duration::from_secs(10);
@@ -81,7 +88,13 @@ async fn describe_reads_digest_quantisation_and_gguf_metadata() {
     assert_eq!(info.backend_version.as_deref(), Some("0.12.6"));
     assert!(info.digest.unwrap().starts_with("sha256:"));
     let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap()).unwrap();
-    let plan = shape.plan(&PlanRequest { vram_bytes: 32 << 30, ctx: 8192, parallel: 1, kv_type: KvType::Q8_0, overhead_bytes: 512 << 20 });
+    let plan = shape.plan(&PlanRequest {
+        vram_bytes: 32 << 30,
+        ctx: 8192,
+        parallel: 1,
+        kv_type: KvType::Q8_0,
+        overhead_bytes: 512 << 20,
+    });
     assert_eq!(plan.kv_bytes_per_token, 10_880);
     let r = b.residency("partial").await.unwrap().unwrap();
     assert!(!r.fully_resident());

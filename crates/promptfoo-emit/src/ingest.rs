@@ -29,7 +29,11 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
     let known = |s: &&str| !s.contains("REDACTED");
     if let Some(found) = v.pointer("/config/metadata/taskset_id").and_then(Value::as_str).filter(known) {
         if found != set.taskset_id {
-            return Err(EmitError::OtherTaskSet { path: origin.into(), found: found.into(), expected: set.taskset_id.clone() });
+            return Err(EmitError::OtherTaskSet {
+                path: origin.into(),
+                found: found.into(),
+                expected: set.taskset_id.clone(),
+            });
         }
     }
     let provider = rows
@@ -43,9 +47,11 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
         .and_then(|r| r.pointer("/provider/label").and_then(Value::as_str))
         .map(str::to_string)
         .unwrap_or_else(|| provider.splitn(3, ':').nth(2).unwrap_or(&provider).to_string());
-    let endpoint = v.pointer("/config/providers/0/config/apiBaseUrl").and_then(Value::as_str).map(str::to_string).or_else(|| {
-        v.pointer("/config/env/OLLAMA_BASE_URL").and_then(Value::as_str).map(str::to_string)
-    });
+    let endpoint = v
+        .pointer("/config/providers/0/config/apiBaseUrl")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| v.pointer("/config/env/OLLAMA_BASE_URL").and_then(Value::as_str).map(str::to_string));
     let mut completions = Vec::with_capacity(rows.len());
     for (index, r) in rows.iter().enumerate() {
         let meta = r.pointer("/testCase/metadata").or_else(|| r.get("metadata"));
@@ -55,7 +61,11 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
             .ok_or_else(|| bad(format!("result {index} has no testCase.metadata.task_id")))?;
         if let Some(ts) = meta.and_then(|m| m.get("taskset_id")).and_then(Value::as_str).filter(known) {
             if ts != set.taskset_id {
-                return Err(EmitError::OtherTaskSet { path: origin.into(), found: ts.into(), expected: set.taskset_id.clone() });
+                return Err(EmitError::OtherTaskSet {
+                    path: origin.into(),
+                    found: ts.into(),
+                    expected: set.taskset_id.clone(),
+                });
             }
         }
         if set.task(task_id).is_none() {
@@ -67,7 +77,11 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
             });
         }
         let response = r.get("response").cloned().unwrap_or(Value::Null);
-        let error = r.get("error").and_then(Value::as_str).filter(|e| !e.is_empty()).map(str::to_string)
+        let error = r
+            .get("error")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
             .or_else(|| response.get("error").and_then(Value::as_str).map(str::to_string));
         let text = match response.get("output") {
             Some(Value::String(s)) => s.clone(),
@@ -91,7 +105,10 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
         });
     }
     Ok(Ingested {
-        promptfoo_version: v.pointer("/metadata/promptfooVersion").or_else(|| v.pointer("/results/version")).map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string())),
+        promptfoo_version: v
+            .pointer("/metadata/promptfooVersion")
+            .or_else(|| v.pointer("/results/version"))
+            .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string())),
         provider,
         model,
         endpoint,

@@ -41,7 +41,8 @@ pub fn analyze(path: &str, text: &str) -> Result<CodeFacts, ParseFailure> {
     let meta = parse_module(path, text, &ExtractRules::default())?;
     let suite = ast::Suite::parse(text, path).map_err(|e| ParseFailure::from_parser(path, text, &e))?;
     let lines = Lines::new(text);
-    let mut v = FactVisitor { lines: &lines, dotted: Vec::new(), calls: Vec::new(), imports: Vec::new(), aliases: Vec::new() };
+    let mut v =
+        FactVisitor { lines: &lines, dotted: Vec::new(), calls: Vec::new(), imports: Vec::new(), aliases: Vec::new() };
     for stmt in suite {
         v.visit_stmt(stmt);
     }

@@ -41,7 +41,7 @@ pub use api::ApiIndex;
 pub use error::ParseFailure;
 pub use facts::{analyze, CallFact, CodeFacts};
 pub use meta::{
-    extract, module_name, parse_module, ClassSig, Extraction, ExtractRules, FunctionSig, Import,
-    ModuleMeta, Param, ParamKind, SignificantMethod, SignificantRule, SourceFile,
+    extract, module_name, parse_module, ClassSig, ExtractRules, Extraction, FunctionSig, Import, ModuleMeta, Param,
+    ParamKind, SignificantMethod, SignificantRule, SourceFile,
 };
 pub use mutate::{mutation_sites, normalized_ast, Site, OPERATORS};

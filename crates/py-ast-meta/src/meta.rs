@@ -189,11 +189,26 @@ pub fn module_name(path: &str) -> Option<String> {
 
 /// Parses every Python file; a file that does not parse is recorded in
 /// `parse_failures` and does not stop the others.
+/// Files are parsed on all cores, in contiguous chunks joined back in order,
+/// so the result is the same as a sequential pass.
 pub fn extract(snapshot_id: &str, files: &[SourceFile], rules: &ExtractRules) -> Extraction {
+    let python: Vec<&SourceFile> =
+        files.iter().filter(|f| f.path.ends_with(".py") || f.path.ends_with(".pyi")).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(python.len().max(1));
+    let chunk = python.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<ModuleMeta, ParseFailure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = python
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|f| parse_module(&f.path, &f.text, rules)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a parser thread panicked")).collect()
+    });
     let mut modules = Vec::new();
     let mut parse_failures = Vec::new();
-    for f in files.iter().filter(|f| f.path.ends_with(".py") || f.path.ends_with(".pyi")) {
-        match parse_module(&f.path, &f.text, rules) {
+    for r in parsed {
+        match r {
             Ok(m) => modules.push(m),
             Err(e) => parse_failures.push(e),
         }
@@ -217,7 +232,7 @@ pub fn parse_module(path: &str, text: &str, rules: &ExtractRules) -> Result<Modu
         significant_method: None,
         truncated: false,
     };
-    cx.head(&suite, &mut meta);
+    cx.head(suite, &mut meta);
     meta.assignments.sort();
     meta.assignments.dedup();
     meta.significant_method = meta.callables().into_iter().find_map(|(symbol, _, f)| {
@@ -231,7 +246,10 @@ pub fn parse_module(path: &str, text: &str, rules: &ExtractRules) -> Result<Modu
     if meta.functions.len() + meta.classes.len() > rules.max_signatures {
         meta.truncated = true;
         let mut kept = 0;
-        meta.functions.retain(|_| { kept += 1; kept <= rules.max_signatures });
+        meta.functions.retain(|_| {
+            kept += 1;
+            kept <= rules.max_signatures
+        });
         let room = rules.max_signatures.saturating_sub(meta.functions.len());
         meta.classes.truncate(room);
     }
@@ -252,13 +270,13 @@ impl SignificantRule {
     /// Whether `f` is functionally significant under this rule.
     pub fn admits(&self, f: &FunctionSig) -> bool {
         let rule = self;
-    let dunder = f.name.starts_with("__") && f.name.ends_with("__");
-    let allowed_dunder = matches!(f.name.as_str(), "__init__" | "__call__" | "__getitem__");
-    (!dunder || allowed_dunder)
-        && f.statements >= rule.min_statements
-        && f.end_line + 1 - f.start_line <= rule.max_lines
-        && (!rule.require_branch || f.branches)
-        && (!rule.require_call || f.calls)
+        let dunder = f.name.starts_with("__") && f.name.ends_with("__");
+        let allowed_dunder = matches!(f.name.as_str(), "__init__" | "__call__" | "__getitem__");
+        (!dunder || allowed_dunder)
+            && f.statements >= rule.min_statements
+            && f.end_line + 1 - f.start_line <= rule.max_lines
+            && (!rule.require_branch || f.branches)
+            && (!rule.require_call || f.calls)
     }
 }
 
@@ -285,10 +303,12 @@ impl Cx<'_> {
 
     /// Walks module-level statements (and the bodies of top-level `if` / `try`,
     /// where compatibility imports live).
-    fn head(&self, body: &[ast::Stmt], meta: &mut ModuleMeta) {
+    /// Takes the statements by value: the visitor that measures bodies consumes
+    /// them, so nothing is cloned.
+    fn head(&self, body: Vec<ast::Stmt>, meta: &mut ModuleMeta) {
         for stmt in body {
             match stmt {
-                ast::Stmt::Import(i) => {
+                ast::Stmt::Import(ref i) => {
                     for a in &i.names {
                         meta.imports.push(Import {
                             module: a.name.to_string(),
@@ -299,7 +319,7 @@ impl Cx<'_> {
                         });
                     }
                 }
-                ast::Stmt::ImportFrom(i) => {
+                ast::Stmt::ImportFrom(ref i) => {
                     for a in &i.names {
                         meta.imports.push(Import {
                             module: i.module.as_ref().map(|m| m.to_string()).unwrap_or_default(),
@@ -316,31 +336,31 @@ impl Cx<'_> {
                     }
                 }
                 ast::Stmt::ClassDef(c) => meta.classes.push(self.class(c)),
-                ast::Stmt::Assign(a) => {
+                ast::Stmt::Assign(ref a) => {
                     for t in &a.targets {
                         collect_targets(t, &mut meta.assignments);
                     }
                 }
-                ast::Stmt::AnnAssign(a) => collect_targets(&a.target, &mut meta.assignments),
+                ast::Stmt::AnnAssign(ref a) => collect_targets(&a.target, &mut meta.assignments),
                 ast::Stmt::If(s) => {
-                    self.head(&s.body, meta);
-                    self.head(&s.orelse, meta);
+                    self.head(s.body, meta);
+                    self.head(s.orelse, meta);
                 }
                 ast::Stmt::Try(s) => {
-                    self.head(&s.body, meta);
-                    for h in &s.handlers {
+                    self.head(s.body, meta);
+                    for h in s.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
-                        self.head(&h.body, meta);
+                        self.head(h.body, meta);
                     }
-                    self.head(&s.orelse, meta);
-                    self.head(&s.finalbody, meta);
+                    self.head(s.orelse, meta);
+                    self.head(s.finalbody, meta);
                 }
                 _ => {}
             }
         }
     }
 
-    fn class(&self, c: &ast::StmtClassDef) -> ClassSig {
+    fn class(&self, c: ast::StmtClassDef) -> ClassSig {
         let decorators: Vec<String> = c.decorator_list.iter().map(|d| text_of(self.src, d)).collect();
         let mut bases: Vec<String> = c.bases.iter().map(|b| text_of(self.src, b)).collect();
         bases.extend(c.keywords.iter().map(|k| text_of(self.src, k)));
@@ -349,30 +369,34 @@ impl Cx<'_> {
         } else {
             format!("class {}({}):", c.name, bases.join(", "))
         };
-        let start_line = c.decorator_list.iter().map(|d| self.line(d)).chain([self.line(c)]).min().unwrap_or(1);
+        let start_line = c.decorator_list.iter().map(|d| self.line(d)).chain([self.line(&c)]).min().unwrap_or(1);
         ClassSig {
             name: c.name.to_string(),
             decorators,
             bases,
             signature,
             start_line,
-            end_line: self.end_line(c),
+            end_line: self.end_line(&c),
             docstring: docstring(&c.body),
-            methods: c.body.iter().filter_map(|s| self.function(s)).collect(),
+            methods: c.body.into_iter().filter_map(|s| self.function(s)).collect(),
         }
     }
 
-    fn function(&self, stmt: &ast::Stmt) -> Option<FunctionSig> {
+    fn function(&self, stmt: ast::Stmt) -> Option<FunctionSig> {
+        let (def_line, end_line) = (self.line(&stmt), self.end_line(&stmt));
         let (name, args, body, decorator_list, returns, is_async) = match stmt {
-            ast::Stmt::FunctionDef(f) => (&f.name, &f.args, &f.body, &f.decorator_list, &f.returns, false),
-            ast::Stmt::AsyncFunctionDef(f) => (&f.name, &f.args, &f.body, &f.decorator_list, &f.returns, true),
+            ast::Stmt::FunctionDef(f) => (f.name, f.args, f.body, f.decorator_list, f.returns, false),
+            ast::Stmt::AsyncFunctionDef(f) => (f.name, f.args, f.body, f.decorator_list, f.returns, true),
             _ => return None,
         };
-        let params = self.params(args);
+        let params = self.params(&args);
         let returns = returns.as_ref().map(|r| text_of(self.src, r.as_ref()));
         let signature = render_signature(name.as_str(), is_async, &params, returns.as_deref());
-        let stats = BodyStats::of(body);
-        let start_line = decorator_list.iter().map(|d| self.line(d)).chain([self.line(stmt)]).min().unwrap_or(1);
+        let docstring = docstring(&body);
+        let skip = usize::from(docstring.is_some());
+        let body_lines = body.iter().skip(skip).map(|s| self.line(s)).collect();
+        let stats = BodyStats::of(body.into_iter().skip(skip));
+        let start_line = decorator_list.iter().map(|d| self.line(d)).chain([def_line]).min().unwrap_or(1);
         Some(FunctionSig {
             name: name.to_string(),
             is_async,
@@ -381,10 +405,10 @@ impl Cx<'_> {
             returns,
             signature,
             start_line,
-            end_line: self.end_line(stmt),
-            docstring: docstring(body),
+            end_line,
+            docstring,
             statements: stats.statements,
-            body_lines: body.iter().skip(usize::from(docstring(body).is_some())).map(|s| self.line(s)).collect(),
+            body_lines,
             branches: stats.branches,
             calls: stats.calls,
             names_used: stats.names.into_iter().collect(),

@@ -45,7 +45,8 @@ impl Site {
 /// The mutation sites in the body of the first function defined in `source`,
 /// sorted by position then operator.
 pub fn mutation_sites(source: &str) -> Result<Vec<Site>, ParseFailure> {
-    let suite = ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
+    let suite =
+        ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
     let lines = Lines::new(source);
     let mut v = Sites { src: source, lines: &lines, out: Vec::new() };
     let body = suite.into_iter().find_map(|s| match s {
@@ -65,7 +66,8 @@ pub fn mutation_sites(source: &str) -> Result<Vec<Site>, ParseFailure> {
 /// The AST of `source` with positions removed: two texts with the same
 /// normalised AST differ only in layout and comments.
 pub fn normalized_ast(source: &str) -> Result<String, ParseFailure> {
-    let suite = ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
+    let suite =
+        ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
     Ok(strip_ranges(&format!("{suite:?}")))
 }
 
@@ -195,7 +197,12 @@ impl Sites<'_> {
         if let ast::Expr::Attribute(attr) = c.func.as_ref() {
             if attr.attr.as_str() == "get" && c.args.len() == 1 && c.keywords.is_empty() && !starred {
                 let replacement = format!("{}[{}]", self.text(attr.value.as_ref()), self.text(&c.args[0]));
-                self.push("get_vs_index", whole.range().start().to_usize(), whole.range().end().to_usize(), replacement);
+                self.push(
+                    "get_vs_index",
+                    whole.range().start().to_usize(),
+                    whole.range().end().to_usize(),
+                    replacement,
+                );
             }
         }
     }
@@ -262,7 +269,15 @@ impl Visitor for Sites<'_> {
                     ast::Constant::Bool(true) => Some("False".to_string()),
                     ast::Constant::Bool(false) => Some("True".to_string()),
                     ast::Constant::Int(_) if text.bytes().all(|b| b.is_ascii_digit()) => {
-                        text.parse::<u64>().ok().map(|n| if n == 0 { "1".to_string() } else if n == 1 { "0".to_string() } else { (n + 1).to_string() })
+                        text.parse::<u64>().ok().map(|n| {
+                            if n == 0 {
+                                "1".to_string()
+                            } else if n == 1 {
+                                "0".to_string()
+                            } else {
+                                (n + 1).to_string()
+                            }
+                        })
                     }
                     _ => None,
                 };
@@ -271,7 +286,9 @@ impl Visitor for Sites<'_> {
                 }
             }
             ast::Expr::Call(c) => self.call(c, &node),
-            ast::Expr::Subscript(s) if s.ctx == ast::ExprContext::Load && !matches!(s.slice.as_ref(), ast::Expr::Slice(_)) => {
+            ast::Expr::Subscript(s)
+                if s.ctx == ast::ExprContext::Load && !matches!(s.slice.as_ref(), ast::Expr::Slice(_)) =>
+            {
                 let replacement = format!("{}.get({})", self.text(s.value.as_ref()), self.text(s.slice.as_ref()));
                 self.push("get_vs_index", s.range().start().to_usize(), s.range().end().to_usize(), replacement);
             }

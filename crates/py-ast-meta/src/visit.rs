@@ -1,7 +1,7 @@
 //! Small AST helpers shared by extraction, analysis and mutation.
 
-use rustpython_ast::{self as ast, Ranged};
 use rustpython_ast::Visitor;
+use rustpython_ast::{self as ast, Ranged};
 
 /// `a.b.c` for an attribute chain rooted at a name; `None` otherwise.
 pub(crate) fn dotted(expr: &ast::Expr) -> Option<String> {
@@ -74,11 +74,11 @@ pub(crate) struct BodyStats {
 }
 
 impl BodyStats {
-    pub(crate) fn of(body: &[ast::Stmt]) -> Self {
+    /// Consumes the statements (the generated visitor takes nodes by value).
+    pub(crate) fn of(body: impl Iterator<Item = ast::Stmt>) -> Self {
         let mut stats = BodyStats::default();
-        let skip = usize::from(docstring(body).is_some());
-        for stmt in &body[skip..] {
-            stats.visit_stmt(stmt.clone());
+        for stmt in body {
+            stats.visit_stmt(stmt);
         }
         stats
     }

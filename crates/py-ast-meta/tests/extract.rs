@@ -23,8 +23,14 @@ fn two_extractions_are_byte_identical() {
 #[test]
 fn a_file_that_does_not_parse_is_reported_and_the_others_go_on() {
     let mut files = fixture();
-    files.push(SourceFile { path: "tinyvalidator/broken.py".into(), text: "def ok():\n    pass\n\nclass X(:\n    pass\n".into() });
-    files.push(SourceFile { path: "tinyvalidator/new_fstring.py".into(), text: "x = f\"{'a' if True else \"b\"}\"\n".into() });
+    files.push(SourceFile {
+        path: "tinyvalidator/broken.py".into(),
+        text: "def ok():\n    pass\n\nclass X(:\n    pass\n".into(),
+    });
+    files.push(SourceFile {
+        path: "tinyvalidator/new_fstring.py".into(),
+        text: "x = f\"{'a' if True else \"b\"}\"\n".into(),
+    });
     let ex = extract("fixture", &files, &ExtractRules::default());
     insta::assert_json_snapshot!("parse_failures", ex.parse_failures);
     assert_eq!(ex.modules.len(), fixture().iter().filter(|f| f.path.ends_with(".py")).count());

@@ -18,13 +18,9 @@ impl DirSource {
 
 impl Source for DirSource {
     fn snapshot(&self, limits: &Limits) -> Result<Snapshot, ScanError> {
-        let meta = std::fs::metadata(&self.root)
-            .map_err(|source| ScanError::Io { path: self.root.clone(), source })?;
+        let meta = std::fs::metadata(&self.root).map_err(|source| ScanError::Io { path: self.root.clone(), source })?;
         if !meta.is_dir() {
-            return Err(ScanError::Io {
-                path: self.root.clone(),
-                source: std::io::Error::other("not a directory"),
-            });
+            return Err(ScanError::Io { path: self.root.clone(), source: std::io::Error::other("not a directory") });
         }
         let mut builder = Builder::default();
         let walker = ignore::WalkBuilder::new(&self.root)
@@ -75,8 +71,7 @@ impl Source for DirSource {
 
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
-    let parts: Vec<String> =
-        rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 

@@ -2,9 +2,25 @@
 
 /// Directory names that hold build artefacts, caches or environments.
 const EXCLUDED_DIRS: &[&str] = &[
-    "__pycache__", ".git", ".hg", ".svn", "build", "dist", ".tox", ".nox", ".venv", "venv",
-    "env", ".env", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
-    "site-packages", "__pypackages__",
+    "__pycache__",
+    ".git",
+    ".hg",
+    ".svn",
+    "build",
+    "dist",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "env",
+    ".env",
+    "node_modules",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".eggs",
+    "site-packages",
+    "__pypackages__",
 ];
 
 /// Whether a directory component excludes everything below it.

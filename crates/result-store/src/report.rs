@@ -113,7 +113,14 @@ impl Store {
             .map(|(task_id, category, tier, obs)| {
                 let n = obs.len() as f64;
                 let p = obs.iter().filter(|(_, x)| *x).count() as f64 / n;
-                ItemStat { discrimination: point_biserial(&obs, &totals), task_id, category, tier, runs: obs.len() as u64, difficulty: p }
+                ItemStat {
+                    discrimination: point_biserial(&obs, &totals),
+                    task_id,
+                    category,
+                    tier,
+                    runs: obs.len() as u64,
+                    difficulty: p,
+                }
             })
             .collect())
     }

@@ -165,8 +165,11 @@ impl Store {
             .map_err(|e| self.db(e))?;
         let mut tasks = Vec::with_capacity(rows.len());
         for r in rows {
-            let expected: Expected = serde_json::from_str(r.get::<&str, _>("expected"))
-                .map_err(|e| StoreError::Mismatch { path: self.path.clone(), reason: format!("task {}: {e}", r.get::<String, _>("id")) })?;
+            let expected: Expected =
+                serde_json::from_str(r.get::<&str, _>("expected")).map_err(|e| StoreError::Mismatch {
+                    path: self.path.clone(),
+                    reason: format!("task {}: {e}", r.get::<String, _>("id")),
+                })?;
             tasks.push(Task {
                 id: r.get("id"),
                 category: Category::parse(r.get("category")).unwrap_or(Category::CodeGeneration),
@@ -192,14 +195,7 @@ impl Store {
     /// What must match for a run to be resumed: task set, driver, backend,
     /// endpoint, model and every sampling option.
     pub fn identity(m: &RunManifest) -> String {
-        content_id(&canonical_json(&(
-            &m.taskset_id,
-            &m.driver,
-            &m.backend_kind,
-            &m.endpoint,
-            &m.model,
-            &m.options,
-        )))
+        content_id(&canonical_json(&(&m.taskset_id, &m.driver, &m.backend_kind, &m.endpoint, &m.model, &m.options)))
     }
 
     /// Starts a new run. Its task set must already be stored and match.
@@ -214,7 +210,10 @@ impl Store {
             Some(s) if s != m.snapshot_id => {
                 return Err(StoreError::Mismatch {
                     path: self.path.clone(),
-                    reason: format!("run names snapshot {} but task set {} was built from {s}", m.snapshot_id, m.taskset_id),
+                    reason: format!(
+                        "run names snapshot {} but task set {} was built from {s}",
+                        m.snapshot_id, m.taskset_id
+                    ),
                 })
             }
             Some(_) => {}
@@ -275,8 +274,9 @@ impl Store {
         .map_err(|e| self.db(e))?;
         rows.into_iter()
             .map(|r| {
-                let manifest: RunManifest = serde_json::from_str(r.get::<&str, _>("manifest"))
-                    .map_err(|e| StoreError::Mismatch { path: self.path.clone(), reason: format!("run manifest: {e}") })?;
+                let manifest: RunManifest = serde_json::from_str(r.get::<&str, _>("manifest")).map_err(|e| {
+                    StoreError::Mismatch { path: self.path.clone(), reason: format!("run manifest: {e}") }
+                })?;
                 Ok(RunRow {
                     id: r.get("id"),
                     task_set_id: r.get("task_set_id"),
@@ -330,11 +330,12 @@ impl Store {
 
     /// Tasks of `run` with a successful, non-warm-up result.
     pub async fn done(&self, run: i64) -> Result<BTreeSet<String>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT task_id FROM results WHERE run_id = ? AND warmup = 0 AND error IS NULL")
-            .bind(run)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT task_id FROM results WHERE run_id = ? AND warmup = 0 AND error IS NULL")
+                .bind(run)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         Ok(ids.into_iter().collect())
     }
 
@@ -352,7 +353,10 @@ impl Store {
         .await
         .map_err(|e| self.db(e))?;
         let n: i64 = row.get("n");
-        Ok((n > 0).then(|| row.get::<Option<f64>, _>("span").unwrap_or(0.0) + row.get::<Option<f64>, _>("first_wall").unwrap_or(0.0) / 1000.0))
+        Ok((n > 0).then(|| {
+            row.get::<Option<f64>, _>("span").unwrap_or(0.0)
+                + row.get::<Option<f64>, _>("first_wall").unwrap_or(0.0) / 1000.0
+        }))
     }
 
     /// The completions of a run (warm-up excluded), in task order.
@@ -424,8 +428,16 @@ impl Store {
 
     /// The grades of a run.
     pub async fn grades(&self, run: i64) -> Result<Vec<Grade>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM grades WHERE run_id = ? ORDER BY task_id").bind(run).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
-        let comps = sqlx::query("SELECT * FROM grade_components WHERE run_id = ? ORDER BY task_id, rowid").bind(run).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
+        let rows = sqlx::query("SELECT * FROM grades WHERE run_id = ? ORDER BY task_id")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        let comps = sqlx::query("SELECT * FROM grade_components WHERE run_id = ? ORDER BY task_id, rowid")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -434,7 +446,11 @@ impl Store {
                     components: comps
                         .iter()
                         .filter(|c| c.get::<&str, _>("task_id") == id)
-                        .map(|c| bench_core::Component { name: c.get("name"), pass: c.get("pass"), detail: c.get("detail") })
+                        .map(|c| bench_core::Component {
+                            name: c.get("name"),
+                            pass: c.get("pass"),
+                            detail: c.get("detail"),
+                        })
                         .collect(),
                     task_id: id,
                     pass: r.get("pass"),

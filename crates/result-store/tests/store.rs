@@ -1,4 +1,7 @@
-use bench_core::{Attempt, Category, Completion, EndpointScope, Expected, FinishReason, Grade, Prompt, ResultSink, RunManifest, SamplingOptions, Task, TaskSet, Tier, Timings};
+use bench_core::{
+    Attempt, Category, Completion, EndpointScope, Expected, FinishReason, Grade, Prompt, ResultSink, RunManifest,
+    SamplingOptions, Task, TaskSet, Tier, Timings,
+};
 use result_store::{Store, StoreError};
 
 fn set() -> TaskSet {
@@ -12,10 +15,21 @@ fn set() -> TaskSet {
             symbol: "f".into(),
             span: [1, 9],
             prompt: Prompt { system: "s".into(), user: format!("u{i}") },
-            expected: Expected::CodeUnderstanding { line: Some(3), operator: Some("is_swap".into()), original_line: None },
+            expected: Expected::CodeUnderstanding {
+                line: Some(3),
+                operator: Some("is_swap".into()),
+                original_line: None,
+            },
         })
         .collect();
-    TaskSet { taskset_id: "set1".into(), snapshot_id: "snap1".into(), rules_hash: "rules".into(), tool_version: "0.1.0".into(), requested: 4, tasks }
+    TaskSet {
+        taskset_id: "set1".into(),
+        snapshot_id: "snap1".into(),
+        rules_hash: "rules".into(),
+        tool_version: "0.1.0".into(),
+        requested: 4,
+        tasks,
+    }
 }
 
 fn manifest(model: &str) -> RunManifest {

@@ -9,7 +9,8 @@ use crate::context::{indent_of, numbered, snippet, Context};
 use crate::select::Candidate;
 use crate::synth::Draft;
 
-const SYSTEM: &str = "You are a meticulous application-security auditor. Answer with exactly one JSON object and nothing else.";
+const SYSTEM: &str =
+    "You are a meticulous application-security auditor. Answer with exactly one JSON object and nothing else.";
 
 /// How an injected block is dressed, which sets its tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +55,33 @@ fn sql_format(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
             2,
         ),
         Variant::Sanitised => (
-            vec![head[0], head[1], "item = str({p}).replace(\";\", \"\")", "conn.execute(\"INSERT INTO audit (item) VALUES ('%s')\" % item)"],
-            vec![head[0], head[1], "item = str({p}).replace(\";\", \"\")", "conn.execute(\"INSERT INTO audit (item) VALUES (?)\", (item,))"],
+            vec![
+                head[0],
+                head[1],
+                "item = str({p}).replace(\";\", \"\")",
+                "conn.execute(\"INSERT INTO audit (item) VALUES ('%s')\" % item)",
+            ],
+            vec![
+                head[0],
+                head[1],
+                "item = str({p}).replace(\";\", \"\")",
+                "conn.execute(\"INSERT INTO audit (item) VALUES (?)\", (item,))",
+            ],
             3,
         ),
         Variant::Obfuscated => (
-            vec![head[0], head[1], "record = getattr(conn, \"execute\")", "record(\"INSERT INTO audit (item) VALUES ('{}')\".format({p}))"],
-            vec![head[0], head[1], "record = getattr(conn, \"execute\")", "record(\"INSERT INTO audit (item) VALUES (?)\", (str({p}),))"],
+            vec![
+                head[0],
+                head[1],
+                "record = getattr(conn, \"execute\")",
+                "record(\"INSERT INTO audit (item) VALUES ('{}')\".format({p}))",
+            ],
+            vec![
+                head[0],
+                head[1],
+                "record = getattr(conn, \"execute\")",
+                "record(\"INSERT INTO audit (item) VALUES (?)\", (str({p}),))",
+            ],
             3,
         ),
     };
@@ -75,13 +96,25 @@ fn os_system(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
             1,
         ),
         Variant::Sanitised => (
-            vec!["import os", "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")", "os.system(\"logger -t audit \" + arg)"],
-            vec!["import subprocess", "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")", "subprocess.run([\"logger\", \"-t\", \"audit\", arg], check=False)"],
+            vec![
+                "import os",
+                "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")",
+                "os.system(\"logger -t audit \" + arg)",
+            ],
+            vec![
+                "import subprocess",
+                "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")",
+                "subprocess.run([\"logger\", \"-t\", \"audit\", arg], check=False)",
+            ],
             2,
         ),
         Variant::Obfuscated => (
             vec!["import os", "notify = getattr(os, \"system\")", "notify(\"logger -t audit \" + str({p}))"],
-            vec!["import subprocess", "notify = getattr(subprocess, \"run\")", "notify([\"logger\", \"-t\", \"audit\", str({p})], check=False)"],
+            vec![
+                "import subprocess",
+                "notify = getattr(subprocess, \"run\")",
+                "notify([\"logger\", \"-t\", \"audit\", str({p})], check=False)",
+            ],
             2,
         ),
     };
@@ -91,13 +124,24 @@ fn os_system(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
 fn shell_true(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => (
-            vec!["import subprocess", "subprocess.run(\"grep -q '%s' /etc/audit.list\" % ({p},), shell=True, check=False)"],
+            vec![
+                "import subprocess",
+                "subprocess.run(\"grep -q '%s' /etc/audit.list\" % ({p},), shell=True, check=False)",
+            ],
             vec!["import subprocess", "subprocess.run([\"grep\", \"-q\", str({p}), \"/etc/audit.list\"], check=False)"],
             1,
         ),
         Variant::Sanitised => (
-            vec!["import subprocess", "pattern = str({p}).replace('\"', \"\")", "subprocess.run('grep -q \"%s\" /etc/audit.list' % pattern, shell=True, check=False)"],
-            vec!["import subprocess", "pattern = str({p}).replace('\"', \"\")", "subprocess.run([\"grep\", \"-q\", pattern, \"/etc/audit.list\"], check=False)"],
+            vec![
+                "import subprocess",
+                "pattern = str({p}).replace('\"', \"\")",
+                "subprocess.run('grep -q \"%s\" /etc/audit.list' % pattern, shell=True, check=False)",
+            ],
+            vec![
+                "import subprocess",
+                "pattern = str({p}).replace('\"', \"\")",
+                "subprocess.run([\"grep\", \"-q\", pattern, \"/etc/audit.list\"], check=False)",
+            ],
             2,
         ),
         Variant::Obfuscated => (
@@ -120,19 +164,36 @@ fn path_join(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     ];
     let (vuln, safe, at, name): (Vec<&str>, Vec<&str>, usize, &str) = match v {
         Variant::Plain | Variant::Comment => (
-            vec!["import os", "path = os.path.join(\"/srv/schemas\", str({p}))", "with open(path) as fh:", "    cached = fh.read()"],
+            vec![
+                "import os",
+                "path = os.path.join(\"/srv/schemas\", str({p}))",
+                "with open(path) as fh:",
+                "    cached = fh.read()",
+            ],
             vec!["import os"],
             2,
             "str({p})",
         ),
         Variant::Sanitised => (
-            vec!["import os", "name = str({p}).replace(\"../\", \"\")", "path = os.path.join(\"/srv/schemas\", name)", "with open(path) as fh:", "    cached = fh.read()"],
+            vec![
+                "import os",
+                "name = str({p}).replace(\"../\", \"\")",
+                "path = os.path.join(\"/srv/schemas\", name)",
+                "with open(path) as fh:",
+                "    cached = fh.read()",
+            ],
             vec!["import os", "name = str({p}).replace(\"../\", \"\")"],
             3,
             "name",
         ),
         Variant::Obfuscated => (
-            vec!["import os", "from os.path import join as locate", "path = locate(\"/srv/schemas\", str({p}))", "with open(path) as fh:", "    cached = fh.read()"],
+            vec![
+                "import os",
+                "from os.path import join as locate",
+                "path = locate(\"/srv/schemas\", str({p}))",
+                "with open(path) as fh:",
+                "    cached = fh.read()",
+            ],
             vec!["import os"],
             3,
             "str({p})",
@@ -146,14 +207,17 @@ fn path_join(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
 
 fn eval_input(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec!["parsed = eval(str({p}))"],
-            vec!["import ast", "parsed = ast.literal_eval(str({p}))"],
-            0,
-        ),
+        Variant::Plain | Variant::Comment => {
+            (vec!["parsed = eval(str({p}))"], vec!["import ast", "parsed = ast.literal_eval(str({p}))"], 0)
+        }
         Variant::Sanitised => (
             vec!["expr = str({p})", "if \"__\" not in expr and \"import\" not in expr:", "    parsed = eval(expr)"],
-            vec!["import ast", "expr = str({p})", "if \"__\" not in expr and \"import\" not in expr:", "    parsed = ast.literal_eval(expr)"],
+            vec![
+                "import ast",
+                "expr = str({p})",
+                "if \"__\" not in expr and \"import\" not in expr:",
+                "    parsed = ast.literal_eval(expr)",
+            ],
             2,
         ),
         Variant::Obfuscated => (
@@ -167,13 +231,15 @@ fn eval_input(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
 
 fn pickle_loads(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec!["import pickle", "state = pickle.loads({p})"],
-            vec!["import json", "state = json.loads({p})"],
-            1,
-        ),
+        Variant::Plain | Variant::Comment => {
+            (vec!["import pickle", "state = pickle.loads({p})"], vec!["import json", "state = json.loads({p})"], 1)
+        }
         Variant::Sanitised => (
-            vec!["import pickle", "if isinstance({p}, bytes) and {p}[:1] == b\"\\x80\":", "    state = pickle.loads({p})"],
+            vec![
+                "import pickle",
+                "if isinstance({p}, bytes) and {p}[:1] == b\"\\x80\":",
+                "    state = pickle.loads({p})",
+            ],
             vec!["import json", "if isinstance({p}, (bytes, str)):", "    state = json.loads({p})"],
             2,
         ),
@@ -237,7 +303,13 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
                     continue;
                 };
                 if let Some(pair) = build(cx, m, &symbol, f, &param.name, template, variant, buried) {
-                    out.push(Candidate { tier: pair[0].tier, file: m.path.clone(), symbol: symbol.clone(), rank, item: pair });
+                    out.push(Candidate {
+                        tier: pair[0].tier,
+                        file: m.path.clone(),
+                        symbol: symbol.clone(),
+                        rank,
+                        item: pair,
+                    });
                 }
             }
         }

@@ -27,7 +27,11 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 .iter()
                 .filter(|n| {
                     repo_names.contains(n.as_str())
-                        || class.is_some_and(|c| n.strip_prefix("self.").or(n.strip_prefix("cls.")).is_some_and(|a| c.methods.iter().any(|x| x.name == a)))
+                        || class.is_some_and(|c| {
+                            n.strip_prefix("self.")
+                                .or(n.strip_prefix("cls."))
+                                .is_some_and(|a| c.methods.iter().any(|x| x.name == a))
+                        })
                 })
                 .collect();
             let doc = f.docstring.as_deref().filter(|d| d.split_whitespace().count() >= 3);
@@ -48,7 +52,11 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
             let expected = Expected::CodeGeneration {
                 name: f.name.clone(),
                 signature: f.signature.clone(),
-                params: f.params.iter().map(|p| (p.name.clone(), p.kind.as_str().to_string(), p.default.is_some())).collect(),
+                params: f
+                    .params
+                    .iter()
+                    .map(|p| (p.name.clone(), p.kind.as_str().to_string(), p.default.is_some()))
+                    .collect(),
                 class: class.map(|c| c.name.clone()),
                 standalone: used.is_empty(),
                 api: cx.api.clone(),
@@ -167,7 +175,10 @@ fn prompt(
                 u.push_str(".\n\n");
             } else {
                 let names: Vec<&str> = used.iter().map(|s| s.as_str()).collect();
-                u.push_str(&format!("; the real implementation uses these repository names: {}.\n\n", names.join(", ")));
+                u.push_str(&format!(
+                    "; the real implementation uses these repository names: {}.\n\n",
+                    names.join(", ")
+                ));
             }
         }
     }
@@ -177,7 +188,9 @@ fn prompt(
         .map(|s| if s == "subprocess-shell" { "subprocess with shell=True".to_string() } else { format!("`{s}`") })
         .collect();
     u.push_str("Constraints:\n");
-    u.push_str("- Import only the standard library, this repository's own modules, or the project's declared dependencies.\n");
+    u.push_str(
+        "- Import only the standard library, this repository's own modules, or the project's declared dependencies.\n",
+    );
     u.push_str("- Use only functions and attributes that really exist in those modules; do not invent APIs.\n");
     u.push_str(&format!("- Do not use {}.\n", sinks.join(", ")));
     u.push_str("- Keep the exact signature above.\n");

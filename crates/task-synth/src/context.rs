@@ -58,7 +58,11 @@ impl<'a> Context<'a> {
         for i in &m.imports {
             let local = i.level > 0 || roots.contains(i.module.split('.').next().unwrap_or_default());
             if local {
-                let bound = i.alias.clone().or_else(|| i.name.clone()).unwrap_or_else(|| i.module.split('.').next().unwrap_or_default().to_string());
+                let bound = i
+                    .alias
+                    .clone()
+                    .or_else(|| i.name.clone())
+                    .unwrap_or_else(|| i.module.split('.').next().unwrap_or_default().to_string());
                 names.insert(bound);
             }
         }
@@ -133,7 +137,8 @@ fn requirement_name(spec: &str) -> Option<String> {
     if spec.is_empty() || spec.starts_with(['#', '-']) {
         return None;
     }
-    let end = spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
+    let end =
+        spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
     let name = spec[..end].to_lowercase().replace(['-', '.'], "_");
     (!name.is_empty()).then_some(name)
 }
@@ -158,12 +163,8 @@ const IMPORT_NAMES: &[(&str, &str)] = &[
 /// Dedents lines `start..=end` (1-based) of `text`.
 pub(crate) fn snippet(text: &str, start: u32, end: u32) -> Vec<String> {
     let lines: Vec<&str> = text.lines().skip(start as usize - 1).take((end - start + 1) as usize).collect();
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent =
+        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     lines.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_string()).collect()
 }
 

@@ -21,7 +21,11 @@ pub fn grade(task: &Task, output: &str) -> Grade {
     }
     let pass = !g.components.is_empty() && g.components.iter().filter(|c| c.name != "kind").all(|c| c.pass);
     let reason = g.components.iter().find(|c| !c.pass && c.name != "kind").map(|c| {
-        if c.name == "answer" { c.detail.clone() } else { format!("{}: {}", c.name, c.detail) }
+        if c.name == "answer" {
+            c.detail.clone()
+        } else {
+            format!("{}: {}", c.name, c.detail)
+        }
     });
     Grade { task_id: task.id.clone(), pass, reason, components: g.components, invented: g.invented }
 }
@@ -39,7 +43,15 @@ impl Grader {
 
     fn code_generation(&mut self, expected: &Expected, text: &str) {
         let Expected::CodeGeneration {
-            name, params, class, api, head_bindings, declared_dependencies, forbidden_sinks, original_sinks, ..
+            name,
+            params,
+            class,
+            api,
+            head_bindings,
+            declared_dependencies,
+            forbidden_sinks,
+            original_sinks,
+            ..
         } = expected
         else {
             return;
@@ -74,8 +86,8 @@ impl Grader {
         self.check("defines_name", true, "");
         let got: Vec<(String, String, bool)> =
             f.params.iter().map(|p| (p.name.clone(), p.kind.as_str().to_string(), p.default.is_some())).collect();
-        let names_kinds_ok = got.len() == params.len()
-            && got.iter().zip(params).all(|(g, e)| g.0 == e.0 && g.1 == e.1 && (g.2 || !e.2));
+        let names_kinds_ok =
+            got.len() == params.len() && got.iter().zip(params).all(|(g, e)| g.0 == e.0 && g.1 == e.1 && (g.2 || !e.2));
         self.check(
             "signature",
             names_kinds_ok,
@@ -89,7 +101,8 @@ impl Grader {
         let mut bad_imports = Vec::new();
         for i in facts.all_imports.iter().filter(|i| i.level == 0) {
             let root = i.module.split('.').next().unwrap_or_default();
-            let known = stdlib.contains(root) || roots.contains(root) || declared.contains(root.to_lowercase().as_str());
+            let known =
+                stdlib.contains(root) || roots.contains(root) || declared.contains(root.to_lowercase().as_str());
             if !known {
                 bad_imports.push(format!("import {}", i.module));
                 continue;
@@ -111,7 +124,9 @@ impl Grader {
         let mut bindings: BTreeMap<String, String> = BTreeMap::new();
         for (bound, module, name) in head_bindings {
             let target = match name {
-                Some(n) if is_package(api, &format!("{module}.{n}")) || api.contains_key(&format!("{module}.{n}")) => format!("{module}.{n}"),
+                Some(n) if is_package(api, &format!("{module}.{n}")) || api.contains_key(&format!("{module}.{n}")) => {
+                    format!("{module}.{n}")
+                }
                 Some(_) => continue,
                 None => module.clone(),
             };
@@ -180,13 +195,21 @@ impl Grader {
         };
         match line {
             Some(want) => {
-                self.check("line", answered == Some(want), format!("expected line {want}, answered {}", show_line(answered)));
+                self.check(
+                    "line",
+                    answered == Some(want),
+                    format!("expected line {want}, answered {}", show_line(answered)),
+                );
                 let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
                 let same = operator.is_some_and(|op| op == kind);
                 self.check("kind", same, format!("expected {}, answered {kind:?}", operator.unwrap_or("-")));
             }
             None => {
-                self.check("no_bug", answered.is_none(), format!("control without a bug; answered {}", show_line(answered)));
+                self.check(
+                    "no_bug",
+                    answered.is_none(),
+                    format!("control without a bug; answered {}", show_line(answered)),
+                );
             }
         }
     }
@@ -198,8 +221,12 @@ impl Grader {
         };
         let verdict = match obj.get("vulnerable") {
             Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => true,
-            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => false,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => {
+                true
+            }
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => {
+                false
+            }
             _ => {
                 self.check("answer", false, "unparseable");
                 return;
@@ -259,7 +286,11 @@ fn normal_cwe(v: &serde_json::Value) -> String {
         _ => return String::new(),
     };
     let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() { String::new() } else { format!("CWE-{}", digits.trim_start_matches('0')) }
+    if digits.is_empty() {
+        String::new()
+    } else {
+        format!("CWE-{}", digits.trim_start_matches('0'))
+    }
 }
 
 /// The pair score of security-audit tasks: a pair counts only when both
@@ -280,7 +311,11 @@ pub fn pair_scores(tasks: &[Task], grades: &[Grade]) -> Vec<PairScore> {
         let Expected::SecurityAudit { vulnerable, pair, .. } = &t.expected else { continue };
         let Some(g) = by_id.get(t.id.as_str()) else { continue };
         let entry = pairs.entry(pair.as_str()).or_insert((t.tier, None, None));
-        if *vulnerable { entry.1 = Some(g.pass) } else { entry.2 = Some(g.pass) }
+        if *vulnerable {
+            entry.1 = Some(g.pass)
+        } else {
+            entry.2 = Some(g.pass)
+        }
     }
     pairs
         .into_iter()

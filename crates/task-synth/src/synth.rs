@@ -97,7 +97,10 @@ pub fn read_task_set(text: &str, origin: &str) -> Result<TaskSet, SynthError> {
     if id != set.taskset_id {
         return Err(SynthError::TaskSet {
             path: origin.to_string(),
-            reason: format!("taskset_id {} does not match its content (expected {id}); the file was edited", set.taskset_id),
+            reason: format!(
+                "taskset_id {} does not match its content (expected {id}); the file was edited",
+                set.taskset_id
+            ),
         });
     }
     Ok(set)

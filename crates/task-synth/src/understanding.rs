@@ -66,7 +66,13 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 let local = rules.local_operators.contains(&site.operator);
                 let distance = line as usize - 1;
                 let (tier, rule) = if local && n <= rules.t1_max_lines && distance <= rules.t1_max_distance {
-                    (Tier::T1, format!("T1: local operator, {n} <= {} lines, bug {distance} <= {} lines from the start", rules.t1_max_lines, rules.t1_max_distance))
+                    (
+                        Tier::T1,
+                        format!(
+                            "T1: local operator, {n} <= {} lines, bug {distance} <= {} lines from the start",
+                            rules.t1_max_lines, rules.t1_max_distance
+                        ),
+                    )
                 } else if local && n <= rules.t2_max_lines {
                     (Tier::T2, format!("T2: local operator, {n} <= {} lines", rules.t2_max_lines))
                 } else if local {
@@ -98,10 +104,16 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 draft(Tier::T4, "T4: no-bug control (answer null)".into(), &lines, control.clone()),
             );
             // A decoy on a correct line that holds a comparison or condition.
-            if let Some(at) = lines.iter().enumerate().skip(1).find(|(_, l)| {
-                let t = l.trim_start();
-                t.starts_with("if ") || t.starts_with("elif ") || t.starts_with("while ")
-            }).map(|(i, _)| i) {
+            if let Some(at) = lines
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, l)| {
+                    let t = l.trim_start();
+                    t.starts_with("if ") || t.starts_with("elif ") || t.starts_with("while ")
+                })
+                .map(|(i, _)| i)
+            {
                 let mut decoyed = lines.clone();
                 decoyed.insert(at, format!("{}{DECOY_ON_CONTROL}", indent_of(&lines[at])));
                 push(

@@ -29,8 +29,12 @@ fn task(expected: Expected) -> Task {
 #[test]
 fn understanding_every_operator() {
     for op in py_ast_meta::OPERATORS {
-        let t = task(Expected::CodeUnderstanding { line: Some(7), operator: Some(op.to_string()), original_line: None });
-        let right = grade(&t, &format!("The bug is here:\n```json\n{{\"line\": 7, \"kind\": \"{op}\"}}\n```\nHope that helps."));
+        let t =
+            task(Expected::CodeUnderstanding { line: Some(7), operator: Some(op.to_string()), original_line: None });
+        let right = grade(
+            &t,
+            &format!("The bug is here:\n```json\n{{\"line\": 7, \"kind\": \"{op}\"}}\n```\nHope that helps."),
+        );
         assert!(right.pass, "{op}: {right:?}");
         let right_line_wrong_kind = grade(&t, "{\"line\": 7, \"kind\": \"other\"}");
         assert!(right_line_wrong_kind.pass, "kind is recorded, not required");
@@ -51,8 +55,22 @@ fn understanding_every_operator() {
 #[test]
 fn audit_every_cwe_and_the_clean_twin() {
     for cwe in ["CWE-89", "CWE-78", "CWE-22", "CWE-95", "CWE-502"] {
-        let vuln = task(Expected::SecurityAudit { vulnerable: true, cwe: cwe.into(), line: 5, lines: vec![4, 5], pair: "p".into(), template: "x".into() });
-        let clean = task(Expected::SecurityAudit { vulnerable: false, cwe: cwe.into(), line: 4, lines: vec![4, 5, 6], pair: "p".into(), template: "x".into() });
+        let vuln = task(Expected::SecurityAudit {
+            vulnerable: true,
+            cwe: cwe.into(),
+            line: 5,
+            lines: vec![4, 5],
+            pair: "p".into(),
+            template: "x".into(),
+        });
+        let clean = task(Expected::SecurityAudit {
+            vulnerable: false,
+            cwe: cwe.into(),
+            line: 4,
+            lines: vec![4, 5, 6],
+            pair: "p".into(),
+            template: "x".into(),
+        });
         let number = cwe.trim_start_matches("CWE-");
         for right in [
             format!("{{\"vulnerable\": true, \"cwe\": \"{cwe}\", \"line\": 5}}"),
@@ -77,11 +95,8 @@ fn audit_every_cwe_and_the_clean_twin() {
 #[test]
 fn pair_scores_count_only_both_halves() {
     let set = synth(&fixture(), None);
-    let grades: Vec<_> = set
-        .tasks
-        .iter()
-        .map(|t| grade(t, "{\"vulnerable\": true, \"cwe\": \"CWE-78\", \"line\": 1}"))
-        .collect();
+    let grades: Vec<_> =
+        set.tasks.iter().map(|t| grade(t, "{\"vulnerable\": true, \"cwe\": \"CWE-78\", \"line\": 1}")).collect();
     let pairs = task_synth::pair_scores(&set.tasks, &grades);
     assert!(!pairs.is_empty());
     // Calling everything vulnerable wins no pair.
@@ -159,7 +174,9 @@ fn recorded_gemma_outputs_grade_stably() {
     let set = synth(&fixture(), None);
     let grades: Vec<_> = recorded
         .iter()
-        .map(|(id, text)| grade(set.task(id).unwrap_or_else(|| panic!("recorded task {id} is not in the fixture set")), text))
+        .map(|(id, text)| {
+            grade(set.task(id).unwrap_or_else(|| panic!("recorded task {id} is not in the fixture set")), text)
+        })
         .collect();
     assert_eq!(grades.len(), set.tasks.len());
     insta::assert_json_snapshot!("gemma3_fixture_grades", grades);

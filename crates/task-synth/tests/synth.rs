@@ -54,10 +54,14 @@ fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
     // Tasks come from the library, not its tests or benchmarks.
     assert!(set.tasks.iter().all(|t| !t.file.contains("/tests/") && !t.file.contains("/benchmarks/")));
     // Most generation tasks depend on repository code.
-    let gen: Vec<_> = set.tasks.iter().filter_map(|t| match &t.expected {
-        bench_core::Expected::CodeGeneration { standalone, .. } => Some(*standalone),
-        _ => None,
-    }).collect();
+    let gen: Vec<_> = set
+        .tasks
+        .iter()
+        .filter_map(|t| match &t.expected {
+            bench_core::Expected::CodeGeneration { standalone, .. } => Some(*standalone),
+            _ => None,
+        })
+        .collect();
     assert!(gen.iter().filter(|s| !**s).count() * 2 > gen.len(), "{gen:?}");
 }
 

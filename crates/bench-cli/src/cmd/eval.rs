@@ -27,7 +27,8 @@ pub(crate) fn eval(
     let rules = load_rules(rules)?;
     let set = derive(src, &rules, Some(count))?;
     let tasks_path = out_dir.join("tasks.json");
-    std::fs::write(&tasks_path, task_synth::write_task_set(&set)).with_context(|| format!("{}: cannot write", tasks_path.display()))?;
+    std::fs::write(&tasks_path, task_synth::write_task_set(&set))
+        .with_context(|| format!("{}: cannot write", tasks_path.display()))?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
     eprint!("{}", table(&set));
     ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
@@ -44,11 +45,17 @@ pub(crate) fn eval(
                 id
             });
             let grades = super::grade::grade_run(&store, run_id).await?;
-            eprintln!("{model}: run {run_id} graded: {}/{} passed", grades.iter().filter(|g| g.pass).count(), grades.len());
+            eprintln!(
+                "{model}: run {run_id} graded: {}/{} passed",
+                grades.iter().filter(|g| g.pass).count(),
+                grades.len()
+            );
         }
         anyhow::Ok(build(&store).await?)
     })?;
-    for (format, name) in [(ReportFormat::Md, "report.md"), (ReportFormat::Html, "report.html"), (ReportFormat::Json, "report.json")] {
+    for (format, name) in
+        [(ReportFormat::Md, "report.md"), (ReportFormat::Html, "report.html"), (ReportFormat::Json, "report.json")]
+    {
         let path = out_dir.join(name);
         std::fs::write(&path, render(&report, format)?).with_context(|| format!("{}: cannot write", path.display()))?;
     }
@@ -56,12 +63,23 @@ pub(crate) fn eval(
         let o = &run.overall;
         println!(
             "run {} {}: {}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
-            run.run_id, run.model, o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0
+            run.run_id,
+            run.model,
+            o.passed,
+            o.n,
+            o.rate * 100.0,
+            o.low * 100.0,
+            o.high * 100.0
         );
         for f in &run.findings {
             println!("  finding: {f}");
         }
     }
-    println!("reports: {}/report.{{md,html,json}}; store: {}; {:.1} s", out_dir.display(), db.display(), started.elapsed().as_secs_f64());
+    println!(
+        "reports: {}/report.{{md,html,json}}; store: {}; {:.1} s",
+        out_dir.display(),
+        db.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }

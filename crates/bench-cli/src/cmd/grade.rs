@@ -11,10 +11,8 @@ pub(crate) async fn grade_run(store: &Store, run: i64) -> anyhow::Result<Vec<Gra
     let row = store.run(run).await?;
     let set = store.task_set(&row.task_set_id).await?;
     let completions = store.completions(run).await?;
-    let grades: Vec<Grade> = completions
-        .iter()
-        .filter_map(|c| set.task(&c.task_id).map(|t| task_synth::grade_completion(t, c)))
-        .collect();
+    let grades: Vec<Grade> =
+        completions.iter().filter_map(|c| set.task(&c.task_id).map(|t| task_synth::grade_completion(t, c))).collect();
     store.put_grades(run, &grades).await?;
     Ok(grades)
 }
@@ -37,7 +35,14 @@ pub(crate) fn grade(db: &Path, run: Option<i64>, json: bool) -> anyhow::Result<E
             for p in &rates {
                 println!(
                     "{:<5} {:<24} {:<20} {:<4} {:>3}/{:<3}  [{:>5.1}%, {:>5.1}%]",
-                    p.run_id, p.model, p.category, p.tier, p.passed, p.n, p.low * 100.0, p.high * 100.0
+                    p.run_id,
+                    p.model,
+                    p.category,
+                    p.tier,
+                    p.passed,
+                    p.n,
+                    p.low * 100.0,
+                    p.high * 100.0
                 );
             }
         }

@@ -38,7 +38,12 @@ fn heatmap(run: &RunReport) -> String {
                     );
                 }
                 None => {
-                    let _ = write!(s, "<rect class=\"cell empty\" x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"#ddd\"/>", cw - 4.0, ch - 4.0);
+                    let _ = write!(
+                        s,
+                        "<rect class=\"cell empty\" x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"#ddd\"/>",
+                        cw - 4.0,
+                        ch - 4.0
+                    );
                 }
             }
         }
@@ -50,7 +55,11 @@ fn bars(id: &str, label: &str, values: &[(String, f64)], unit: &str) -> String {
     let (w, h, pad) = (640.0, 180.0, 30.0);
     let max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-9);
     let bw = (w - 2.0 * pad) / values.len().max(1) as f64;
-    let mut s = format!("<svg id=\"{id}\" class=\"chart bars\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{}\">", h + 20.0, esc(label));
+    let mut s = format!(
+        "<svg id=\"{id}\" class=\"chart bars\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{}\">",
+        h + 20.0,
+        esc(label)
+    );
     let _ = write!(s, "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#333\"/>", w - pad);
     let _ = write!(s, "<text x=\"{pad}\" y=\"12\">max {max:.0} {unit}</text>");
     for (i, (name, v)) in values.iter().enumerate() {
@@ -73,8 +82,11 @@ fn histogram(run: &RunReport) -> String {
     for l in &lat {
         counts[(((l - lo) / width) as usize).min(bins - 1)] += 1.0;
     }
-    let values: Vec<(String, f64)> =
-        counts.iter().enumerate().map(|(i, c)| (format!("{:.0}–{:.0} ms", lo + width * i as f64, lo + width * (i + 1) as f64), *c)).collect();
+    let values: Vec<(String, f64)> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("{:.0}–{:.0} ms", lo + width * i as f64, lo + width * (i + 1) as f64), *c))
+        .collect();
     bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks")
 }
 
@@ -93,8 +105,22 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{ba
     for run in &r.runs {
         let m = &run.manifest;
         let o = &run.overall;
-        let _ = write!(s, "<section class=\"run\" id=\"run-{}\"><h2>Run {}: {}</h2>", run.run_id, run.run_id, esc(&run.model));
-        let _ = write!(s, "<p><b>{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)</b></p>", o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0);
+        let _ = write!(
+            s,
+            "<section class=\"run\" id=\"run-{}\"><h2>Run {}: {}</h2>",
+            run.run_id,
+            run.run_id,
+            esc(&run.model)
+        );
+        let _ = write!(
+            s,
+            "<p><b>{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)</b></p>",
+            o.passed,
+            o.n,
+            o.rate * 100.0,
+            o.low * 100.0,
+            o.high * 100.0
+        );
         s.push_str("<table class=\"manifest\">");
         let manifest = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = manifest.as_object() {
@@ -111,7 +137,8 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{ba
         s.push_str("<h3>Latency distribution</h3>");
         s.push_str(&histogram(run));
         s.push_str("<h3>Completion tokens per task</h3>");
-        let tokens: Vec<(String, f64)> = run.rows.iter().map(|x| (x.task_id.clone(), x.completion_tokens.unwrap_or(0) as f64)).collect();
+        let tokens: Vec<(String, f64)> =
+            run.rows.iter().map(|x| (x.task_id.clone(), x.completion_tokens.unwrap_or(0) as f64)).collect();
         s.push_str(&bars(&format!("tokens-{}", run.run_id), "completion tokens per task", &tokens, "tokens"));
         let t = &run.throughput;
         let _ = write!(

@@ -21,9 +21,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { gguf, ollama_model, endpoint, vram, ctx, parallel, kv_cache, overhead, json } => {
-            run::plan(gguf.as_deref(), ollama_model.as_deref(), &endpoint, &vram, ctx, parallel, &kv_cache, &overhead, json)
-        }
+        Command::Plan { gguf, ollama_model, endpoint, vram, ctx, parallel, kv_cache, overhead, json } => run::plan(
+            gguf.as_deref(),
+            ollama_model.as_deref(),
+            &endpoint,
+            &vram,
+            ctx,
+            parallel,
+            &kv_cache,
+            &overhead,
+            json,
+        ),
         Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
         Command::Grade { db, run, json } => grade::grade(&db, run, json),
         Command::Report { db, format, out } => report::write(&db, format, out.as_deref()),

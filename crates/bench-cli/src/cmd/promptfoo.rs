@@ -10,17 +10,25 @@ use super::run::runtime;
 use super::synth::read_tasks;
 use crate::util::{host_description, now_rfc3339};
 
-pub(crate) fn emit(tasks: &Path, models: &[String], out_dir: &Path, options: &SamplingOptions) -> anyhow::Result<ExitCode> {
+pub(crate) fn emit(
+    tasks: &Path,
+    models: &[String],
+    out_dir: &Path,
+    options: &SamplingOptions,
+) -> anyhow::Result<ExitCode> {
     let set = read_tasks(tasks)?;
     let specs: Vec<ModelSpec> = models.iter().map(|m| ModelSpec::parse(m)).collect::<Result<_, _>>()?;
-    std::fs::create_dir_all(out_dir.join("results")).with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir.join("results"))
+        .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     for spec in &specs {
         let path = out_dir.join(format!("{}.promptfooconfig.yaml", spec.slug()));
-        std::fs::write(&path, promptfoo_emit::config(&set, spec, options)).with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(&path, promptfoo_emit::config(&set, spec, options))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         println!("{}", path.display());
     }
     let readme = out_dir.join("README.md");
-    std::fs::write(&readme, promptfoo_emit::readme(&set, &specs)).with_context(|| format!("{}: cannot write", readme.display()))?;
+    std::fs::write(&readme, promptfoo_emit::readme(&set, &specs))
+        .with_context(|| format!("{}: cannot write", readme.display()))?;
     println!("{}", readme.display());
     Ok(ExitCode::SUCCESS)
 }

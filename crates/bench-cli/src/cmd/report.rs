@@ -91,7 +91,8 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
             continue;
         }
         let completions = store.completions(r.id).await?;
-        let by_task: BTreeMap<&str, &bench_core::Completion> = completions.iter().map(|c| (c.task_id.as_str(), c)).collect();
+        let by_task: BTreeMap<&str, &bench_core::Completion> =
+            completions.iter().map(|c| (c.task_id.as_str(), c)).collect();
         let grade_of: BTreeMap<&str, &bench_core::Grade> = grades.iter().map(|g| (g.task_id.as_str(), g)).collect();
         let mut rows = Vec::new();
         for t in &set.tasks {
@@ -114,9 +115,20 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         let passed = grades.iter().filter(|g| g.pass).count() as u64;
         let n = grades.len() as u64;
         let (low, high) = wilson(passed, n);
-        let overall = PassRate { run_id: r.id, model: r.model.clone(), category: "all".into(), tier: "all".into(), n, passed, rate: passed as f64 / n as f64, low, high };
+        let overall = PassRate {
+            run_id: r.id,
+            model: r.model.clone(),
+            category: "all".into(),
+            tier: "all".into(),
+            n,
+            passed,
+            rate: passed as f64 / n as f64,
+            low,
+            high,
+        };
         let pairs = task_synth::pair_scores(&set.tasks, &grades);
-        let truncated: Vec<String> = rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
+        let truncated: Vec<String> =
+            rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
         let invented: Vec<(String, String)> =
             grades.iter().flat_map(|g| g.invented.iter().map(|i| (g.task_id.clone(), i.clone()))).collect();
         let completion_tokens: u64 = completions.iter().filter_map(|c| c.completion_tokens).sum();
@@ -124,7 +136,8 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
         let run_wall_s = r.manifest.finished_at.as_deref().and_then(|f| seconds_between(&r.manifest.started_at, f));
         let task_window_s = store.task_window(r.id).await?;
-        let findings = findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
+        let findings =
+            findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
         reports.push(RunReport {
             run_id: r.id,
             model: r.model.clone(),
@@ -146,7 +159,9 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
                 request_wall_ms,
                 run_wall_s,
                 task_window_s,
-                orchestration_overhead: task_window_s.filter(|w| *w > 0.0).map(|w| (1.0 - request_wall_ms / 1000.0 / w).max(0.0)),
+                orchestration_overhead: task_window_s
+                    .filter(|w| *w > 0.0)
+                    .map(|w| (1.0 - request_wall_ms / 1000.0 / w).max(0.0)),
             },
         });
     }
@@ -166,19 +181,36 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         for r in &rs[1..] {
             let m = &r.manifest;
             if m.options != base.options {
-                differences.push(format!("run {} sampling options {:?} differ from run {}'s {:?}", r.run_id, m.options, rs[0].run_id, base.options));
+                differences.push(format!(
+                    "run {} sampling options {:?} differ from run {}'s {:?}",
+                    r.run_id, m.options, rs[0].run_id, base.options
+                ));
             }
             if m.backend_kind != base.backend_kind || m.endpoint != base.endpoint {
-                differences.push(format!("run {} used {} at {}, run {} used {} at {}", r.run_id, m.backend_kind, m.endpoint, rs[0].run_id, base.backend_kind, base.endpoint));
+                differences.push(format!(
+                    "run {} used {} at {}, run {} used {} at {}",
+                    r.run_id, m.backend_kind, m.endpoint, rs[0].run_id, base.backend_kind, base.endpoint
+                ));
             }
             if m.quantization.is_some() && base.quantization.is_some() && m.quantization != base.quantization {
-                differences.push(format!("run {} is quantised {:?}, run {} {:?}", r.run_id, m.quantization, rs[0].run_id, base.quantization));
+                differences.push(format!(
+                    "run {} is quantised {:?}, run {} {:?}",
+                    r.run_id, m.quantization, rs[0].run_id, base.quantization
+                ));
             }
             if m.driver != base.driver {
-                differences.push(format!("run {} was driven by {}, run {} by {}", r.run_id, m.driver, rs[0].run_id, base.driver));
+                differences.push(format!(
+                    "run {} was driven by {}, run {} by {}",
+                    r.run_id, m.driver, rs[0].run_id, base.driver
+                ));
             }
         }
-        comparison.push(Comparison { task_set_id: set_id.to_string(), runs: rs.iter().map(|r| r.run_id).collect(), comparable: differences.is_empty(), differences });
+        comparison.push(Comparison {
+            task_set_id: set_id.to_string(),
+            runs: rs.iter().map(|r| r.run_id).collect(),
+            comparable: differences.is_empty(),
+            differences,
+        });
         item_stats.extend(store.item_stats(set_id).await?);
     }
     Ok(Report { tool_version: bench_core::TOOL_VERSION.into(), runs: reports, comparison, item_stats })
@@ -190,7 +222,10 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
     let saturated: Vec<&&PassRate> = strata.iter().filter(|p| p.n >= 2 && (p.passed == 0 || p.passed == p.n)).collect();
     for p in &saturated {
         let side = if p.passed == 0 { "floor (none passed)" } else { "ceiling (all passed)" };
-        out.push(format!("{} {}: at {side} with n={}; this stratum does not discriminate at this model's level", p.category, p.tier, p.n));
+        out.push(format!(
+            "{} {}: at {side} with n={}; this stratum does not discriminate at this model's level",
+            p.category, p.tier, p.n
+        ));
     }
     if !strata.is_empty() && saturated.len() == strata.len() {
         out.push("every stratum is at floor or ceiling: the task set is not discriminative at this model's level; that is the finding, not a score".into());
@@ -199,7 +234,9 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
         out.push(format!("{truncated} of {rows} answers were cut off by the output budget (finish_reason length); consider a larger --num-predict"));
     }
     if pairs > 0 {
-        out.push(format!("security pairs: {pairs_ok} of {pairs} pairs had both halves right (a pair counts only then)"));
+        out.push(format!(
+            "security pairs: {pairs_ok} of {pairs} pairs had both halves right (a pair counts only then)"
+        ));
     }
     out
 }
@@ -224,17 +261,44 @@ pub(crate) fn markdown(r: &Report) -> String {
             ("model digest", m.model_digest.clone().unwrap_or_else(|| "-".into())),
             ("quantisation", m.quantization.clone().unwrap_or_else(|| "-".into())),
             ("options", serde_json::to_string(&m.options).unwrap_or_default()),
-            ("VRAM plan", m.vram_plan.as_ref().map(|p| format!("total {} B, fits {}", p["total"], p["fits"])).unwrap_or_else(|| "-".into())),
-            ("residency", m.residency.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not reported by this backend".into())),
+            (
+                "VRAM plan",
+                m.vram_plan
+                    .as_ref()
+                    .map(|p| format!("total {} B, fits {}", p["total"], p["fits"]))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            (
+                "residency",
+                m.residency.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not reported by this backend".into()),
+            ),
             ("host", m.host.clone()),
-            ("started / finished", format!("{} / {}", m.started_at, m.finished_at.clone().unwrap_or_else(|| "unfinished".into()))),
+            (
+                "started / finished",
+                format!("{} / {}", m.started_at, m.finished_at.clone().unwrap_or_else(|| "unfinished".into())),
+            ),
         ] {
             let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
         }
         let o = &run.overall;
-        let _ = writeln!(s, "\nOverall: **{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)**, {} of {} tasks graded.\n", o.passed, o.n, o.rate * 100.0, o.low * 100.0, o.high * 100.0, run.graded, run.tasks_total);
+        let _ = writeln!(
+            s,
+            "\nOverall: **{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)**, {} of {} tasks graded.\n",
+            o.passed,
+            o.n,
+            o.rate * 100.0,
+            o.low * 100.0,
+            o.high * 100.0,
+            run.graded,
+            run.tasks_total
+        );
         let _ = writeln!(s, "### Pass rate per category × tier (Wilson 95% interval)\n");
-        let _ = writeln!(s, "| category | {} | all |\n|---|{}---|", Tier::ALL.map(|t| t.to_string()).join(" | "), "---|".repeat(5));
+        let _ = writeln!(
+            s,
+            "| category | {} | all |\n|---|{}---|",
+            Tier::ALL.map(|t| t.to_string()).join(" | "),
+            "---|".repeat(5)
+        );
         for c in Category::ALL {
             let cell = |tier: &str| {
                 run.rates.iter().find(|p| p.category == c.as_str() && p.tier == tier).map_or("–".to_string(), |p| {
@@ -252,7 +316,13 @@ pub(crate) fn markdown(r: &Report) -> String {
         }
         let t = &run.throughput;
         let _ = writeln!(s, "\n### Throughput\n");
-        let _ = writeln!(s, "- completion tokens: {}; generation time {:.1} s; {}", t.completion_tokens, t.generation_ms / 1000.0, t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s")));
+        let _ = writeln!(
+            s,
+            "- completion tokens: {}; generation time {:.1} s; {}",
+            t.completion_tokens,
+            t.generation_ms / 1000.0,
+            t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s"))
+        );
         let _ = writeln!(
             s,
             "- time in requests {:.1} s; task window {}; orchestration overhead {}; run wall time (warm-up included) {}",
@@ -275,9 +345,16 @@ pub(crate) fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | `{}` | {} | {} | {:.0} | {}/{} | {} |",
-                row.task_id, row.category, row.tier, row.symbol, if row.pass { "✅" } else { "❌" },
+                row.task_id,
+                row.category,
+                row.tier,
+                row.symbol,
+                if row.pass { "✅" } else { "❌" },
                 row.reason.clone().unwrap_or_default().replace('|', "\\|").chars().take(120).collect::<String>(),
-                row.wall_ms, row.prompt_tokens.map_or("-".into(), |n| n.to_string()), row.completion_tokens.map_or("-".into(), |n| n.to_string()), row.finish_reason
+                row.wall_ms,
+                row.prompt_tokens.map_or("-".into(), |n| n.to_string()),
+                row.completion_tokens.map_or("-".into(), |n| n.to_string()),
+                row.finish_reason
             );
         }
         s.push('\n');
@@ -296,7 +373,16 @@ pub(crate) fn markdown(r: &Report) -> String {
     if !r.item_stats.is_empty() {
         let _ = writeln!(s, "## Items: difficulty and discrimination\n\n| task | category | tier | runs | share passing | point-biserial |\n|---|---|---|---|---|---|");
         for i in &r.item_stats {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {:.2} | {} |", i.task_id, i.category, i.tier, i.runs, i.difficulty, i.discrimination.map_or("-".into(), |d| format!("{d:.2}")));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.2} | {} |",
+                i.task_id,
+                i.category,
+                i.tier,
+                i.runs,
+                i.difficulty,
+                i.discrimination.map_or("-".into(), |d| format!("{d:.2}"))
+            );
         }
     }
     s
@@ -322,4 +408,3 @@ pub(crate) fn render(report: &Report, format: ReportFormat) -> anyhow::Result<St
         ReportFormat::Html => super::html::page(report),
     })
 }
-

@@ -32,7 +32,14 @@ macro_rules! with_backend {
 pub(crate) use with_backend;
 
 pub(crate) fn options(a: &RunArgs) -> SamplingOptions {
-    SamplingOptions { temperature: a.temperature, seed: a.seed, num_ctx: a.num_ctx, num_predict: a.num_predict, top_k: None, top_p: None }
+    SamplingOptions {
+        temperature: a.temperature,
+        seed: a.seed,
+        num_ctx: a.num_ctx,
+        num_predict: a.num_predict,
+        top_k: None,
+        top_p: None,
+    }
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -40,16 +47,27 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The model's description, completed from its GGUF file when one is given.
-pub(crate) async fn describe<B: Backend + Sync>(b: &B, model: &str, gguf_path: Option<&Path>) -> anyhow::Result<(ModelInfo, Option<u64>)> {
+pub(crate) async fn describe<B: Backend + Sync>(
+    b: &B,
+    model: &str,
+    gguf_path: Option<&Path>,
+) -> anyhow::Result<(ModelInfo, Option<u64>)> {
     let mut info = b.describe(model).await?;
     let mut weights = info.size_bytes;
     if let Some(path) = gguf_path {
         let header = gguf::read_header(path)?;
         info.digest = Some(format!("blake3:{}", gguf::file_hash(path)?));
         info.quantization = info.quantization.or_else(|| {
-            header.metadata.get("general.file_type").and_then(|v| v.as_u64()).and_then(gguf::file_type_name).map(str::to_string)
+            header
+                .metadata
+                .get("general.file_type")
+                .and_then(|v| v.as_u64())
+                .and_then(gguf::file_type_name)
+                .map(str::to_string)
         });
-        info.parameter_size = info.parameter_size.or_else(|| header.metadata.get("general.size_label").and_then(|v| v.as_str()).map(str::to_string));
+        info.parameter_size = info
+            .parameter_size
+            .or_else(|| header.metadata.get("general.size_label").and_then(|v| v.as_str()).map(str::to_string));
         weights = Some(header.weight_bytes());
         for (k, v) in header.metadata {
             if !k.starts_with("tokenizer.") {
@@ -61,10 +79,16 @@ pub(crate) async fn describe<B: Backend + Sync>(b: &B, model: &str, gguf_path: O
 }
 
 /// The VRAM plan, when there is metadata to plan from and a budget.
-pub(crate) fn plan_for(info: &ModelInfo, weights: Option<u64>, args: &RunArgs, ctx: u64) -> anyhow::Result<Option<Plan>> {
+pub(crate) fn plan_for(
+    info: &ModelInfo,
+    weights: Option<u64>,
+    args: &RunArgs,
+    ctx: u64,
+) -> anyhow::Result<Option<Plan>> {
     let Some(vram) = &args.vram else { return Ok(None) };
     let vram_bytes = parse_bytes(vram).with_context(|| format!("--vram {vram:?}: expected a size such as 32GiB"))?;
-    let kv = KvType::parse(&args.kv_cache).with_context(|| format!("--kv-cache {:?}: expected f16, q8_0 or q4_0", args.kv_cache))?;
+    let kv = KvType::parse(&args.kv_cache)
+        .with_context(|| format!("--kv-cache {:?}: expected f16, q8_0 or q4_0", args.kv_cache))?;
     let Some(shape) = ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0)) else { return Ok(None) };
     Ok(Some(shape.plan(&PlanRequest { vram_bytes, ctx, parallel: 1, kv_type: kv, overhead_bytes: 512 << 20 })))
 }
@@ -169,7 +193,8 @@ pub(crate) fn plan(
 ) -> anyhow::Result<ExitCode> {
     let vram_bytes = parse_bytes(vram).with_context(|| format!("--vram {vram:?}: expected a size such as 32GiB"))?;
     let overhead_bytes = parse_bytes(overhead).with_context(|| format!("--overhead {overhead:?}: expected a size"))?;
-    let kv_type = KvType::parse(kv_cache).with_context(|| format!("--kv-cache {kv_cache:?}: expected f16, q8_0, q4_0 or f32"))?;
+    let kv_type =
+        KvType::parse(kv_cache).with_context(|| format!("--kv-cache {kv_cache:?}: expected f16, q8_0, q4_0 or f32"))?;
     let (name, shape) = match (gguf_path, ollama_model) {
         (Some(path), _) => {
             let h = gguf::read_header(path)?;
@@ -180,8 +205,9 @@ pub(crate) fn plan(
         (None, Some(model)) => {
             let b = OllamaBackend::new(endpoint)?;
             let info = runtime()?.block_on(b.describe(model))?;
-            let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap_or(0))
-                .with_context(|| format!("{endpoint}: model {model:?}: /api/show model_info lacks the architecture or block count"))?;
+            let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap_or(0)).with_context(|| {
+                format!("{endpoint}: model {model:?}: /api/show model_info lacks the architecture or block count")
+            })?;
             (model.to_string(), shape)
         }
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
@@ -191,15 +217,30 @@ pub(crate) fn plan(
         super::print_json(&plan)?;
     } else {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-        println!("{name} ({}): {} full, {} sliding, {} recurrent layers", plan.architecture, plan.full_layers, plan.sliding_layers, plan.recurrent_layers);
+        println!(
+            "{name} ({}): {} full, {} sliding, {} recurrent layers",
+            plan.architecture, plan.full_layers, plan.sliding_layers, plan.recurrent_layers
+        );
         println!("  weights          {:>14} B  {:>8.2} GiB", plan.weights, gib(plan.weights));
-        println!("  KV cache         {:>14} B  {:>8.2} GiB  ({} B/token over full layers, ctx {ctx} x {parallel})", plan.kv_cache, gib(plan.kv_cache), plan.kv_bytes_per_token);
+        println!(
+            "  KV cache         {:>14} B  {:>8.2} GiB  ({} B/token over full layers, ctx {ctx} x {parallel})",
+            plan.kv_cache,
+            gib(plan.kv_cache),
+            plan.kv_bytes_per_token
+        );
         println!("  recurrent state  {:>14} B  {:>8.2} GiB", plan.recurrent_state, gib(plan.recurrent_state));
         println!("  compute buffer   {:>14} B  {:>8.2} GiB", plan.compute_buffer, gib(plan.compute_buffer));
         println!("  overhead         {:>14} B  {:>8.2} GiB", plan.overhead, gib(plan.overhead));
         println!("  total            {:>14} B  {:>8.2} GiB of {:.2} GiB", plan.total, gib(plan.total), gib(vram_bytes));
-        println!("  {}; headroom {:.2} GiB", if plan.fits { "fits" } else { "DOES NOT FIT" }, plan.headroom as f64 / (1u64 << 30) as f64);
-        println!("  largest context at parallel {parallel}: {}; largest parallelism at ctx {ctx}: {}", plan.max_ctx, plan.max_parallel);
+        println!(
+            "  {}; headroom {:.2} GiB",
+            if plan.fits { "fits" } else { "DOES NOT FIT" },
+            plan.headroom as f64 / (1u64 << 30) as f64
+        );
+        println!(
+            "  largest context at parallel {parallel}: {}; largest parallelism at ctx {ctx}: {}",
+            plan.max_ctx, plan.max_parallel
+        );
     }
     Ok(if plan.fits { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -47,7 +47,12 @@ pub(crate) fn extract(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> 
             let methods: usize = m.classes.iter().map(|c| c.methods.len()).sum();
             println!(
                 "  {}: {} imports, {} functions, {} classes ({} methods), significant: {}",
-                m.path, m.imports.len(), m.functions.len(), m.classes.len(), methods, sig
+                m.path,
+                m.imports.len(),
+                m.functions.len(),
+                m.classes.len(),
+                methods,
+                sig
             );
         }
         for f in &ex.parse_failures {

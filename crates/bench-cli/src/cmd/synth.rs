@@ -27,13 +27,20 @@ pub(crate) fn read_tasks(path: &Path) -> anyhow::Result<TaskSet> {
     Ok(task_synth::read_task_set(&text, &path.display().to_string())?)
 }
 
-pub(crate) fn synth(src: &SourceArgs, rules: Option<&Path>, count: Option<usize>, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn synth(
+    src: &SourceArgs,
+    rules: Option<&Path>,
+    count: Option<usize>,
+    out: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let rules = load_rules(rules)?;
     let set = derive(src, &rules, count)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
     }
-    std::fs::write(out, task_synth::write_task_set(&set)).with_context(|| format!("{}: cannot write", out.display()))?;
+    std::fs::write(out, task_synth::write_task_set(&set))
+        .with_context(|| format!("{}: cannot write", out.display()))?;
     if json {
         super::print_json(&serde_json::json!({
             "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,

@@ -157,7 +157,8 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);
     // A chunked NDJSON stream, as Ollama sends it.
-    sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n").await?;
+    sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await?;
     let user = req["messages"][1]["content"].as_str().unwrap_or("");
     // A deterministic answer: the grader-facing JSON of a "no bug" verdict,
     // tagged with a digest of the prompt so answers differ per task.
@@ -175,7 +176,8 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
             return sock.shutdown().await;
         }
         if model == "midstream-error" && i == 2 {
-            result = chunk(sock, &json!({"error": "an error was encountered while running the model: unexpected EOF"})).await;
+            result = chunk(sock, &json!({"error": "an error was encountered while running the model: unexpected EOF"}))
+                .await;
             break;
         }
         let line = json!({"model": model, "created_at": "2026-11-30T12:00:00Z", "message": {"role": "assistant", "content": p}, "done": false});

@@ -47,7 +47,8 @@ pub fn original(files: &[SourceFile], task: &Task) -> Vec<String> {
     let file = files.iter().find(|f| f.path == task.file).expect("the task's file");
     let [start, end] = task.span;
     let lines: Vec<&str> = file.text.lines().skip(start as usize - 1).take((end - start + 1) as usize).collect();
-    let indent = lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    let indent =
+        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     lines.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_string()).collect()
 }
 
@@ -59,9 +60,12 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
             Expected::CodeUnderstanding { line, operator, original_line } => {
                 let mut shown = shown_code(t);
                 let code = shown.join("\n") + "\n";
-                py_ast_meta::normalized_ast(&code).unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
+                py_ast_meta::normalized_ast(&code)
+                    .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
                 // Decoy comments are the only lines allowed besides the bug.
-                let decoy = shown.iter().position(|l| l.trim_start().starts_with("# Reviewed:") || l.trim_start().starts_with("# FIXME:"));
+                let decoy = shown
+                    .iter()
+                    .position(|l| l.trim_start().starts_with("# Reviewed:") || l.trim_start().starts_with("# FIXME:"));
                 let mut bug_line = *line;
                 if let Some(d) = decoy {
                     shown.remove(d);
@@ -71,10 +75,20 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
                 assert_eq!(shown.len(), orig.len(), "task {}", t.id);
                 let differing: Vec<usize> = (0..orig.len()).filter(|i| shown[*i] != orig[*i]).collect();
                 match bug_line {
-                    None => assert!(differing.is_empty(), "control {} differs from the original at {differing:?}", t.id),
+                    None => {
+                        assert!(differing.is_empty(), "control {} differs from the original at {differing:?}", t.id)
+                    }
                     Some(l) => {
-                        assert_eq!(differing, vec![l as usize - 1], "task {} ({operator:?}): the mutated line is not the expected one", t.id);
-                        assert_eq!(original_line.as_deref(), Some(orig[l as usize - 1].as_str()).map(|_| original_line.as_deref().unwrap()));
+                        assert_eq!(
+                            differing,
+                            vec![l as usize - 1],
+                            "task {} ({operator:?}): the mutated line is not the expected one",
+                            t.id
+                        );
+                        assert_eq!(
+                            original_line.as_deref(),
+                            Some(orig[l as usize - 1].as_str()).map(|_| original_line.as_deref().unwrap())
+                        );
                         assert_ne!(
                             py_ast_meta::normalized_ast(&(orig.join("\n") + "\n")).unwrap(),
                             py_ast_meta::normalized_ast(&code).unwrap(),
@@ -86,7 +100,8 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
             }
             Expected::SecurityAudit { vulnerable, cwe, line, lines, .. } => {
                 let code = shown_code(t).join("\n") + "\n";
-                py_ast_meta::normalized_ast(&code).unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
+                py_ast_meta::normalized_ast(&code)
+                    .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
                 let sinks = find_sinks(&code);
                 if *vulnerable {
                     assert!(
