@@ -83,8 +83,7 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
 fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.sqlite");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
+    common::block_on(async {
         let store = result_store::Store::open(&db).await.unwrap();
         drop(store);
     });

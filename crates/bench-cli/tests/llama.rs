@@ -8,11 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 use bench_core::testenv::{tool, LlamaServer};
-use common::{run, s};
+use common::{block_on, run, run_tasks, s};
 
 fn completions(db: &Path, run_id: i64) -> Vec<bench_core::Completion> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async { result_store::Store::open_existing(db).await.unwrap().completions(run_id).await.unwrap() })
+    block_on(async { result_store::Store::open_existing(db).await.unwrap().completions(run_id).await.unwrap() })
 }
 
 fn small_cerberus_set(dir: &Path, count: &str) -> Option<std::path::PathBuf> {
@@ -34,25 +33,14 @@ fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
         let Some(server) = LlamaServer::start() else { return };
         let db = dir.path().join(format!("run{i}.sqlite"));
         let url = server.url();
-        let (code, _, err) = run(&[
-            "run",
-            "--tasks",
-            s(&tasks),
-            "--backend",
+        let (code, _, err) = run_tasks(
+            &tasks,
             "openai",
-            "--endpoint",
             &url,
-            "--model",
             "gemma3",
-            "--db",
-            s(&db),
-            "--num-predict",
-            "48",
-            "--gguf",
-            s(&gguf),
-            "--vram",
-            "4GiB",
-        ]);
+            &db,
+            &["--num-predict", "48", "--gguf", s(&gguf), "--vram", "4GiB"],
+        );
         assert_eq!(code, 0, "{err}");
         let cs = completions(&db, 1);
         assert_eq!(cs.len(), 6);
@@ -121,26 +109,11 @@ fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
     assert!(stdout.contains("6 promptfoo results"), "{stdout}");
     // The native runner on the same server and the same tasks.
     let url = server.url();
-    let (code, _, err) = run(&[
-        "run",
-        "--tasks",
-        s(&tasks),
-        "--backend",
-        "openai",
-        "--endpoint",
-        &url,
-        "--model",
-        "gemma3",
-        "--db",
-        s(&db),
-        "--num-predict",
-        "48",
-    ]);
+    let (code, _, err) = run_tasks(&tasks, "openai", &url, "gemma3", &db, &["--num-predict", "48"]);
     assert_eq!(code, 0, "{err}");
     let (code, _, _) = run(&["grade", "--db", s(&db)]);
     assert_eq!(code, 0);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (pf, native, pf_grades, native_grades) = rt.block_on(async {
+    let (pf, native, pf_grades, native_grades) = block_on(async {
         let store = result_store::Store::open_existing(&db).await.unwrap();
         let runs = store.runs().await.unwrap();
         assert!(runs[0].driver.starts_with("promptfoo 0.1"), "{}", runs[0].driver);

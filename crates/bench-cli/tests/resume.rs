@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
-use common::{bin, fixture_dir, run, s};
+use common::{bin, block_on, fixture_dir, run, run_tasks, s};
 use ollama_server::FakeOllama;
 
 #[test]
@@ -56,8 +56,7 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     child.wait().unwrap();
     assert_eq!(reported, 4);
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (ok, committed) = rt.block_on(async {
+    let (ok, committed) = block_on(async {
         let store = result_store::Store::open_existing(&db).await.unwrap();
         let run = store.runs().await.unwrap()[0].id;
         (store.integrity_check().await.unwrap(), store.done(run).await.unwrap())
@@ -69,7 +68,7 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     let (code, _, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("resuming run 1"), "{err}");
-    let (runs, results) = rt.block_on(async {
+    let (runs, results) = block_on(async {
         let store = result_store::Store::open_existing(&db).await.unwrap();
         (store.runs().await.unwrap(), store.completions(1).await.unwrap())
     });
@@ -109,36 +108,10 @@ fn a_partly_offloaded_model_stops_the_run_with_exit_2() {
     let db = dir.path().join("r.sqlite");
     run(&["synth", s(&fixture_dir()), "--count", "3", "--out", s(&tasks)]);
     let url = server.url();
-    let (code, _, err) = run(&[
-        "run",
-        "--tasks",
-        s(&tasks),
-        "--backend",
-        "ollama",
-        "--endpoint",
-        &url,
-        "--model",
-        "partial",
-        "--db",
-        s(&db),
-    ]);
+    let (code, _, err) = run_tasks(&tasks, "ollama", &url, "partial", &db, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("partly in VRAM") && err.contains("--allow-partial-offload"), "{err}");
-    let (code, _, err) = run(&[
-        "run",
-        "--tasks",
-        s(&tasks),
-        "--backend",
-        "ollama",
-        "--endpoint",
-        &url,
-        "--model",
-        "qwen-test",
-        "--db",
-        s(&db),
-        "--vram",
-        "8GiB",
-    ]);
+    let (code, _, err) = run_tasks(&tasks, "ollama", &url, "qwen-test", &db, &["--vram", "8GiB"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not fit"), "{err}");
 }

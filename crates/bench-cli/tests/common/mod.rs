@@ -24,3 +24,23 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
+
+/// `bench-cli run` over a task set, with `extra` arguments after the usual ones.
+pub fn run_tasks(
+    tasks: &Path,
+    backend: &str,
+    url: &str,
+    model: &str,
+    db: &Path,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args =
+        vec!["run", "--tasks", s(tasks), "--backend", backend, "--endpoint", url, "--model", model, "--db", s(db)];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Runs a future to completion on a fresh single-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(f)
+}
