@@ -5,6 +5,8 @@
 //!
 //! cargo bench -p bench-cli --bench orchestration
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 #[path = "../crates/ollama-runner/tests/support/ollama_server.rs"]
 mod ollama_server;
 

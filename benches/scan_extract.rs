@@ -5,6 +5,8 @@
 //! cargo bench -p bench-cli --bench scan_extract
 //! (scripts/bench.sh also measures peak RSS and CPython's `ast` on the same files.)
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -1,6 +1,8 @@
 //! The pinned Cerberus 1.3.4 sdist (downloaded by scripts/setup-tools.sh and
 //! checked against its published sha256): what issue #2 and #3 must show.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 use common::{run, s};

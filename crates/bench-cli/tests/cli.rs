@@ -1,6 +1,8 @@
 //! The binary's contract: exit codes 0 / 1 / 2, JSON outputs, one-line errors
 //! naming the file at fault.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 use common::{fixture_dir, run, s};

@@ -2,6 +2,8 @@
 //! model (a base model: its answers are poor, and that is fine; they are
 //! real). Each test starts its own server, so its cache history is its own.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 use std::path::Path;

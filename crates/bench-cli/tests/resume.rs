@@ -2,6 +2,8 @@
 //! check with every committed result, and a resumed run completes the set with
 //! no task lost or duplicated.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 #[path = "../../ollama-runner/tests/support/ollama_server.rs"]

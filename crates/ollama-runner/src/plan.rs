@@ -129,7 +129,7 @@ impl ModelShape {
             Some(v) => vec![v.as_u64().unwrap_or(heads); n_layers],
             None => vec![heads; n_layers],
         };
-        let head_dim = if heads > 0 { embd / heads } else { 0 };
+        let head_dim = embd.checked_div(heads).unwrap_or(0);
         let key_length = num(meta, &k("attention.key_length")).unwrap_or(head_dim);
         let value_length = num(meta, &k("attention.value_length")).unwrap_or(key_length);
         let sliding_window = num(meta, &k("attention.sliding_window")).filter(|w| *w > 0);
@@ -143,7 +143,7 @@ impl ModelShape {
         let layers: Vec<LayerKind> = (0..n_layers)
             .map(|il| {
                 if let Some(i) = full_interval.filter(|i| *i > 0) {
-                    if (il as u64 + 1) % i == 0 {
+                    if (il as u64 + 1).is_multiple_of(i) {
                         LayerKind::Full
                     } else {
                         LayerKind::Recurrent
@@ -151,7 +151,7 @@ impl ModelShape {
                 } else if kv_heads.get(il) == Some(&0) {
                     LayerKind::Recurrent
                 } else if let (Some(_), Some(p)) = (sliding_window, swa_period) {
-                    if (il as u64 + 1) % p == 0 {
+                    if (il as u64 + 1).is_multiple_of(p) {
                         LayerKind::Full
                     } else {
                         LayerKind::Sliding

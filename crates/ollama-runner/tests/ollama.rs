@@ -1,5 +1,7 @@
 //! The Ollama backend and the run loop against a protocol-faithful local server.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 use bench_core::{SamplingOptions, TaskSet};
 use promptfoo_emit::{config, ingest, readme, EmitError, ModelSpec};
 

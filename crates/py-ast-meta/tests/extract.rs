@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 use bench_core::testenv::fixture_files;
 use py_ast_meta::{extract, ExtractRules, SourceFile};
 

@@ -3,6 +3,8 @@
 //! files, a symlink loop, a link out of the root, tar entries with `..` or an
 //! absolute path, and an archive bomb.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;

@@ -99,7 +99,9 @@ impl Store {
         .await
         .map_err(|e| self.db(e))?;
         let mut totals: BTreeMap<i64, f64> = BTreeMap::new();
-        let mut items: Vec<(String, String, String, Vec<(i64, bool)>)> = Vec::new();
+        // (task, category, tier, [(run, passed)]), in task order.
+        type Item = (String, String, String, Vec<(i64, bool)>);
+        let mut items: Vec<Item> = Vec::new();
         for r in rows {
             let (run, task, pass): (i64, String, bool) = (r.get(0), r.get(1), r.get(2));
             *totals.entry(run).or_default() += f64::from(u8::from(pass));

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 use bench_core::{
     Attempt, Category, Completion, EndpointScope, Expected, FinishReason, Grade, Prompt, ResultSink, RunManifest,
     SamplingOptions, Task, TaskSet, Tier, Timings,

@@ -25,12 +25,14 @@ pub(crate) enum Variant {
     Obfuscated,
 }
 
-/// A vulnerability template: for a parameter expression, the vulnerable block,
-/// its safe twin, and the offset of the sink line in the vulnerable block.
+/// The vulnerable block, its safe twin, and the sink's offset in the first.
+type Blocks = (Vec<String>, Vec<String>, usize);
+
+/// A vulnerability template: builds both blocks around a parameter name.
 pub(crate) struct Template {
     pub name: &'static str,
     pub cwe: &'static str,
-    pub build: fn(Variant, &str) -> (Vec<String>, Vec<String>, usize),
+    pub build: fn(Variant, &str) -> Blocks,
 }
 
 fn lines(v: &[&str], p: &str) -> Vec<String> {
@@ -46,7 +48,7 @@ pub(crate) const TEMPLATES: &[Template] = &[
     Template { name: "pickle_loads", cwe: "CWE-502", build: pickle_loads },
 ];
 
-fn sql_format(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn sql_format(v: Variant, p: &str) -> Blocks {
     let head = ["import sqlite3", "conn = sqlite3.connect(\"audit.db\")"];
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => (
@@ -88,7 +90,7 @@ fn sql_format(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     (lines(&vuln, p), lines(&safe, p), at)
 }
 
-fn os_system(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn os_system(v: Variant, p: &str) -> Blocks {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => (
             vec!["import os", "os.system(\"logger -t audit \" + str({p}))"],
@@ -121,7 +123,7 @@ fn os_system(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     (lines(&vuln, p), lines(&safe, p), at)
 }
 
-fn shell_true(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn shell_true(v: Variant, p: &str) -> Blocks {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => (
             vec![
@@ -153,7 +155,7 @@ fn shell_true(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     (lines(&vuln, p), lines(&safe, p), at)
 }
 
-fn path_join(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn path_join(v: Variant, p: &str) -> Blocks {
     let safe_tail = [
         "base = os.path.realpath(\"/srv/schemas\")",
         "path = os.path.realpath(os.path.join(base, NAME))",
@@ -205,7 +207,7 @@ fn path_join(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     (lines(&vuln, p), safe_lines, at)
 }
 
-fn eval_input(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn eval_input(v: Variant, p: &str) -> Blocks {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => {
             (vec!["parsed = eval(str({p}))"], vec!["import ast", "parsed = ast.literal_eval(str({p}))"], 0)
@@ -229,7 +231,7 @@ fn eval_input(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
     (lines(&vuln, p), lines(&safe, p), at)
 }
 
-fn pickle_loads(v: Variant, p: &str) -> (Vec<String>, Vec<String>, usize) {
+fn pickle_loads(v: Variant, p: &str) -> Blocks {
     let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
         Variant::Plain | Variant::Comment => {
             (vec!["import pickle", "state = pickle.loads({p})"], vec!["import json", "state = json.loads({p})"], 1)

@@ -1,6 +1,8 @@
 //! Graders: right answers pass and wrong ones fail, for every category, every
 //! mutation operator and every CWE; hostile output never crashes them.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 use bench_core::{Category, Expected, Prompt, Task, Tier};
@@ -80,7 +82,7 @@ fn audit_every_cwe_and_the_clean_twin() {
             assert!(grade(&vuln, &right).pass, "{cwe}: {right}");
         }
         for wrong in [
-            format!("{{\"vulnerable\": true, \"cwe\": \"CWE-1\", \"line\": 5}}"),
+            "{\"vulnerable\": true, \"cwe\": \"CWE-1\", \"line\": 5}".to_string(),
             format!("{{\"vulnerable\": true, \"cwe\": \"{cwe}\", \"line\": 9}}"),
             "{\"vulnerable\": false, \"cwe\": null, \"line\": null}".to_string(),
             "vulnerable".to_string(),

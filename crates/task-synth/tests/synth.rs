@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
+
 mod common;
 
 use bench_core::{Category, Tier};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //! line; `length` stops on the output budget; `load` answers a load-only
 //! request; `partial` is only partly in VRAM; `slow` takes 150 ms per answer.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
