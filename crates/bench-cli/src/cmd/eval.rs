@@ -61,7 +61,7 @@ pub(crate) fn eval(
     }
     for run in &report.runs {
         let o = &run.overall;
-        println!(
+        out!(
             "run {} {}: {}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
             run.run_id,
             run.model,
@@ -72,10 +72,10 @@ pub(crate) fn eval(
             o.high * 100.0
         );
         for f in &run.findings {
-            println!("  finding: {f}");
+            out!("  finding: {f}");
         }
     }
-    println!(
+    out!(
         "reports: {}/report.{{md,html,json}}; store: {}; {:.1} s",
         out_dir.display(),
         db.display(),

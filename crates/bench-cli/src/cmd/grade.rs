@@ -31,9 +31,9 @@ pub(crate) fn grade(db: &Path, run: Option<i64>, json: bool) -> anyhow::Result<E
         if json {
             super::print_json(&rates)?;
         } else {
-            println!("{:<5} {:<24} {:<20} {:<4} {:>7}  {:>15}", "run", "model", "category", "tier", "pass", "95% CI");
+            out!("{:<5} {:<24} {:<20} {:<4} {:>7}  {:>15}", "run", "model", "category", "tier", "pass", "95% CI");
             for p in &rates {
-                println!(
+                out!(
                     "{:<5} {:<24} {:<20} {:<4} {:>3}/{:<3}  [{:>5.1}%, {:>5.1}%]",
                     p.run_id,
                     p.model,

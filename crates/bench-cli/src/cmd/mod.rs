@@ -1,5 +1,22 @@
 use std::process::ExitCode;
 
+/// `println!` that returns the write error instead of panicking, so a closed
+/// pipe (`bench-cli report | head`) ends the program quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! out_nonl {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 use crate::cli::{Cli, Command};
 
 mod eval;
@@ -18,7 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth { src, rules, count, out, json } => synth::synth(&src, rules.as_deref(), count, &out, json),
         Command::Verify { src, tasks, rules } => synth::verify(&src, &tasks, rules.as_deref()),
         Command::Rules => {
-            print!("{}", task_synth::Rules::default_text());
+            out_nonl!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { gguf, ollama_model, endpoint, vram, ctx, parallel, kv_cache, overhead, json } => run::plan(
@@ -48,6 +65,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -24,12 +24,12 @@ pub(crate) fn emit(
         let path = out_dir.join(format!("{}.promptfooconfig.yaml", spec.slug()));
         std::fs::write(&path, promptfoo_emit::config(&set, spec, options))
             .with_context(|| format!("{}: cannot write", path.display()))?;
-        println!("{}", path.display());
+        out!("{}", path.display());
     }
     let readme = out_dir.join("README.md");
     std::fs::write(&readme, promptfoo_emit::readme(&set, &specs))
         .with_context(|| format!("{}: cannot write", readme.display()))?;
-    println!("{}", readme.display());
+    out!("{}", readme.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn ingest(results: &Path, tasks: &Path, db: &Path) -> anyhow::Result<
             store.record(run, c, false).await?;
         }
         let grades = super::grade::grade_run(&store, run).await?;
-        println!(
+        out!(
             "run {run}: {} promptfoo results from {} ingested and graded: {}/{} passed",
             ingested.completions.len(),
             ingested.provider,

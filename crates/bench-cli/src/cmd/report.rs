@@ -396,7 +396,7 @@ pub(crate) fn write(db: &Path, format: ReportFormat, out: Option<&Path>) -> anyh
     let text = render(&report, format)?;
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display()))?,
-        None => print!("{text}"),
+        None => out_nonl!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -174,7 +174,7 @@ pub(crate) fn run(tasks: &Path, model: &str, db: &Path, args: &RunArgs, resume: 
     rt.block_on(async {
         let store = Store::open(db).await?;
         let run_id = with_backend!(args, b => run_model(&b, &set, model, &store, args, resume).await?);
-        println!("run {run_id} recorded in {}", db.display());
+        out!("run {run_id} recorded in {}", db.display());
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -217,29 +217,33 @@ pub(crate) fn plan(
         super::print_json(&plan)?;
     } else {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-        println!(
+        out!(
             "{name} ({}): {} full, {} sliding, {} recurrent layers",
-            plan.architecture, plan.full_layers, plan.sliding_layers, plan.recurrent_layers
+            plan.architecture,
+            plan.full_layers,
+            plan.sliding_layers,
+            plan.recurrent_layers
         );
-        println!("  weights          {:>14} B  {:>8.2} GiB", plan.weights, gib(plan.weights));
-        println!(
+        out!("  weights          {:>14} B  {:>8.2} GiB", plan.weights, gib(plan.weights));
+        out!(
             "  KV cache         {:>14} B  {:>8.2} GiB  ({} B/token over full layers, ctx {ctx} x {parallel})",
             plan.kv_cache,
             gib(plan.kv_cache),
             plan.kv_bytes_per_token
         );
-        println!("  recurrent state  {:>14} B  {:>8.2} GiB", plan.recurrent_state, gib(plan.recurrent_state));
-        println!("  compute buffer   {:>14} B  {:>8.2} GiB", plan.compute_buffer, gib(plan.compute_buffer));
-        println!("  overhead         {:>14} B  {:>8.2} GiB", plan.overhead, gib(plan.overhead));
-        println!("  total            {:>14} B  {:>8.2} GiB of {:.2} GiB", plan.total, gib(plan.total), gib(vram_bytes));
-        println!(
+        out!("  recurrent state  {:>14} B  {:>8.2} GiB", plan.recurrent_state, gib(plan.recurrent_state));
+        out!("  compute buffer   {:>14} B  {:>8.2} GiB", plan.compute_buffer, gib(plan.compute_buffer));
+        out!("  overhead         {:>14} B  {:>8.2} GiB", plan.overhead, gib(plan.overhead));
+        out!("  total            {:>14} B  {:>8.2} GiB of {:.2} GiB", plan.total, gib(plan.total), gib(vram_bytes));
+        out!(
             "  {}; headroom {:.2} GiB",
             if plan.fits { "fits" } else { "DOES NOT FIT" },
             plan.headroom as f64 / (1u64 << 30) as f64
         );
-        println!(
+        out!(
             "  largest context at parallel {parallel}: {}; largest parallelism at ctx {ctx}: {}",
-            plan.max_ctx, plan.max_parallel
+            plan.max_ctx,
+            plan.max_parallel
         );
     }
     Ok(if plan.fits { ExitCode::SUCCESS } else { ExitCode::from(1) })

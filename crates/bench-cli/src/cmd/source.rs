@@ -23,13 +23,13 @@ pub(crate) fn scan(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_json(&snap)?;
     } else {
-        println!("snapshot {}", snap.snapshot_id);
-        println!("{} files kept, {} skipped", snap.files.len(), snap.skipped.len());
+        out!("snapshot {}", snap.snapshot_id);
+        out!("{} files kept, {} skipped", snap.files.len(), snap.skipped.len());
         for f in &snap.files {
-            println!("  {:>8}  {}", f.bytes, f.path);
+            out!("  {:>8}  {}", f.bytes, f.path);
         }
         for s in &snap.skipped {
-            println!("  skipped   {}: {}", s.path, s.reason);
+            out!("  skipped   {}: {}", s.path, s.reason);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -41,11 +41,11 @@ pub(crate) fn extract(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> 
     if json {
         print_json(&ex)?;
     } else {
-        println!("snapshot {}", ex.snapshot_id);
+        out!("snapshot {}", ex.snapshot_id);
         for m in &ex.modules {
             let sig = m.significant_method.as_ref().map(|s| s.symbol.as_str()).unwrap_or("-");
             let methods: usize = m.classes.iter().map(|c| c.methods.len()).sum();
-            println!(
+            out!(
                 "  {}: {} imports, {} functions, {} classes ({} methods), significant: {}",
                 m.path,
                 m.imports.len(),
@@ -56,7 +56,7 @@ pub(crate) fn extract(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> 
             );
         }
         for f in &ex.parse_failures {
-            println!("  parse failure {f}");
+            out!("  parse failure {f}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -47,9 +47,9 @@ pub(crate) fn synth(
             "tasks": set.tasks.len(), "out": out.display().to_string(),
         }))?;
     } else {
-        println!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), out.display());
-        println!("snapshot {}  rules {}", set.snapshot_id, set.rules_hash);
-        print!("{}", table(&set));
+        out!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), out.display());
+        out!("snapshot {}  rules {}", set.snapshot_id, set.rules_hash);
+        out_nonl!("{}", table(&set));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -60,11 +60,11 @@ pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>) -> an
     let rederived = derive(src, &rules, Some(recorded.requested))?;
     match task_synth::first_difference(&recorded, &rederived) {
         None => {
-            println!("verified: {} re-derives byte for byte (task set {})", tasks.display(), recorded.taskset_id);
+            out!("verified: {} re-derives byte for byte (task set {})", tasks.display(), recorded.taskset_id);
             Ok(ExitCode::SUCCESS)
         }
         Some(diff) => {
-            println!("MISMATCH: {}: {diff}", tasks.display());
+            out!("MISMATCH: {}: {diff}", tasks.display());
             Ok(ExitCode::from(1))
         }
     }
