@@ -73,6 +73,7 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
                 host: "bench".into(),
                 started_at: "2026-01-01T00:00:00.000Z".into(),
                 finished_at: None,
+                warnings: Vec::new(),
             };
             let run = store.create_run(&manifest).await.unwrap();
             ollama_runner::run(&backend, &set.tasks, &mut store.sink(run), &cfg, |_| {}).await.unwrap();

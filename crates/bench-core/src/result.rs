@@ -161,6 +161,10 @@ pub struct RunManifest {
     /// RFC 3339 UTC.
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// What the run observed that casts doubt on its numbers (a throughput
+    /// collapse, say).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Where the runner writes results as they arrive; the store implements it.

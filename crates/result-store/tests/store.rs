@@ -54,6 +54,7 @@ fn manifest(model: &str) -> RunManifest {
         host: "test".into(),
         started_at: "2026-11-30T12:00:00.000Z".into(),
         finished_at: None,
+        warnings: Vec::new(),
     }
 }
 

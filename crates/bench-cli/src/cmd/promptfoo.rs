@@ -59,6 +59,7 @@ pub(crate) fn ingest(results: &Path, tasks: &Path, db: &Path) -> anyhow::Result<
         host: host_description(),
         started_at: now.clone(),
         finished_at: Some(now),
+        warnings: Vec::new(),
     };
     runtime()?.block_on(async {
         let store = Store::open(db).await?;

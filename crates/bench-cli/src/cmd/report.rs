@@ -136,8 +136,9 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
         let run_wall_s = r.manifest.finished_at.as_deref().and_then(|f| seconds_between(&r.manifest.started_at, f));
         let task_window_s = store.task_window(r.id).await?;
-        let findings =
+        let mut findings =
             findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
+        findings.extend(r.manifest.warnings.iter().map(|w| format!("warning recorded by the run: {w}")));
         reports.push(RunReport {
             run_id: r.id,
             model: r.model.clone(),

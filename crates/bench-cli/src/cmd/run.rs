@@ -130,6 +130,7 @@ pub(crate) async fn run_model<B: Backend + Sync>(
         host: host_description(),
         started_at: now_rfc3339(),
         finished_at: None,
+        warnings: Vec::new(),
     };
     store.put_task_set(set).await?;
     let run_id = match if resume { store.find_run(&manifest).await? } else { None } {
@@ -151,11 +152,13 @@ pub(crate) async fn run_model<B: Backend + Sync>(
     reporter.finish();
     let summary = summary.with_context(|| format!("run {run_id} of {model} stopped; rerun to resume"))?;
     if !summary.collapsed.is_empty() {
-        eprintln!(
-            "warning: throughput collapsed below half the warm-up's on {} task(s) ({}); the model may be spilling out of VRAM",
+        let warning = format!(
+            "throughput fell below half the warm-up's on {} task(s) ({}); the model may be spilling out of VRAM",
             summary.collapsed.len(),
             summary.collapsed.join(", ")
         );
+        eprintln!("warning: {warning}");
+        manifest.warnings.push(warning);
     }
     manifest.residency = summary.residency.as_ref().map(serde_json::to_value).transpose()?;
     // A resumed run keeps the first start; its end is this completion.
