@@ -14,6 +14,12 @@ pub fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(&sorted(value)).expect("serialising a JSON value cannot fail")
 }
 
+/// `value` as JSON with every object's keys sorted, for output that must be
+/// byte-stable whichever serde_json features the build happens to unify.
+pub fn sorted_value<T: Serialize>(value: &T) -> serde_json::Value {
+    sorted(serde_json::to_value(value).expect("serialising plain data to JSON cannot fail"))
+}
+
 fn sorted(value: serde_json::Value) -> serde_json::Value {
     match value {
         serde_json::Value::Object(map) => {

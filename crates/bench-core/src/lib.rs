@@ -20,7 +20,7 @@ mod task;
 pub mod testenv;
 
 pub use error::SinkError;
-pub use hash::{canonical_json, content_id, Hasher};
+pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{
     Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest, SamplingOptions,
     Timings,

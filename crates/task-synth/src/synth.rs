@@ -83,8 +83,7 @@ pub fn synthesize(files: &[SourceFile], extraction: &Extraction, rules: &Rules, 
 
 /// The task set as written to disk: pretty, canonical JSON.
 pub fn write_task_set(set: &TaskSet) -> String {
-    let value = serde_json::to_value(set).expect("a task set serialises");
-    serde_json::to_string_pretty(&value).expect("a JSON value serialises") + "\n"
+    serde_json::to_string_pretty(&bench_core::sorted_value(set)).expect("a JSON value serialises") + "\n"
 }
 
 /// Reads a task set and checks its id against its content.
