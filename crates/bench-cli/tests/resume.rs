@@ -117,3 +117,94 @@ fn a_partly_offloaded_model_stops_the_run_with_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not fit"), "{err}");
 }
+
+#[test]
+fn eval_runs_several_models_in_turn_and_compares_only_like_with_like() {
+    let server = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.sqlite");
+    let out = dir.path().join("out");
+    let url = server.url();
+    let fx = fixture_dir();
+    let args = [
+        "eval",
+        s(&fx),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "qwen-test",
+        "--model",
+        "slow",
+        "--db",
+        s(&db),
+        "--count",
+        "6",
+        "--vram",
+        "32GiB",
+        "--kv-cache",
+        "q8_0",
+        "--out-dir",
+        s(&out),
+    ];
+    let (code, stdout, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("run 1 qwen-test:") && stdout.contains("run 2 slow:"), "{stdout}");
+    assert_eq!(server.state.unloads.load(Ordering::SeqCst), 1, "the first model is unloaded before the second");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(report["comparison"][0]["comparable"], true, "{}", report["comparison"]);
+    let plan = &report["runs"][0]["manifest"]["vram_plan"];
+    assert_eq!(plan["kv_bytes_per_token"], 10_880);
+    assert_eq!(report["runs"][0]["manifest"]["model_digest"].as_str().unwrap().len(), 71);
+    assert_eq!(report["item_stats"].as_array().unwrap().len(), 6);
+
+    // A third model that is not installed: a clear error, and no row for it.
+    let (code, _, err) = run(&[
+        "eval",
+        s(&fx),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "missing",
+        "--db",
+        s(&db),
+        "--count",
+        "6",
+        "--out-dir",
+        s(&out),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing") && err.contains(&url), "{err}");
+    let (_, md, _) = run(&["report", "--db", s(&db)]);
+    assert!(!md.contains("Run 3"), "a model that did not run has no row");
+
+    // Different options: reported, not silently compared.
+    let (code, _, err) = run(&[
+        "eval",
+        s(&fx),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &url,
+        "--model",
+        "length",
+        "--num-predict",
+        "64",
+        "--db",
+        s(&db),
+        "--count",
+        "6",
+        "--out-dir",
+        s(&out),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["comparison"][0]["comparable"], false);
+    assert!(report["comparison"][0]["differences"][0].as_str().unwrap().contains("num_predict"));
+}
