@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use bench_core::testenv::{tool, LlamaServer};
-use common::{block_on, run, run_tasks, s};
+use common::{block_on, read_json, run, run_tasks, s};
 
 fn completions(db: &Path, run_id: i64) -> Vec<bench_core::Completion> {
     block_on(async { result_store::Store::open_existing(db).await.unwrap().completions(run_id).await.unwrap() })
@@ -175,8 +175,7 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
     let (code, stdout, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("run 1 gemma3:"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_json(&out.join("report.json"));
     let r = &report["runs"][0];
     assert_eq!(r["graded"], 10);
     assert!(r["manifest"]["model_digest"].as_str().unwrap().starts_with("blake3:"));

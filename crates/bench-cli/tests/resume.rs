@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
-use common::{bin, block_on, fixture_dir, run, run_tasks, s};
+use common::{bin, block_on, fixture_dir, read_json, run, run_tasks, s};
 use ollama_server::FakeOllama;
 
 #[test]
@@ -126,34 +126,20 @@ fn eval_runs_several_models_in_turn_and_compares_only_like_with_like() {
     let out = dir.path().join("out");
     let url = server.url();
     let fx = fixture_dir();
-    let args = [
-        "eval",
-        s(&fx),
-        "--backend",
-        "ollama",
-        "--endpoint",
-        &url,
-        "--model",
-        "qwen-test",
-        "--model",
-        "slow",
-        "--db",
-        s(&db),
-        "--count",
-        "6",
-        "--vram",
-        "32GiB",
-        "--kv-cache",
-        "q8_0",
-        "--out-dir",
-        s(&out),
-    ];
-    let (code, stdout, err) = run(&args);
+    let eval = |models: &[&str], extra: &[&str]| {
+        let mut args = vec!["eval", s(&fx), "--backend", "ollama", "--endpoint", &url, "--db", s(&db)];
+        args.extend(["--count", "6", "--out-dir", s(&out)]);
+        for m in models {
+            args.extend(["--model", m]);
+        }
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, stdout, err) = eval(&["qwen-test", "slow"], &["--vram", "32GiB", "--kv-cache", "q8_0"]);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("run 1 qwen-test:") && stdout.contains("run 2 slow:"), "{stdout}");
     assert_eq!(server.state.unloads.load(Ordering::SeqCst), 1, "the first model is unloaded before the second");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_json(&out.join("report.json"));
     assert_eq!(report["runs"].as_array().unwrap().len(), 2);
     assert_eq!(report["comparison"][0]["comparable"], true, "{}", report["comparison"]);
     let plan = &report["runs"][0]["manifest"]["vram_plan"];
@@ -161,50 +147,17 @@ fn eval_runs_several_models_in_turn_and_compares_only_like_with_like() {
     assert_eq!(report["runs"][0]["manifest"]["model_digest"].as_str().unwrap().len(), 71);
     assert_eq!(report["item_stats"].as_array().unwrap().len(), 6);
 
-    // A third model that is not installed: a clear error, and no row for it.
-    let (code, _, err) = run(&[
-        "eval",
-        s(&fx),
-        "--backend",
-        "ollama",
-        "--endpoint",
-        &url,
-        "--model",
-        "missing",
-        "--db",
-        s(&db),
-        "--count",
-        "6",
-        "--out-dir",
-        s(&out),
-    ]);
+    // A model that is not installed: a clear error, and no row for it.
+    let (code, _, err) = eval(&["missing"], &[]);
     assert_eq!(code, 2);
     assert!(err.contains("missing") && err.contains(&url), "{err}");
     let (_, md, _) = run(&["report", "--db", s(&db)]);
     assert!(!md.contains("Run 3"), "a model that did not run has no row");
 
     // Different options: reported, not silently compared.
-    let (code, _, err) = run(&[
-        "eval",
-        s(&fx),
-        "--backend",
-        "ollama",
-        "--endpoint",
-        &url,
-        "--model",
-        "length",
-        "--num-predict",
-        "64",
-        "--db",
-        s(&db),
-        "--count",
-        "6",
-        "--out-dir",
-        s(&out),
-    ]);
+    let (code, _, err) = eval(&["length"], &["--num-predict", "64"]);
     assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_json(&out.join("report.json"));
     assert_eq!(report["comparison"][0]["comparable"], false);
     assert!(report["comparison"][0]["differences"][0].as_str().unwrap().contains("num_predict"));
 }

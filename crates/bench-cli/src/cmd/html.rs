@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bench_core::{Category, Tier};
 
-use super::report::{Report, RunReport};
+use super::report::{dash, Report, RunReport};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -140,16 +140,9 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{ba
         let tokens: Vec<(String, f64)> =
             run.rows.iter().map(|x| (x.task_id.clone(), x.completion_tokens.unwrap_or(0) as f64)).collect();
         s.push_str(&bars(&format!("tokens-{}", run.run_id), "completion tokens per task", &tokens, "tokens"));
-        let t = &run.throughput;
-        let _ = write!(
-            s,
-            "<p>{} completion tokens, {}; time in requests {:.1} s; run wall {}; orchestration overhead {}</p>",
-            t.completion_tokens,
-            t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s")),
-            t.request_wall_ms / 1000.0,
-            t.run_wall_s.map_or("-".into(), |w| format!("{w:.1} s")),
-            t.orchestration_overhead.map_or("-".into(), |o| format!("{:.2}%", o * 100.0))
-        );
+        for line in run.throughput.summary() {
+            let _ = write!(s, "<p>{}</p>", esc(&line));
+        }
         if !run.invented.is_empty() {
             s.push_str("<h3>Invented imports and APIs</h3><ul>");
             for (task, name) in &run.invented {
@@ -165,7 +158,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{ba
                 esc(&row.task_id), esc(&row.category), esc(&row.tier), esc(&row.symbol),
                 if row.pass { "pass" } else { "fail" }, if row.pass { "pass" } else { "fail" },
                 esc(&row.reason.clone().unwrap_or_default()), row.wall_ms,
-                row.prompt_tokens.map_or("-".into(), |n| n.to_string()), row.completion_tokens.map_or("-".into(), |n| n.to_string()),
+                dash(row.prompt_tokens), dash(row.completion_tokens),
                 esc(&row.finish_reason)
             );
         }

@@ -80,6 +80,28 @@ pub(crate) struct Throughput {
     pub orchestration_overhead: Option<f64>,
 }
 
+impl Throughput {
+    /// Two lines for people: tokens and speed; time and overhead.
+    pub(crate) fn summary(&self) -> [String; 2] {
+        let secs = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |w| format!("{w:.1} s"));
+        [
+            format!(
+                "completion tokens: {}; generation time {:.1} s; {}",
+                self.completion_tokens,
+                self.generation_ms / 1000.0,
+                self.tokens_per_second.map_or_else(|| "-".to_string(), |x| format!("{x:.1} tokens/s"))
+            ),
+            format!(
+                "time in requests {:.1} s; task window {}; orchestration overhead {}; run wall time (warm-up included) {}",
+                self.request_wall_ms / 1000.0,
+                secs(self.task_window_s),
+                self.orchestration_overhead.map_or_else(|| "-".to_string(), |o| format!("{:.2}%", o * 100.0)),
+                secs(self.run_wall_s)
+            ),
+        ]
+    }
+}
+
 pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
     let runs = store.runs().await?;
     let rates = store.pass_rates().await?;
@@ -242,6 +264,11 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
     out
 }
 
+/// A value, or `-` when it is unknown.
+pub(crate) fn dash<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
 pub(crate) fn markdown(r: &Report) -> String {
     let mut s = String::from("# Evaluation report\n\n");
     if r.runs.is_empty() {
@@ -315,23 +342,10 @@ pub(crate) fn markdown(r: &Report) -> String {
                 let _ = writeln!(s, "- {f}");
             }
         }
-        let t = &run.throughput;
         let _ = writeln!(s, "\n### Throughput\n");
-        let _ = writeln!(
-            s,
-            "- completion tokens: {}; generation time {:.1} s; {}",
-            t.completion_tokens,
-            t.generation_ms / 1000.0,
-            t.tokens_per_second.map_or("-".into(), |x| format!("{x:.1} tokens/s"))
-        );
-        let _ = writeln!(
-            s,
-            "- time in requests {:.1} s; task window {}; orchestration overhead {}; run wall time (warm-up included) {}",
-            t.request_wall_ms / 1000.0,
-            t.task_window_s.map_or("-".into(), |w| format!("{w:.1} s")),
-            t.orchestration_overhead.map_or("-".into(), |o| format!("{:.2}%", o * 100.0)),
-            t.run_wall_s.map_or("-".into(), |w| format!("{w:.1} s"))
-        );
+        for line in run.throughput.summary() {
+            let _ = writeln!(s, "- {line}");
+        }
         if !run.truncated.is_empty() {
             let _ = writeln!(s, "\n### Truncated answers (finish_reason length)\n\n{}", run.truncated.join(", "));
         }
@@ -353,8 +367,8 @@ pub(crate) fn markdown(r: &Report) -> String {
                 if row.pass { "✅" } else { "❌" },
                 row.reason.clone().unwrap_or_default().replace('|', "\\|").chars().take(120).collect::<String>(),
                 row.wall_ms,
-                row.prompt_tokens.map_or("-".into(), |n| n.to_string()),
-                row.completion_tokens.map_or("-".into(), |n| n.to_string()),
+                dash(row.prompt_tokens),
+                dash(row.completion_tokens),
                 row.finish_reason
             );
         }
