@@ -160,10 +160,13 @@ pub(crate) async fn run_model<B: Backend + Sync>(
         eprintln!("warning: {warning}");
         manifest.warnings.push(warning);
     }
-    manifest.residency = summary.residency.as_ref().map(serde_json::to_value).transpose()?;
-    // A resumed run keeps the first start; its end is this completion.
-    manifest.finished_at = Some(now_rfc3339());
-    store.finish_run(run_id, &manifest).await?;
+    // A run with nothing left to do keeps its recorded manifest and end; a
+    // resumed one keeps its first start, and its end is this completion.
+    if summary.completed + summary.failed > 0 {
+        manifest.residency = summary.residency.as_ref().map(serde_json::to_value).transpose()?;
+        manifest.finished_at = Some(now_rfc3339());
+        store.finish_run(run_id, &manifest).await?;
+    }
     eprintln!(
         "run {run_id}: {} completed, {} failed, {} already done",
         summary.completed, summary.failed, summary.skipped_already_done
