@@ -133,14 +133,14 @@ pub(crate) async fn run_model<B: Backend + Sync>(
         warnings: Vec::new(),
     };
     store.put_task_set(set).await?;
-    let run_id = match if resume { store.find_run(&manifest).await? } else { None } {
+    let (run_id, finished_before) = match if resume { store.find_run(&manifest).await? } else { None } {
         Some(id) => {
             let row = store.run(id).await?;
             manifest.started_at = row.manifest.started_at.clone();
             eprintln!("resuming run {id} ({} of {} tasks already done)", row.results, set.tasks.len());
-            id
+            (id, row.finished_at.is_some())
         }
-        None => store.create_run(&manifest).await?,
+        None => (store.create_run(&manifest).await?, false),
     };
     let mut cfg = RunConfig::new(model, options);
     cfg.timeout = Duration::from_secs(args.timeout);
@@ -162,7 +162,7 @@ pub(crate) async fn run_model<B: Backend + Sync>(
     }
     // A run with nothing left to do keeps its recorded manifest and end; a
     // resumed one keeps its first start, and its end is this completion.
-    if summary.completed + summary.failed > 0 {
+    if summary.completed + summary.failed > 0 || !finished_before {
         manifest.residency = summary.residency.as_ref().map(serde_json::to_value).transpose()?;
         manifest.finished_at = Some(now_rfc3339());
         store.finish_run(run_id, &manifest).await?;
