@@ -109,7 +109,10 @@ fn promptfoo_validates_runs_and_ingests_the_emitted_config() {
     let (code, stdout, err) = run(&["ingest-promptfoo", s(&results), "--tasks", s(&tasks), "--db", s(&db)]);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("6 promptfoo results"), "{stdout}");
-    // The native runner on the same server and the same tasks.
+    // The native runner on the same tasks, from a fresh server too, so both
+    // drivers start from the same cache history.
+    drop(server);
+    let Some(server) = LlamaServer::start() else { return };
     let url = server.url();
     let (code, _, err) = run_tasks(&tasks, "openai", &url, "gemma3", &db, &["--num-predict", "48"]);
     assert_eq!(code, 0, "{err}");

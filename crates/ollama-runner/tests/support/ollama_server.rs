@@ -157,6 +157,8 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
     st.options.lock().unwrap().push(req["options"].clone());
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    // Decrements however the request ends, a client that vanished included.
+    let _in_flight = InFlight(&st.in_flight);
     // A chunked NDJSON stream, as Ollama sends it.
     sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n")
         .await?;
@@ -173,7 +175,6 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
         }
         if model == "cut" && i == 2 {
             // Close without the terminating chunk: the body ends early.
-            st.in_flight.fetch_sub(1, Ordering::SeqCst);
             return sock.shutdown().await;
         }
         if model == "midstream-error" && i == 2 {
@@ -203,10 +204,17 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
         }
         result = chunk(sock, &done).await;
     }
-    st.in_flight.fetch_sub(1, Ordering::SeqCst);
     result?;
     sock.write_all(b"0\r\n\r\n").await?;
     sock.shutdown().await
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn chunk(sock: &mut TcpStream, v: &Value) -> std::io::Result<()> {
