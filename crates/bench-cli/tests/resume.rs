@@ -57,6 +57,13 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     }
     child.wait().unwrap();
     assert_eq!(reported, 4);
+    // The server may still be writing the dead client's answer; let it notice,
+    // then count concurrency afresh for the resumed run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.state.in_flight.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.state.max_in_flight.store(0, Ordering::SeqCst);
 
     let (ok, committed) = block_on(async {
         let store = result_store::Store::open_existing(&db).await.unwrap();
