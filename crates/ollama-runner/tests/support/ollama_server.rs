@@ -157,8 +157,10 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
     st.options.lock().unwrap().push(req["options"].clone());
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    // Decrements however the request ends, a client that vanished included.
-    let _in_flight = InFlight(&st.in_flight);
+    // Decrements however the request ends, a client that vanished included,
+    // and before the last line goes out: the client may send its next request
+    // as soon as it reads that line.
+    let mut in_flight = Some(InFlight(&st.in_flight));
     // A chunked NDJSON stream, as Ollama sends it.
     sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n")
         .await?;
@@ -178,6 +180,7 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
             return sock.shutdown().await;
         }
         if model == "midstream-error" && i == 2 {
+            in_flight.take();
             result = chunk(sock, &json!({"error": "an error was encountered while running the model: unexpected EOF"}))
                 .await;
             break;
@@ -202,6 +205,7 @@ async fn chat(sock: &mut TcpStream, req: &Value, model: &str, st: &State) -> std
             done["prompt_eval_count"] = json!(user.len() / 4);
             done["prompt_eval_duration"] = json!(90_000_000u64);
         }
+        in_flight.take();
         result = chunk(sock, &done).await;
     }
     result?;
