@@ -107,7 +107,8 @@ pub(crate) async fn run_model<B: Backend + Sync>(
     let plan = plan_for(&info, weights, args, u64::from(args.num_ctx))?;
     if let Some(p) = &plan {
         if !p.fits && !args.allow_overcommit {
-            bail!("{model}: VRAM plan does not fit: needs {} bytes of a {}-byte budget (pass --allow-overcommit to run anyway)", p.total, p.request.vram_bytes);
+            let e = ollama_runner::RunnerError::PlanDoesNotFit { needed: p.total, budget: p.request.vram_bytes };
+            return Err(anyhow::Error::new(e).context(format!("model {model:?}")));
         }
     }
     let options = options(args);
