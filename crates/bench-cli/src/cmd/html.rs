@@ -94,7 +94,7 @@ pub(crate) fn page(r: &Report) -> String {
     let mut s = String::from(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation report</title><style>\
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}table{border-collapse:collapse;margin:1em 0}\
-td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left;word-break:break-word}th{background:#f2f2f2}.pass{color:#1a7f37}.fail{color:#b3261e}\
+td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{word-break:break-word}th{white-space:nowrap}th{background:#f2f2f2}.pass{color:#1a7f37}.fail{color:#b3261e}\
 .chart{display:block;margin:1em 0;font-size:12px}.finding{background:#fff4d6;padding:4px 8px;margin:3px 0}</style></head><body>\
 <h1>Evaluation report</h1>",
     );
