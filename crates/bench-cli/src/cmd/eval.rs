@@ -31,6 +31,7 @@ pub(crate) fn eval(
         .with_context(|| format!("{}: cannot write", tasks_path.display()))?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
     eprint!("{}", table(&set));
+    // Refuse a non-local endpoint before the store file is created.
     ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
     let rt = runtime()?;
     let report = rt.block_on(async {
