@@ -23,6 +23,8 @@ pub(crate) fn eval(
     args: &RunArgs,
 ) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
+    // Refuse a non-local endpoint before anything is written.
+    ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
     let rules = load_rules(rules)?;
     let set = derive(src, &rules, Some(count))?;
@@ -31,8 +33,6 @@ pub(crate) fn eval(
         .with_context(|| format!("{}: cannot write", tasks_path.display()))?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
     eprint!("{}", table(&set));
-    // Refuse a non-local endpoint before the store file is created.
-    ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
     let rt = runtime()?;
     let report = rt.block_on(async {
         let store = Store::open(db).await?;
