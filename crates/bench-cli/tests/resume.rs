@@ -57,8 +57,10 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     }
     child.wait().unwrap();
     assert_eq!(reported, 4);
-    // The server may still be writing the dead client's answer; let it notice,
-    // then count concurrency afresh for the resumed run.
+    // The server may still be reading or answering the dead client's last
+    // request; give it time to take it up and notice the closed socket, then
+    // count concurrency afresh for the resumed run.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while server.state.in_flight.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
