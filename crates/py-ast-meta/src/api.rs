@@ -43,11 +43,6 @@ impl ApiIndex {
             || self.modules.keys().any(|m| m.starts_with(module) && m[module.len()..].starts_with('.'))
     }
 
-    /// Whether the snapshot's top-level package names include `root`.
-    pub fn owns_root(&self, root: &str) -> bool {
-        self.has_module(root)
-    }
-
     /// Whether `module.name` exists: a bound name or a submodule.
     pub fn has_attr(&self, module: &str, name: &str) -> bool {
         self.modules.get(module).is_some_and(|n| n.contains(name)) || self.has_module(&format!("{module}.{name}"))

@@ -96,7 +96,11 @@ impl Grader {
 
         // Imports resolve to the standard library, the snapshot or declared dependencies.
         let stdlib: BTreeSet<&str> = STDLIB.lines().collect();
-        let roots: BTreeSet<&str> = api.keys().filter_map(|m| m.split('.').next()).collect();
+        // The snapshot's API index, as the task carries it.
+        let index = py_ast_meta::ApiIndex {
+            modules: api.iter().map(|(m, names)| (m.clone(), names.iter().cloned().collect())).collect(),
+        };
+        let roots = index.roots();
         let declared: BTreeSet<&str> = declared_dependencies.iter().map(String::as_str).collect();
         let mut bad_imports = Vec::new();
         for i in facts.all_imports.iter().filter(|i| i.level == 0) {
@@ -108,10 +112,10 @@ impl Grader {
                 continue;
             }
             if roots.contains(root) {
-                if !api.contains_key(&i.module) && !is_package(api, &i.module) {
+                if !index.has_module(&i.module) {
                     bad_imports.push(format!("import {}", i.module));
                 } else if let Some(n) = &i.name {
-                    if n != "*" && !has_attr(api, &i.module, n) {
+                    if n != "*" && !index.has_attr(&i.module, n) {
                         bad_imports.push(format!("{}.{n}", i.module));
                     }
                 }
@@ -124,9 +128,7 @@ impl Grader {
         let mut bindings: BTreeMap<String, String> = BTreeMap::new();
         for (bound, module, name) in head_bindings {
             let target = match name {
-                Some(n) if is_package(api, &format!("{module}.{n}")) || api.contains_key(&format!("{module}.{n}")) => {
-                    format!("{module}.{n}")
-                }
+                Some(n) if index.has_module(&format!("{module}.{n}")) => format!("{module}.{n}"),
                 Some(_) => continue,
                 None => module.clone(),
             };
@@ -160,11 +162,11 @@ impl Grader {
             let mut current = module.clone();
             for part in parts {
                 let sub = format!("{current}.{part}");
-                if api.contains_key(&sub) || is_package(api, &sub) {
+                if index.has_module(&sub) {
                     current = sub;
                     continue;
                 }
-                if !has_attr(api, &current, part) {
+                if !index.has_attr(&current, part) {
                     bad_attrs.push(format!("{current}.{part}"));
                 }
                 break;
@@ -241,16 +243,6 @@ impl Grader {
             self.check("line", ok, format!("expected one of {lines:?}, answered {}", show_line(answered)));
         }
     }
-}
-
-fn is_package(api: &BTreeMap<String, Vec<String>>, module: &str) -> bool {
-    api.keys().any(|m| m.starts_with(module) && m[module.len()..].starts_with('.'))
-}
-
-fn has_attr(api: &BTreeMap<String, Vec<String>>, module: &str, name: &str) -> bool {
-    api.get(module).is_some_and(|names| names.iter().any(|n| n == name))
-        || api.contains_key(&format!("{module}.{name}"))
-        || is_package(api, &format!("{module}.{name}"))
 }
 
 fn show(params: &[(String, String, bool)]) -> String {
