@@ -24,13 +24,8 @@ impl ApiIndex {
             }
             names.extend(m.assignments.iter().cloned());
             for i in &m.imports {
-                let bound = match (&i.alias, &i.name) {
-                    (Some(a), _) => a.clone(),
-                    (None, Some(n)) => n.clone(),
-                    (None, None) => i.module.split('.').next().unwrap_or_default().to_string(),
-                };
-                if bound != "*" {
-                    names.insert(bound);
+                if i.bound() != "*" {
+                    names.insert(i.bound().to_string());
                 }
             }
         }

@@ -55,6 +55,18 @@ pub struct Import {
     pub line: u32,
 }
 
+impl Import {
+    /// The name this import binds in the module: the alias, else the imported
+    /// name, else the first part of the module (`import a.b` binds `a`).
+    pub fn bound(&self) -> &str {
+        match (&self.alias, &self.name) {
+            (Some(a), _) => a,
+            (None, Some(n)) => n,
+            (None, None) => self.module.split('.').next().unwrap_or_default(),
+        }
+    }
+}
+
 /// How a parameter binds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -103,11 +103,7 @@ pub(crate) fn head_bindings(imports: &[Import], module: &str) -> Vec<(String, St
             } else {
                 i.module.clone()
             };
-            let bound = match (&i.alias, &i.name) {
-                (Some(a), _) => a.clone(),
-                (None, Some(n)) => n.clone(),
-                (None, None) => i.module.split('.').next().unwrap_or_default().to_string(),
-            };
+            let bound = i.bound().to_string();
             let module = if i.name.is_none() && i.alias.is_none() {
                 absolute.split('.').next().unwrap_or_default().to_string()
             } else {

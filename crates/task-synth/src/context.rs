@@ -58,12 +58,7 @@ impl<'a> Context<'a> {
         for i in &m.imports {
             let local = i.level > 0 || roots.contains(i.module.split('.').next().unwrap_or_default());
             if local {
-                let bound = i
-                    .alias
-                    .clone()
-                    .or_else(|| i.name.clone())
-                    .unwrap_or_else(|| i.module.split('.').next().unwrap_or_default().to_string());
-                names.insert(bound);
+                names.insert(i.bound().to_string());
             }
         }
         names
