@@ -17,6 +17,7 @@ mod error;
 mod hash;
 mod result;
 mod task;
+#[cfg(feature = "testenv")]
 pub mod testenv;
 
 pub use error::SinkError;
