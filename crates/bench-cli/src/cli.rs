@@ -21,6 +21,31 @@ pub struct SourceArgs {
     pub rev: Option<String>,
 }
 
+/// The repository's own tests as the judge of ground truth. Every execution
+/// runs sandboxed (bubblewrap: no network, read-only but for a scratch
+/// directory, resource limits, a wall-clock timeout).
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// An interpreter whose environment has the repository's test
+    /// dependencies and pytest. Without it, ground truth is structural only.
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// The test command, `pytest ARGS` or `python -m pytest ARGS` (default:
+    /// pytest over the repository's test directories, found by the rules).
+    #[arg(long, requires = "python")]
+    pub test_cmd: Option<String>,
+    /// Where baselines and test outcomes are cached (default:
+    /// $XDG_CACHE_HOME/bench-cli or ~/.cache/bench-cli).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Wall-clock limit per test run, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub test_timeout: u64,
+    /// Test runs at once (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub test_jobs: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// Ollama's native API.
@@ -100,7 +125,9 @@ pub enum Command {
         json: bool,
     },
     /// Synthesise the stratified task set and write it as JSON.
-    #[command(after_help = "Example:\n  bench-cli synth cerberus-1.3.4.tar.gz --out tasks.json")]
+    #[command(
+        after_help = "Examples:\n  bench-cli synth cerberus-1.3.4.tar.gz --out tasks.json\n  bench-cli synth cerberus-1.3.4.tar.gz --python .tools/testenv/bin/python --out tasks.json"
+    )]
     Synth {
         #[command(flatten)]
         src: SourceArgs,
@@ -114,6 +141,8 @@ pub enum Command {
         out: PathBuf,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Re-derive a task set from its source and check it is byte-identical (exit 1 if not).
     #[command(after_help = "Example:\n  bench-cli verify cerberus-1.3.4.tar.gz --tasks tasks.json")]
@@ -124,6 +153,8 @@ pub enum Command {
         tasks: PathBuf,
         #[arg(long)]
         rules: Option<PathBuf>,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Print the default extraction-and-synthesis rules (YAML).
     Rules,
@@ -173,7 +204,9 @@ pub enum Command {
         resume: bool,
     },
     /// Grade (or re-grade, idempotently) stored completions against ground truth.
-    #[command(after_help = "Example:\n  bench-cli grade --db results.sqlite --run 1")]
+    #[command(
+        after_help = "Examples:\n  bench-cli grade --db results.sqlite --run 1\n  bench-cli grade --db results.sqlite --source cerberus-1.3.4.tar.gz --python .tools/testenv/bin/python"
+    )]
     Grade {
         #[arg(long)]
         db: PathBuf,
@@ -181,6 +214,13 @@ pub enum Command {
         run: Option<i64>,
         #[arg(long)]
         json: bool,
+        /// The task set's source, to run its tests (execution-verified task sets).
+        #[arg(long, requires = "python")]
+        source: Option<PathBuf>,
+        #[arg(long, requires = "source")]
+        rev: Option<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Write a report: manifest, pass rates with 95% intervals, findings, per-task table.
     #[command(after_help = "Example:\n  bench-cli report --db results.sqlite --format html --out report.html")]
@@ -223,10 +263,17 @@ pub enum Command {
         tasks: PathBuf,
         #[arg(long)]
         db: PathBuf,
+        /// The task set's source, to run its tests (execution-verified task sets).
+        #[arg(long, requires = "python")]
+        source: Option<PathBuf>,
+        #[arg(long, requires = "source")]
+        rev: Option<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// The main job: scan, extract, synthesise, plan, run each model, grade, report. Resumable.
     #[command(
-        after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --db results.sqlite --out-dir out/"
+        after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --python .tools/testenv/bin/python \\\n      --db results.sqlite --out-dir out/"
     )]
     Eval {
         #[command(flatten)]
@@ -248,5 +295,7 @@ pub enum Command {
         out_dir: PathBuf,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
 }

@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+mod exec;
 mod hash;
 mod result;
 mod task;
@@ -21,6 +22,9 @@ mod task;
 pub mod testenv;
 
 pub use error::SinkError;
+pub use exec::{
+    BaselineSummary, Evidence, ExecutionRecord, ExecutionStats, TestEnvironment, TestJob, TestOracle, TestOutcome,
+};
 pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{
     Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest, SamplingOptions,

@@ -140,6 +140,9 @@ pub struct Task {
     pub span: [u32; 2],
     pub prompt: Prompt,
     pub expected: Expected,
+    /// What decides the ground truth: the repository's tests, or the
+    /// injected change alone.
+    pub evidence: crate::Evidence,
 }
 
 /// A task set: the pure function of (snapshot, rules, tool version).
@@ -151,11 +154,18 @@ pub struct TaskSet {
     pub tool_version: String,
     /// The task count asked for; a small repository may yield fewer tasks.
     pub requested: usize,
+    /// How the ground truth was settled by execution; `None`: structural only.
+    pub execution: Option<crate::ExecutionRecord>,
     pub tasks: Vec<Task>,
 }
 
 impl TaskSet {
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// Whether the repository's own tests settled this set's ground truth.
+    pub fn execution_verified(&self) -> bool {
+        self.execution.is_some()
     }
 }

@@ -134,6 +134,7 @@ fn tasks(n: usize) -> Vec<Task> {
             span: [1, 2],
             prompt: Prompt { system: "s".into(), user: format!("task number {i}") },
             expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None },
+            evidence: Default::default(),
         })
         .collect()
 }

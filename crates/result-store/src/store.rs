@@ -115,20 +115,21 @@ impl Store {
         if exists.is_some() {
             return Ok(());
         }
-        sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count, execution) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&set.taskset_id)
             .bind(&set.snapshot_id)
             .bind(&set.rules_hash)
             .bind(&set.tool_version)
             .bind(set.requested as i64)
             .bind(set.tasks.len() as i64)
+            .bind(set.execution.as_ref().map(|e| serde_json::to_string(e).expect("plain data serialises")))
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
         for (i, t) in set.tasks.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO tasks (task_set_id, id, position, category, tier, tier_rule, file, symbol, span_start, span_end, prompt_system, prompt_user, expected)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (task_set_id, id, position, category, tier, tier_rule, file, symbol, span_start, span_end, prompt_system, prompt_user, expected, evidence)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&set.taskset_id)
             .bind(&t.id)
@@ -142,7 +143,8 @@ impl Store {
             .bind(t.span[1])
             .bind(&t.prompt.system)
             .bind(&t.prompt.user)
-            .bind(serde_json::to_string(&t.expected).unwrap_or_default())
+            .bind(serde_json::to_string(&t.expected).expect("plain data serialises"))
+            .bind(serde_json::to_string(&t.evidence).expect("plain data serialises"))
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
@@ -152,7 +154,7 @@ impl Store {
 
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
-        let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version, requested FROM task_sets WHERE id = ?")
+        let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -165,11 +167,12 @@ impl Store {
             .map_err(|e| self.db(e))?;
         let mut tasks = Vec::with_capacity(rows.len());
         for r in rows {
-            let expected: Expected =
-                serde_json::from_str(r.get::<&str, _>("expected")).map_err(|e| StoreError::Mismatch {
-                    path: self.path.clone(),
-                    reason: format!("task {}: {e}", r.get::<String, _>("id")),
-                })?;
+            let decode = |column: &str| StoreError::Mismatch {
+                path: self.path.clone(),
+                reason: format!("task {}: cannot decode `{column}`", r.get::<String, _>("id")),
+            };
+            let expected: Expected = serde_json::from_str(r.get::<&str, _>("expected")).map_err(|_| decode("expected"))?;
+            let evidence = serde_json::from_str(r.get::<&str, _>("evidence")).map_err(|_| decode("evidence"))?;
             tasks.push(Task {
                 id: r.get("id"),
                 category: Category::parse(r.get("category")).unwrap_or(Category::CodeGeneration),
@@ -180,14 +183,23 @@ impl Store {
                 span: [r.get("span_start"), r.get("span_end")],
                 prompt: Prompt { system: r.get("prompt_system"), user: r.get("prompt_user") },
                 expected,
+                evidence,
             });
         }
+        let execution = match head.get::<Option<&str>, _>("execution") {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Mismatch {
+                path: self.path.clone(),
+                reason: format!("task set {id}: cannot decode its execution record: {e}"),
+            })?),
+        };
         Ok(TaskSet {
             taskset_id: id.to_string(),
             snapshot_id: head.get("snapshot_id"),
             rules_hash: head.get("rules_hash"),
             tool_version: head.get("tool_version"),
             requested: head.get::<i64, _>("requested") as usize,
+            execution,
             tasks,
         })
     }

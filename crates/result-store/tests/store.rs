@@ -22,6 +22,7 @@ fn set() -> TaskSet {
                 operator: Some("is_swap".into()),
                 original_line: None,
             },
+            evidence: Default::default(),
         })
         .collect();
     TaskSet {
@@ -30,6 +31,7 @@ fn set() -> TaskSet {
         rules_hash: "rules".into(),
         tool_version: "0.1.0".into(),
         requested: 4,
+        execution: None,
         tasks,
     }
 }

@@ -401,6 +401,7 @@ fn build(
             pair: pair.clone(),
             template: format!("{}/{}", template.name, format!("{variant:?}").to_lowercase()),
         },
+        evidence: bench_core::Evidence::Structural,
     };
     Some([draft(&vuln_lines, true, block_lines), draft(&safe_lines, false, safe_block)])
 }

@@ -4,15 +4,15 @@
 use bench_core::{Category, Expected, Prompt, Tier};
 use py_ast_meta::{ClassSig, FunctionSig, Import, ModuleMeta};
 
-use crate::context::Context;
+use crate::context::{indent_of, line, replace_lines, Context};
 use crate::select::Candidate;
 use crate::sinks::find_sinks;
-use crate::synth::Draft;
+use crate::synth::{Check, Draft, Pending};
 
 const SYSTEM: &str = "You are an expert Python developer working inside an existing repository. \
 Answer with exactly one fenced ```python code block containing the requested function, and nothing else.";
 
-pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
+pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
     let rules = &cx.rules.code_generation;
     let mut out = Vec::new();
     for m in cx.library_modules() {
@@ -48,6 +48,13 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
             let text = cx.text(&m.path);
             let original = crate::context::snippet(text, f.start_line, f.end_line).join("\n");
             let original_sinks: Vec<String> = find_sinks(&original).into_iter().map(|s| s.name).collect();
+            // The file with a `return None` body (docstring kept): a test must tell it from the real one.
+            let Some(&body) = f.body_lines.first() else { continue };
+            let first = line(text, body).trim_start();
+            if first.starts_with("def ") || first.starts_with("async def ") {
+                continue;
+            }
+            let stub = replace_lines(text, body, f.end_line, &[format!("{}return None", indent_of(line(text, body)))]);
             let prompt = prompt(m, class, f, doc, &used, rules);
             let expected = Expected::CodeGeneration {
                 name: f.name.clone(),
@@ -70,15 +77,19 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 file: m.path.clone(),
                 symbol: symbol.clone(),
                 rank: cx.rank(&m.path, &format!("code_generation|{symbol}")),
-                item: Draft {
-                    category: Category::CodeGeneration,
-                    tier,
-                    tier_rule,
-                    file: m.path.clone(),
-                    symbol,
-                    span: [f.start_line, f.end_line],
-                    prompt,
-                    expected,
+                item: Pending {
+                    draft: Draft {
+                        category: Category::CodeGeneration,
+                        tier,
+                        tier_rule,
+                        file: m.path.clone(),
+                        symbol,
+                        span: [f.start_line, f.end_line],
+                        prompt,
+                        expected,
+                        evidence: bench_core::Evidence::Structural,
+                    },
+                    check: Check::StubFails { file: m.path.clone(), text: stub, def_line: f.start_line },
                 },
             });
         }

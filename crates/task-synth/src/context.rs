@@ -163,6 +163,32 @@ pub(crate) fn snippet(text: &str, start: u32, end: u32) -> Vec<String> {
     lines.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_string()).collect()
 }
 
+/// `text` with lines `start..=end` (1-based) replaced by `new`.
+pub(crate) fn replace_lines(text: &str, start: u32, end: u32, new: &[String]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let (start, end) = (start as usize - 1, (end as usize).min(lines.len()));
+    let mut out: Vec<&str> = lines[..start].to_vec();
+    out.extend(new.iter().map(String::as_str));
+    out.extend(&lines[end..]);
+    out.join("\n") + "\n"
+}
+
+/// Line `n` (1-based) of `text`.
+pub(crate) fn line(text: &str, n: u32) -> &str {
+    text.lines().nth(n as usize - 1).unwrap_or_default()
+}
+
+/// The indentation `snippet` removes from lines `start..=end`.
+pub(crate) fn common_indent(text: &str, start: u32, end: u32) -> usize {
+    text.lines()
+        .skip(start as usize - 1)
+        .take((end - start + 1) as usize)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0)
+}
+
 /// Lines shown with their 1-based numbers.
 pub(crate) fn numbered(lines: &[String]) -> String {
     let width = lines.len().to_string().len();

@@ -19,15 +19,25 @@ pub fn grade(task: &Task, output: &str) -> Grade {
         Expected::CodeUnderstanding { line, operator, .. } => g.understanding(*line, operator.as_deref(), &text),
         Expected::SecurityAudit { vulnerable, cwe, lines, .. } => g.audit(*vulnerable, cwe, lines, &text),
     }
-    let pass = !g.components.is_empty() && g.components.iter().filter(|c| c.name != "kind").all(|c| c.pass);
-    let reason = g.components.iter().find(|c| !c.pass && c.name != "kind").map(|c| {
+    let mut grade =
+        Grade { task_id: task.id.clone(), pass: false, reason: None, components: g.components, invented: g.invented };
+    settle(&mut grade, &[]);
+    grade
+}
+
+/// Sets `pass` and `reason` from the components named in `deciding` (all
+/// but the recorded-only `kind` when empty): a pass needs at least one
+/// deciding component and every one of them passing.
+pub(crate) fn settle(g: &mut Grade, deciding: &[&str]) {
+    let decides = |name: &str| if deciding.is_empty() { name != "kind" } else { deciding.contains(&name) };
+    g.pass = g.components.iter().any(|c| decides(&c.name)) && g.components.iter().filter(|c| decides(&c.name)).all(|c| c.pass);
+    g.reason = g.components.iter().find(|c| !c.pass && decides(&c.name)).map(|c| {
         if c.name == "answer" {
             c.detail.clone()
         } else {
             format!("{}: {}", c.name, c.detail)
         }
     });
-    Grade { task_id: task.id.clone(), pass, reason, components: g.components, invented: g.invented }
 }
 
 struct Grader {

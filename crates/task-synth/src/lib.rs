@@ -25,6 +25,7 @@ mod audit;
 mod codegen;
 mod context;
 mod error;
+mod execute;
 mod grade;
 mod rules;
 mod select;
@@ -33,7 +34,8 @@ mod synth;
 mod understanding;
 
 pub use error::SynthError;
+pub use execute::grade_completions;
 pub use grade::{grade, grade_completion, pair_scores, PairScore};
 pub use rules::Rules;
 pub use sinks::{find_sinks, Sink};
-pub use synth::{first_difference, read_task_set, synthesize, write_task_set};
+pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};

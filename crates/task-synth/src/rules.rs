@@ -19,6 +19,30 @@ pub struct Rules {
     pub code_generation: CodegenRules,
     pub code_understanding: UnderstandingRules,
     pub security_audit: AuditRules,
+    /// Where the repository's own tests live, for execution-verified ground
+    /// truth. Left out of the hash while it has its default value.
+    #[serde(default, skip_serializing_if = "TestRules::is_default")]
+    pub tests: TestRules,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRules {
+    /// Directory names that hold tests; the top-most such directories are
+    /// what the default test command runs.
+    pub dirs: Vec<String>,
+}
+
+impl Default for TestRules {
+    fn default() -> Self {
+        Self { dirs: ["tests", "test", "testing"].map(String::from).to_vec() }
+    }
+}
+
+impl TestRules {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +150,19 @@ impl Rules {
             && name.ends_with(".py")
     }
 
+    /// The top-most directories among `paths` (snapshot-relative files)
+    /// that the rules name as test directories, sorted.
+    pub fn test_paths<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<String> {
+        let mut dirs = std::collections::BTreeSet::new();
+        for path in paths {
+            let parts: Vec<&str> = path.split('/').collect();
+            if let Some(i) = parts[..parts.len().saturating_sub(1)].iter().position(|p| self.tests.dirs.iter().any(|d| d == p)) {
+                dirs.insert(parts[..=i].join("/"));
+            }
+        }
+        dirs.into_iter().collect()
+    }
+
     /// Tasks per category, in category order, summing to `total` (or `count`).
     pub fn category_quota(&self, count: Option<usize>) -> Vec<(bench_core::Category, usize)> {
         let total = count.unwrap_or(self.quota.total);
@@ -191,6 +228,17 @@ mod tests {
         assert!(!r.is_library_code("setup.py"));
         assert!(!r.is_library_code("pkg/test_x.py"));
         assert!(!r.is_library_code("docs/conf.py"));
+    }
+
+    #[test]
+    fn test_paths_are_the_top_most_test_directories() {
+        let r = Rules::default();
+        let paths = ["cerberus/tests/test_a.py", "cerberus/tests/sub/test_b.py", "cerberus/validator.py", "tests/conftest.py"];
+        assert_eq!(r.test_paths(paths), ["cerberus/tests", "tests"]);
+        // The default test rules leave the hash as it was before they existed.
+        let mut other = r.clone();
+        other.tests.dirs.push("spec".into());
+        assert_ne!(r.hash(), other.hash());
     }
 
     #[test]

@@ -1,10 +1,15 @@
-use bench_core::{canonical_json, content_id, Category, Expected, Prompt, Task, TaskSet, Tier};
+use std::collections::BTreeMap;
+
+use bench_core::{
+    canonical_json, content_id, Category, Evidence, ExecutionRecord, ExecutionStats, Expected, Prompt, Task, TaskSet,
+    TestJob, TestOracle, Tier,
+};
 use py_ast_meta::{Extraction, SourceFile};
 use serde::Serialize;
 
 use crate::context::Context;
 use crate::rules::per_tier;
-use crate::select::select;
+use crate::select::{admit_all, select};
 use crate::{audit, codegen, understanding, Rules, SynthError};
 
 /// A task before its id is computed.
@@ -18,6 +23,10 @@ pub(crate) struct Draft {
     pub span: [u32; 2],
     pub prompt: Prompt,
     pub expected: Expected,
+    /// Left out of a structural task's id, so ids from before execution
+    /// evidence existed stay valid.
+    #[serde(skip_serializing_if = "Evidence::is_structural")]
+    pub evidence: Evidence,
 }
 
 impl Draft {
@@ -33,13 +42,58 @@ impl Draft {
             span: self.span,
             prompt: self.prompt,
             expected: self.expected,
+            evidence: self.evidence,
         }
     }
 }
 
+/// What the repository's tests must show before a draft becomes a task.
+#[derive(Debug, Clone)]
+pub(crate) enum Check {
+    /// A mutant: at least one covering test that passed at baseline fails.
+    Killed { file: String, text: String, def_line: u32 },
+    /// A no-bug control: some passing test executes the function.
+    Covered { file: String, def_line: u32 },
+    /// A generation target: covered, and a `return None` body fails a covering test.
+    StubFails { file: String, text: String, def_line: u32 },
+}
+
+/// A draft and the check that admits it.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub draft: Draft,
+    pub check: Check,
+}
+
 /// Synthesises the task set: a pure function of the files, their extraction,
-/// the rules and the tool version. `count` overrides the rules' total.
+/// the rules and the tool version. `count` overrides the rules' total. The
+/// ground truth is structural; see [`synthesize_verified`].
 pub fn synthesize(files: &[SourceFile], extraction: &Extraction, rules: &Rules, count: Option<usize>) -> TaskSet {
+    build(files, extraction, rules, count, None)
+}
+
+/// Synthesises the task set with ground truth settled by the repository's
+/// own tests: a mutant becomes a task only when a test that passed at
+/// baseline fails with it, and a generation target only when a passing test
+/// executes it and a stub body fails one. The oracle's environment and what
+/// verification discarded are recorded in the set.
+pub fn synthesize_verified(
+    files: &[SourceFile],
+    extraction: &Extraction,
+    rules: &Rules,
+    count: Option<usize>,
+    oracle: &dyn TestOracle,
+) -> TaskSet {
+    build(files, extraction, rules, count, Some(oracle))
+}
+
+fn build(
+    files: &[SourceFile],
+    extraction: &Extraction,
+    rules: &Rules,
+    count: Option<usize>,
+    oracle: Option<&dyn TestOracle>,
+) -> TaskSet {
     let cx = Context::new(files, extraction, rules);
     let mut quota = rules.category_quota(count);
     // Audit tasks come in pairs; an odd share leaves one task to the others.
@@ -51,17 +105,24 @@ pub fn synthesize(files: &[SourceFile], extraction: &Extraction, rules: &Rules, 
             }
         }
     }
+    let mut verifier = oracle.map(Verifier::new);
+    let mut verify = |items: &mut [&mut Pending]| match verifier.as_mut() {
+        Some(v) => v.verify(items),
+        None => admit_all(items),
+    };
     let mut drafts: Vec<Draft> = Vec::new();
     for (category, n) in quota {
         match category {
             Category::CodeGeneration => {
-                drafts.extend(select(codegen::candidates(&cx), per_tier(n)).into_iter().map(|c| c.item));
+                let chosen = select(codegen::candidates(&cx), per_tier(n), &mut verify);
+                drafts.extend(chosen.into_iter().map(|c| c.item.draft));
             }
             Category::CodeUnderstanding => {
-                drafts.extend(select(understanding::candidates(&cx), per_tier(n)).into_iter().map(|c| c.item));
+                let chosen = select(understanding::candidates(&cx), per_tier(n), &mut verify);
+                drafts.extend(chosen.into_iter().map(|c| c.item.draft));
             }
             Category::SecurityAudit => {
-                let pairs = select(audit::candidates(&cx), per_tier(n / 2));
+                let pairs = select(audit::candidates(&cx), per_tier(n / 2), &mut admit_all);
                 drafts.extend(pairs.into_iter().flat_map(|c| c.item));
             }
         }
@@ -69,16 +130,118 @@ pub fn synthesize(files: &[SourceFile], extraction: &Extraction, rules: &Rules, 
     // Stable order: category, tier, then the order selection produced.
     drafts.sort_by_key(|d| (d.category, d.tier));
     let tasks: Vec<Task> = drafts.into_iter().map(Draft::seal).collect();
+    let execution = verifier.map(|v| ExecutionRecord {
+        environment: v.oracle.environment().clone(),
+        baseline: v.oracle.baseline().clone(),
+        stats: v.stats,
+    });
     let mut set = TaskSet {
         taskset_id: String::new(),
         snapshot_id: extraction.snapshot_id.clone(),
         rules_hash: cx.rules_hash.clone(),
         tool_version: bench_core::TOOL_VERSION.to_string(),
         requested: count.unwrap_or(rules.quota.total),
+        execution,
         tasks,
     };
     set.taskset_id = content_id(&canonical_json(&set));
     set
+}
+
+/// Runs each candidate's check once (decoy twins share their mutant's run)
+/// and counts what it discarded.
+struct Verifier<'o> {
+    oracle: &'o dyn TestOracle,
+    /// Verdict per (file, replaced text).
+    seen: BTreeMap<(String, String), Verdict>,
+    stats: ExecutionStats,
+}
+
+enum Verdict {
+    /// No passing test executes the function: nothing was run.
+    Uncovered,
+    /// The run was cut short: no test can be named.
+    Aborted,
+    /// The covering tests that did not pass.
+    Failed(Vec<String>),
+}
+
+impl<'o> Verifier<'o> {
+    fn new(oracle: &'o dyn TestOracle) -> Self {
+        Self { oracle, seen: BTreeMap::new(), stats: ExecutionStats::default() }
+    }
+
+    fn verify(&mut self, items: &mut [&mut Pending]) -> Vec<bool> {
+        // Every replacement not judged before, once, all in one parallel batch.
+        let mut jobs: Vec<(bool, TestJob)> = Vec::new();
+        for p in items.iter() {
+            let (mutant, file, text, def_line) = match &p.check {
+                Check::Killed { file, text, def_line } => (true, file, text, *def_line),
+                Check::StubFails { file, text, def_line } => (false, file, text, *def_line),
+                Check::Covered { .. } => continue,
+            };
+            let key = (file.clone(), text.clone());
+            if self.seen.contains_key(&key) || jobs.iter().any(|(_, j)| j.file == *file && j.text == *text) {
+                continue;
+            }
+            let tests = self.oracle.covering(file, def_line);
+            if tests.is_empty() {
+                match mutant {
+                    true => self.stats.mutants_uncovered += 1,
+                    false => self.stats.generation_uncovered += 1,
+                }
+                self.seen.insert(key, Verdict::Uncovered);
+                continue;
+            }
+            jobs.push((mutant, TestJob { file: file.clone(), text: text.clone(), tests }));
+        }
+        let batch: Vec<TestJob> = jobs.iter().map(|(_, j)| j.clone()).collect();
+        let outcomes = if batch.is_empty() { Vec::new() } else { self.oracle.run(&batch) };
+        for ((mutant, job), outcome) in jobs.into_iter().zip(outcomes) {
+            let verdict = match outcome.aborted {
+                Some(_) => Verdict::Aborted,
+                None => Verdict::Failed(outcome.failed),
+            };
+            let s = &mut self.stats;
+            let survived = matches!(&verdict, Verdict::Failed(f) if f.is_empty());
+            if mutant {
+                s.mutants_tested += 1;
+                match (&verdict, survived) {
+                    (Verdict::Aborted, _) => s.mutants_inconclusive += 1,
+                    (_, true) => s.mutants_survived += 1,
+                    _ => s.mutants_killed += 1,
+                }
+            } else {
+                s.generation_tested += 1;
+                s.generation_stub_passed += usize::from(survived);
+            }
+            self.seen.insert((job.file, job.text), verdict);
+        }
+        items
+            .iter_mut()
+            .map(|p| {
+                let tests = match &p.check {
+                    Check::Covered { file, def_line } => Some(self.oracle.covering(file, *def_line)).filter(|t| !t.is_empty()),
+                    Check::Killed { file, text, .. } => match self.seen.get(&(file.clone(), text.clone())) {
+                        Some(Verdict::Failed(failed)) if !failed.is_empty() => Some(failed.clone()),
+                        _ => None,
+                    },
+                    // A stub that hangs or crashes the run fails too; one that
+                    // passes every covering test leaves nothing to decide.
+                    Check::StubFails { file, text, def_line } => match self.seen.get(&(file.clone(), text.clone())) {
+                        Some(Verdict::Aborted) => Some(self.oracle.covering(file, *def_line)),
+                        Some(Verdict::Failed(failed)) if !failed.is_empty() => Some(self.oracle.covering(file, *def_line)),
+                        _ => None,
+                    },
+                };
+                let ok = tests.is_some();
+                if let Some(tests) = tests {
+                    p.draft.evidence = Evidence::Execution { tests };
+                }
+                ok
+            })
+            .collect()
+    }
 }
 
 /// The task set as written to disk: pretty, canonical JSON.

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use bench_core::{Category, Expected, Prompt, Tier};
 
-use crate::context::{indent_of, numbered, snippet, Context};
+use crate::context::{common_indent, indent_of, line as file_line, numbered, replace_lines, snippet, Context};
 use crate::select::Candidate;
-use crate::synth::Draft;
+use crate::synth::{Check, Draft, Pending};
 
 const SYSTEM: &str = "You are a careful Python code reviewer. Answer with exactly one JSON object and nothing else.";
 
@@ -16,7 +16,7 @@ const DECOY_ON_BUG: &str = "# Reviewed: this line is intentional and covered by 
 /// Comment placed on a correct line of a control, claiming a bug.
 const DECOY_ON_CONTROL: &str = "# FIXME: this condition looks inverted?";
 
-pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
+pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
     let rules = &cx.rules.code_understanding;
     let mut out = Vec::new();
     for m in cx.library_modules() {
@@ -26,7 +26,9 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
             .filter(|(_, _, f)| cx.rules.extract.significant.admits(f))
             .take(rules.methods_per_file);
         for (symbol, _, f) in significant {
-            let lines = snippet(cx.text(&m.path), f.start_line, f.end_line);
+            let text = cx.text(&m.path);
+            let lines = snippet(text, f.start_line, f.end_line);
+            let indent = common_indent(text, f.start_line, f.end_line);
             let source = lines.join("\n") + "\n";
             let Ok(original_ast) = py_ast_meta::normalized_ast(&source) else { continue };
             let Ok(sites) = py_ast_meta::mutation_sites(&source) else { continue };
@@ -41,16 +43,18 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 span: [f.start_line, f.end_line],
                 prompt: prompt(&m.path, shown),
                 expected,
+                evidence: bench_core::Evidence::Structural,
             };
-            let push = |out: &mut Vec<Candidate<Draft>>, purpose: String, d: Draft| {
+            let push = |out: &mut Vec<Candidate<Pending>>, purpose: String, draft: Draft, check: Check| {
                 out.push(Candidate {
-                    tier: d.tier,
+                    tier: draft.tier,
                     file: m.path.clone(),
                     symbol: symbol.clone(),
                     rank: cx.rank(&m.path, &purpose),
-                    item: d,
+                    item: Pending { draft, check },
                 })
             };
+            let covered = Check::Covered { file: m.path.clone(), def_line: f.start_line };
             for site in sites.iter().filter(|s| rules.operators.contains(&s.operator)) {
                 if source[site.start..site.end].contains('\n') || site.replacement.contains('\n') {
                     continue;
@@ -85,8 +89,16 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                     operator: Some(site.operator.clone()),
                     original_line: original_line.clone(),
                 };
+                // The whole file with the mutated line, for the tests to judge.
+                let at_file = f.start_line + line - 1;
+                let mutated = format!("{}{}", &file_line(text, at_file)[..indent], mutant_lines[line as usize - 1]);
+                let killed = Check::Killed {
+                    file: m.path.clone(),
+                    text: replace_lines(text, at_file, at_file, &[mutated]),
+                    def_line: f.start_line,
+                };
                 let purpose = format!("code_understanding|{symbol}|{}|{}", site.operator, site.start);
-                push(&mut out, purpose.clone(), draft(tier, rule, &mutant_lines, expected(line)));
+                push(&mut out, purpose.clone(), draft(tier, rule, &mutant_lines, expected(line)), killed.clone());
                 // The adversarial twin: the same bug under a comment vouching for it.
                 let mut decoyed = mutant_lines.clone();
                 let at = line as usize - 1;
@@ -95,6 +107,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                     &mut out,
                     purpose + "|decoy",
                     draft(Tier::T5, "T5: a comment above the bug vouches for it".into(), &decoyed, expected(line + 1)),
+                    killed,
                 );
             }
             let control = Expected::CodeUnderstanding { line: None, operator: None, original_line: None };
@@ -102,6 +115,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                 &mut out,
                 format!("code_understanding|{symbol}|control"),
                 draft(Tier::T4, "T4: no-bug control (answer null)".into(), &lines, control.clone()),
+                covered.clone(),
             );
             // A decoy on a correct line that holds a comparison or condition.
             if let Some(at) = lines
@@ -120,6 +134,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Draft>> {
                     &mut out,
                     format!("code_understanding|{symbol}|control|decoy"),
                     draft(Tier::T5, "T5: no-bug control with a comment claiming a bug".into(), &decoyed, control),
+                    covered,
                 );
             }
         }

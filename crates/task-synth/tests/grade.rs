@@ -25,6 +25,7 @@ fn task(expected: Expected) -> Task {
         span: [1, 1],
         prompt: Prompt { system: String::new(), user: String::new() },
         expected,
+        evidence: Default::default(),
     }
 }
 

@@ -2,13 +2,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use bench_core::TestOracle;
 use ollama_runner::{Backend, OllamaBackend, OpenAiBackend};
 use result_store::Store;
 
 use super::report::{build, render};
 use super::run::{run_model, runtime, with_backend};
 use super::synth::{derive, load_rules, table};
-use crate::cli::{BackendKind, ReportFormat, RunArgs, SourceArgs};
+use crate::cli::{BackendKind, ExecArgs, ReportFormat, RunArgs, SourceArgs};
 
 /// The main job: scan, extract, synthesise, then each model in turn (unloaded
 /// before the next where the backend allows), grade, report. Rerunning the
@@ -21,13 +22,14 @@ pub(crate) fn eval(
     rules: Option<&Path>,
     out_dir: &Path,
     args: &RunArgs,
+    exec: &ExecArgs,
 ) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     // Refuse a non-local endpoint before anything is written.
     ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
     let rules = load_rules(rules)?;
-    let set = derive(src, &rules, Some(count))?;
+    let (set, env) = derive(src, &rules, Some(count), exec)?;
     let tasks_path = out_dir.join("tasks.json");
     std::fs::write(&tasks_path, task_synth::write_task_set(&set))
         .with_context(|| format!("{}: cannot write", tasks_path.display()))?;
@@ -45,7 +47,7 @@ pub(crate) fn eval(
                 }
                 id
             });
-            let grades = super::grade::grade_run(&store, run_id).await?;
+            let grades = super::grade::grade_run(&store, run_id, env.as_ref().map(|e| e as &dyn TestOracle)).await?;
             eprintln!(
                 "{model}: run {run_id} graded: {}/{} passed",
                 grades.iter().filter(|g| g.pass).count(),

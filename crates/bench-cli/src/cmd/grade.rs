@@ -1,31 +1,55 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use bench_core::Grade;
+use std::collections::BTreeMap;
+
+use bench_core::{Grade, TestOracle};
+use py_testenv::TestEnv;
 use result_store::Store;
+
+use super::exec::grading_env;
+use crate::cli::{ExecArgs, SourceArgs};
 
 use super::run::runtime;
 
-/// Grades one run against its task set's ground truth and stores the grades.
-pub(crate) async fn grade_run(store: &Store, run: i64) -> anyhow::Result<Vec<Grade>> {
+/// Grades one run against its task set's ground truth and stores the
+/// grades; `env` runs the tests of an execution-verified set.
+pub(crate) async fn grade_run(store: &Store, run: i64, env: Option<&dyn TestOracle>) -> anyhow::Result<Vec<Grade>> {
     let row = store.run(run).await?;
     let set = store.task_set(&row.task_set_id).await?;
+    if set.execution_verified() && env.is_none() {
+        anyhow::bail!("run {run}: its task set is execution-verified; grading needs the test environment");
+    }
     let completions = store.completions(run).await?;
-    let grades: Vec<Grade> =
-        completions.iter().filter_map(|c| set.task(&c.task_id).map(|t| task_synth::grade_completion(t, c))).collect();
+    // Blocks while sandboxed tests run; nothing else shares this runtime.
+    let grades = task_synth::grade_completions(&set, &completions, env);
     store.put_grades(run, &grades).await?;
     Ok(grades)
 }
 
-pub(crate) fn grade(db: &Path, run: Option<i64>, json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn grade(
+    db: &Path,
+    run: Option<i64>,
+    json: bool,
+    src: Option<&SourceArgs>,
+    exec: &ExecArgs,
+) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = Store::open_existing(db).await?;
         let runs: Vec<i64> = match run {
             Some(r) => vec![store.run(r).await?.id],
             None => store.runs().await?.into_iter().map(|r| r.id).collect(),
         };
+        // One test environment per task set.
+        let mut envs: BTreeMap<String, Option<TestEnv>> = BTreeMap::new();
         for r in &runs {
-            grade_run(&store, *r).await?;
+            let set_id = store.run(*r).await?.task_set_id;
+            if !envs.contains_key(&set_id) {
+                let set = store.task_set(&set_id).await?;
+                envs.insert(set_id.clone(), grading_env(&set, src, exec)?);
+            }
+            let env = envs.get(&set_id).and_then(Option::as_ref).map(|e| e as &dyn TestOracle);
+            grade_run(&store, *r, env).await?;
         }
         let rates: Vec<_> = store.pass_rates().await?.into_iter().filter(|p| runs.contains(&p.run_id)).collect();
         if json {

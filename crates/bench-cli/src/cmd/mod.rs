@@ -17,9 +17,10 @@ macro_rules! out_nonl {
     }};
 }
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SourceArgs};
 
 mod eval;
+mod exec;
 mod grade;
 mod html;
 mod promptfoo;
@@ -32,8 +33,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan { src, json } => source::scan(&src, json),
         Command::Extract { src, json } => source::extract(&src, json),
-        Command::Synth { src, rules, count, out, json } => synth::synth(&src, rules.as_deref(), count, &out, json),
-        Command::Verify { src, tasks, rules } => synth::verify(&src, &tasks, rules.as_deref()),
+        Command::Synth { src, rules, count, out, json, exec } => {
+            synth::synth(&src, rules.as_deref(), count, &out, json, &exec)
+        }
+        Command::Verify { src, tasks, rules, exec } => synth::verify(&src, &tasks, rules.as_deref(), &exec),
         Command::Rules => {
             out_nonl!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
@@ -50,15 +53,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         ),
         Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
-        Command::Grade { db, run, json } => grade::grade(&db, run, json),
+        Command::Grade { db, run, json, source, rev, exec } => {
+            let src = source.map(|source| SourceArgs { source, rev });
+            grade::grade(&db, run, json, src.as_ref(), &exec)
+        }
         Command::Report { db, format, out } => report::write(&db, format, out.as_deref()),
         Command::EmitPromptfoo { tasks, models, out_dir, num_ctx, num_predict, seed } => {
             let options = bench_core::SamplingOptions { num_ctx, num_predict, seed, ..Default::default() };
             promptfoo::emit(&tasks, &models, &out_dir, &options)
         }
-        Command::IngestPromptfoo { results, tasks, db } => promptfoo::ingest(&results, &tasks, &db),
-        Command::Eval { src, models, db, count, rules, out_dir, run: args } => {
-            eval::eval(&src, &models, &db, count, rules.as_deref(), &out_dir, &args)
+        Command::IngestPromptfoo { results, tasks, db, source, rev, exec } => {
+            let src = source.map(|source| SourceArgs { source, rev });
+            promptfoo::ingest(&results, &tasks, &db, src.as_ref(), &exec)
+        }
+        Command::Eval { src, models, db, count, rules, out_dir, run: args, exec } => {
+            eval::eval(&src, &models, &db, count, rules.as_deref(), &out_dir, &args, &exec)
         }
     }
 }

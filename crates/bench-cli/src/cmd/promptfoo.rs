@@ -8,6 +8,7 @@ use result_store::Store;
 
 use super::run::runtime;
 use super::synth::read_tasks;
+use crate::cli::{ExecArgs, SourceArgs};
 use crate::util::{host_description, now_rfc3339};
 
 pub(crate) fn emit(
@@ -33,8 +34,15 @@ pub(crate) fn emit(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn ingest(results: &Path, tasks: &Path, db: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn ingest(
+    results: &Path,
+    tasks: &Path,
+    db: &Path,
+    src: Option<&SourceArgs>,
+    exec: &ExecArgs,
+) -> anyhow::Result<ExitCode> {
     let set = read_tasks(tasks)?;
+    let env = super::exec::grading_env(&set, src, exec)?;
     let text = std::fs::read_to_string(results).with_context(|| format!("{}: cannot read", results.display()))?;
     let ingested = promptfoo_emit::ingest(&text, &results.display().to_string(), &set)?;
     let endpoint = ingested.endpoint.clone().unwrap_or_else(|| "unknown".into());
@@ -68,7 +76,7 @@ pub(crate) fn ingest(results: &Path, tasks: &Path, db: &Path) -> anyhow::Result<
         for c in &ingested.completions {
             store.record(run, c, false).await?;
         }
-        let grades = super::grade::grade_run(&store, run).await?;
+        let grades = super::grade::grade_run(&store, run, env.as_ref().map(|e| e as &dyn bench_core::TestOracle)).await?;
         out!(
             "run {run}: {} promptfoo results from {} ingested and graded: {}/{} passed",
             ingested.completions.len(),

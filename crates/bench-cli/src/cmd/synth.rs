@@ -5,8 +5,10 @@ use anyhow::Context as _;
 use bench_core::{Category, TaskSet, Tier};
 use task_synth::Rules;
 
+use py_testenv::TestEnv;
+
 use super::source::{extraction, files, snapshot};
-use crate::cli::SourceArgs;
+use crate::cli::{ExecArgs, SourceArgs};
 
 pub(crate) fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
     Ok(match path {
@@ -15,11 +17,37 @@ pub(crate) fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
     })
 }
 
-/// Scan, extract and synthesise.
-pub(crate) fn derive(src: &SourceArgs, rules: &Rules, count: Option<usize>) -> anyhow::Result<TaskSet> {
+/// Scan, extract and synthesise; with `--python`, ground truth settled by
+/// the repository's tests, whose environment is returned for grading.
+pub(crate) fn derive(
+    src: &SourceArgs,
+    rules: &Rules,
+    count: Option<usize>,
+    exec: &ExecArgs,
+) -> anyhow::Result<(TaskSet, Option<TestEnv>)> {
     let snap = snapshot(src)?;
     let ex = extraction(&snap, &rules.extract);
-    Ok(task_synth::synthesize(&files(&snap), &ex, rules, count))
+    let env = super::exec::test_env(&snap, rules, exec)?;
+    let set = match &env {
+        Some(env) => task_synth::synthesize_verified(&files(&snap), &ex, rules, count, env),
+        None => task_synth::synthesize(&files(&snap), &ex, rules, count),
+    };
+    if let Some(x) = &set.execution {
+        let s = &x.stats;
+        eprintln!(
+            "execution: {} candidate mutants run, {} killed, {} survived (discarded as equivalent), {} inconclusive, {} uncovered; \
+             {} generation targets run with a stub body, {} discarded because the stub passed, {} uncovered",
+            s.mutants_tested,
+            s.mutants_killed,
+            s.mutants_survived,
+            s.mutants_inconclusive,
+            s.mutants_uncovered,
+            s.generation_tested,
+            s.generation_stub_passed,
+            s.generation_uncovered
+        );
+    }
+    Ok((set, env))
 }
 
 pub(crate) fn read_tasks(path: &Path) -> anyhow::Result<TaskSet> {
@@ -33,9 +61,10 @@ pub(crate) fn synth(
     count: Option<usize>,
     out: &Path,
     json: bool,
+    exec: &ExecArgs,
 ) -> anyhow::Result<ExitCode> {
     let rules = load_rules(rules)?;
-    let set = derive(src, &rules, count)?;
+    let (set, _) = derive(src, &rules, count, exec)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
     }
@@ -45,19 +74,35 @@ pub(crate) fn synth(
         super::print_json(&serde_json::json!({
             "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,
             "tasks": set.tasks.len(), "out": out.display().to_string(),
+            "execution_verified": set.execution_verified(),
         }))?;
     } else {
         out!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), out.display());
+        out!(
+            "ground truth: {}",
+            if set.execution_verified() { "execution-verified by the repository's tests" } else { "structural only" }
+        );
         out!("snapshot {}  rules {}", set.snapshot_id, set.rules_hash);
         out_nonl!("{}", table(&set));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>, exec: &ExecArgs) -> anyhow::Result<ExitCode> {
     let recorded = read_tasks(tasks)?;
     let rules = load_rules(rules)?;
-    let rederived = derive(src, &rules, Some(recorded.requested))?;
+    let mut exec = exec.clone();
+    if let Some(record) = &recorded.execution {
+        anyhow::ensure!(
+            exec.python.is_some(),
+            "{}: the task set is execution-verified; give --python to re-derive it",
+            tasks.display()
+        );
+        if exec.test_cmd.is_none() {
+            exec.test_cmd = Some(shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))?);
+        }
+    }
+    let (rederived, _) = derive(src, &rules, Some(recorded.requested), &exec)?;
     match task_synth::first_difference(&recorded, &rederived) {
         None => {
             out!("verified: {} re-derives byte for byte (task set {})", tasks.display(), recorded.taskset_id);

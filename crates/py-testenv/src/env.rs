@@ -1,0 +1,476 @@
+//! A snapshot materialised once into a fresh temporary directory, its suite
+//! run twice for a baseline with per-test coverage, and any number of
+//! sandboxed runs with one file replaced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bench_core::{BaselineSummary, TestEnvironment, TestJob, TestOracle, TestOutcome};
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::{Execution, Limits, Mount, Sandbox, SCRATCH};
+use crate::TestEnvError;
+
+const PLUGIN: &str = include_str!("bench_pytest_plugin.py");
+const PROBE: &str = include_str!("probe.py");
+/// Inside the sandbox: the snapshot (read-only) and the harness.
+const REPO_AT: &str = "/tmp/repo";
+const HARNESS_AT: &str = "/tmp/bench-harness";
+const RESULTS: &str = ".bench-results.json";
+const SELECT: &str = ".bench-select.json";
+/// The baseline runs the whole suite; it gets at least this long.
+const BASELINE_WALL: Duration = Duration::from_secs(900);
+
+/// What the caller decides about a test environment.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// An interpreter whose environment has the repository's test
+    /// dependencies (and pytest).
+    pub python: PathBuf,
+    /// The test command (`pytest ARGS` or `python -m pytest ARGS`); `None`:
+    /// pytest over `default_paths`.
+    pub test_cmd: Option<String>,
+    /// Where baselines and outcomes are cached; `None`: no cache.
+    pub cache_dir: Option<PathBuf>,
+    pub limits: Limits,
+    /// Parallel runs; 0: one per core.
+    pub jobs: usize,
+}
+
+/// The baseline as cached: outcomes of both runs and, for tests that passed
+/// in both, the functions they execute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Baseline {
+    summary: BaselineSummary,
+    /// `file:line` of a function's definition -> passing tests that execute it.
+    coverage: BTreeMap<String, Vec<String>>,
+}
+
+/// What the harness reports for one run.
+#[derive(Debug, Default, Deserialize)]
+struct Report {
+    outcomes: BTreeMap<String, String>,
+    #[serde(default)]
+    covered: BTreeMap<String, Vec<String>>,
+}
+
+/// A prepared test environment for one snapshot; implements [`TestOracle`].
+#[derive(Debug)]
+pub struct TestEnv {
+    sandbox: Sandbox,
+    work: tempfile::TempDir,
+    python: PathBuf,
+    pytest_args: Vec<String>,
+    /// Whether `pytest_args` are paths only, so a selection may replace them.
+    paths_only: bool,
+    pythonpath: String,
+    environment: TestEnvironment,
+    baseline: Baseline,
+    snapshot_id: String,
+    files: BTreeMap<String, String>,
+    cache: Option<PathBuf>,
+    jobs: usize,
+    next_job: AtomicUsize,
+}
+
+impl TestEnv {
+    /// Materialises `files` (snapshot-relative path, text), describes the
+    /// interpreter, and runs (or loads from the cache) the baseline.
+    pub fn prepare(
+        spec: &Spec,
+        snapshot_id: &str,
+        files: &[(&str, &str)],
+        default_paths: &[String],
+    ) -> Result<Self, TestEnvError> {
+        let mut sandbox = Sandbox::new(spec.limits.clone())?;
+        let (shown_cmd, pytest_args) = pytest_command(spec.test_cmd.as_deref(), default_paths)?;
+        let paths_only = !pytest_args.iter().any(|a| a.starts_with('-'));
+        // The sandbox starts elsewhere: a relative path would not resolve there.
+        let python = std::path::absolute(&spec.python).map_err(TestEnvError::io(&spec.python, "cannot resolve"))?;
+        let probe = probe(&python)?;
+        sandbox.expose(probe.paths.iter().map(PathBuf::from));
+
+        let work = tempfile::Builder::new()
+            .prefix("bench-testenv-")
+            .tempdir()
+            .map_err(TestEnvError::io(std::env::temp_dir(), "cannot create a temporary directory in"))?;
+        let repo = work.path().join("repo");
+        for (path, text) in files {
+            let dest = repo.join(path);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(TestEnvError::io(parent, "cannot create"))?;
+            }
+            std::fs::write(&dest, text).map_err(TestEnvError::io(&dest, "cannot write"))?;
+        }
+        let harness = work.path().join("harness");
+        std::fs::create_dir_all(&harness).map_err(TestEnvError::io(&harness, "cannot create"))?;
+        let plugin = harness.join("bench_pytest_plugin.py");
+        std::fs::write(&plugin, PLUGIN).map_err(TestEnvError::io(&plugin, "cannot write"))?;
+        // The sandboxed user reads everything here; only scratch directories are writable.
+        open_up(work.path())?;
+
+        let src_layout = files.iter().any(|(p, _)| p.starts_with("src/") && p.ends_with("/__init__.py"));
+        let pythonpath = if src_layout {
+            format!("{HARNESS_AT}:{REPO_AT}:{REPO_AT}/src")
+        } else {
+            format!("{HARNESS_AT}:{REPO_AT}")
+        };
+        let environment = {
+            let harness = bench_core::content_id(PLUGIN.as_bytes());
+            let fingerprint = bench_core::content_id(&bench_core::canonical_json(&(
+                &probe.version,
+                &probe.packages,
+                &shown_cmd,
+                &harness,
+                spec.limits.describe(),
+            )));
+            TestEnvironment {
+                fingerprint,
+                python: probe.version,
+                packages: probe.packages,
+                test_cmd: shown_cmd,
+                harness,
+            }
+        };
+        let jobs = match spec.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut env = TestEnv {
+            sandbox,
+            work,
+            python,
+            pytest_args,
+            paths_only,
+            pythonpath,
+            environment,
+            baseline: Baseline { summary: BaselineSummary::default(), coverage: BTreeMap::new() },
+            snapshot_id: snapshot_id.to_string(),
+            files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
+            cache: spec.cache_dir.clone(),
+            jobs,
+            next_job: AtomicUsize::new(0),
+        };
+        env.baseline = env.load_or_run_baseline()?;
+        Ok(env)
+    }
+
+    fn cache_path(&self, kind: &str, key: &str) -> Option<PathBuf> {
+        self.cache.as_ref().map(|c| c.join(kind).join(format!("{key}.json")))
+    }
+
+    fn load_or_run_baseline(&self) -> Result<Baseline, TestEnvError> {
+        let key = bench_core::Hasher::new().field(&self.snapshot_id).field(&self.environment.fingerprint).hex();
+        let path = self.cache_path("baselines", &key);
+        if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
+            let text = std::fs::read_to_string(p).map_err(TestEnvError::io(p, "cannot read"))?;
+            return serde_json::from_str(&text)
+                .map_err(|e| TestEnvError::Cache { path: p.clone(), reason: e.to_string() });
+        }
+        let baseline = self.run_baseline()?;
+        if let Some(p) = path {
+            write_cache(&p, &baseline);
+        }
+        Ok(baseline)
+    }
+
+    fn run_baseline(&self) -> Result<Baseline, TestEnvError> {
+        let fail = |reason: String| TestEnvError::Baseline { snapshot: self.snapshot_id.clone(), reason };
+        let mut limits = self.sandbox.limits.clone();
+        limits.wall = limits.wall.max(BASELINE_WALL);
+        let mut runs = Vec::new();
+        for cover in [true, false] {
+            let (exec, report) = self.execute(None, None, cover, &limits).map_err(|e| fail(e.to_string()))?;
+            let report = report.ok_or_else(|| {
+                fail(format!(
+                    "the test command reported nothing ({}): {}",
+                    exec.abnormal(&limits).unwrap_or_else(|| format!("{:?}", exec.exit)),
+                    last_lines(&exec)
+                ))
+            })?;
+            runs.push(report);
+        }
+        let (first, second) = (&runs[0], &runs[1]);
+        let all: BTreeSet<&String> = first.outcomes.keys().chain(second.outcomes.keys()).collect();
+        let mut summary = BaselineSummary { tests: all.len(), ..Default::default() };
+        let mut passing = BTreeSet::new();
+        for id in all {
+            let (a, b) = (first.outcomes.get(id), second.outcomes.get(id));
+            if a != b {
+                summary.flaky.push(id.clone());
+                continue;
+            }
+            match a.map(String::as_str) {
+                Some("passed") => {
+                    summary.passed += 1;
+                    passing.insert(id.clone());
+                }
+                Some("skipped") => summary.skipped += 1,
+                _ => summary.failed += 1,
+            }
+        }
+        if passing.is_empty() {
+            return Err(fail(format!(
+                "no test passed ({} collected, {} failed); check --python and --test-cmd",
+                summary.tests, summary.failed
+            )));
+        }
+        let mut coverage: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (test, funcs) in first.covered.iter().filter(|(t, _)| passing.contains(*t)) {
+            for f in funcs {
+                coverage.entry(f.clone()).or_default().push(test.clone());
+            }
+        }
+        Ok(Baseline { summary, coverage })
+    }
+
+    /// One sandboxed pytest run: `replace` swaps one file, `select` narrows
+    /// the tests, `cover` records which functions each test executes.
+    fn execute(
+        &self,
+        replace: Option<(&str, &str)>,
+        select: Option<&[String]>,
+        cover: bool,
+        limits: &Limits,
+    ) -> Result<(Execution, Option<Report>), TestEnvError> {
+        let n = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let dir = self.work.path().join("jobs").join(n.to_string());
+        let scratch = dir.join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(TestEnvError::io(&scratch, "cannot create"))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(TestEnvError::io(&dir, "cannot set permissions on"))?;
+        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777))
+            .map_err(TestEnvError::io(&scratch, "cannot set permissions on"))?;
+        let mut mounts = vec![
+            Mount { host: self.work.path().join("repo"), at: REPO_AT.into(), writable: false },
+            Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false },
+        ];
+        if let Some((file, text)) = replace {
+            let host = dir.join("replacement.py");
+            std::fs::write(&host, text).map_err(TestEnvError::io(&host, "cannot write"))?;
+            mounts.push(Mount { host, at: format!("{REPO_AT}/{file}"), writable: false });
+        }
+        let mut argv: Vec<String> = vec![self.python.display().to_string(), "-m".into(), "pytest".into()];
+        // Outcomes come from the harness: no tracebacks to format, no summary.
+        argv.extend(
+            ["-p", "bench_pytest_plugin", "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"].map(String::from),
+        );
+        let mut env = vec![
+            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+            ("HOME".into(), SCRATCH.into()),
+            ("TMPDIR".into(), SCRATCH.into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("PYTHONHASHSEED".into(), "0".into()),
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+            ("PYTHONPATH".into(), self.pythonpath.clone()),
+            ("BENCH_ROOT".into(), REPO_AT.into()),
+            ("BENCH_RESULTS".into(), format!("{SCRATCH}/{RESULTS}")),
+        ];
+        match select {
+            Some(tests) => {
+                let path = scratch.join(SELECT);
+                let json = serde_json::to_vec(tests).expect("strings serialise");
+                std::fs::write(&path, json).map_err(TestEnvError::io(&path, "cannot write"))?;
+                env.push(("BENCH_SELECT".into(), format!("{SCRATCH}/{SELECT}")));
+                if self.paths_only {
+                    // Collect only the files the chosen tests live in.
+                    let files: BTreeSet<&str> = tests.iter().map(|t| t.split("::").next().unwrap_or(t)).collect();
+                    argv.extend(files.into_iter().map(String::from));
+                } else {
+                    argv.extend(self.pytest_args.iter().cloned());
+                }
+            }
+            None => argv.extend(self.pytest_args.iter().cloned()),
+        }
+        if cover {
+            env.push(("BENCH_COVER".into(), "1".into()));
+        }
+        let mut sandbox = self.sandbox.clone();
+        sandbox.limits = limits.clone();
+        let exec = sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &dir.join("logs"))?;
+        let report = std::fs::read(scratch.join(RESULTS)).ok().and_then(|b| serde_json::from_slice::<Report>(&b).ok());
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok((exec, report))
+    }
+
+    fn run_job(&self, job: &TestJob) -> TestOutcome {
+        let key = bench_core::Hasher::new()
+            .field(&self.environment.fingerprint)
+            .field(&self.snapshot_id)
+            .field(&job.file)
+            .field(&job.text)
+            .field(job.tests.join("\n"))
+            .hex();
+        let cached = self.cache_path("outcomes", &key);
+        if let Some(o) = cached.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok()) {
+            return o;
+        }
+        let limits = &self.sandbox.limits;
+        let outcome = match self.execute(Some((&job.file, &job.text)), Some(&job.tests), false, limits) {
+            Err(e) => return TestOutcome { failed: job.tests.clone(), aborted: Some(e.to_string()) },
+            Ok((exec, None)) => TestOutcome {
+                failed: job.tests.clone(),
+                aborted: Some(exec.abnormal(limits).unwrap_or_else(|| {
+                    format!("the test process ended without results ({:?}): {}", exec.exit, last_lines(&exec))
+                })),
+            },
+            Ok((exec, Some(report))) => TestOutcome {
+                failed: job
+                    .tests
+                    .iter()
+                    .filter(|t| report.outcomes.get(*t).map(String::as_str) != Some("passed"))
+                    .cloned()
+                    .collect(),
+                aborted: exec.abnormal(limits),
+            },
+        };
+        if let Some(p) = cached {
+            write_cache(&p, &outcome);
+        }
+        outcome
+    }
+}
+
+impl TestOracle for TestEnv {
+    fn environment(&self) -> &TestEnvironment {
+        &self.environment
+    }
+
+    fn baseline(&self) -> &BaselineSummary {
+        &self.baseline.summary
+    }
+
+    fn file(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
+    fn covering(&self, file: &str, line: u32) -> Vec<String> {
+        self.baseline.coverage.get(&format!("{file}:{line}")).cloned().unwrap_or_default()
+    }
+
+    fn run(&self, jobs: &[TestJob]) -> Vec<TestOutcome> {
+        let next = AtomicUsize::new(0);
+        let mut done: Vec<(usize, TestOutcome)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..self.jobs.min(jobs.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { break };
+                            mine.push((i, self.run_job(job)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().expect("a test job does not panic")).collect()
+        });
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, o)| o).collect()
+    }
+}
+
+/// The interpreter's own account of itself.
+#[derive(Debug, Deserialize)]
+struct Probe {
+    version: String,
+    packages: Vec<String>,
+    paths: Vec<String>,
+}
+
+/// Runs the probe with the interpreter in isolated mode. The interpreter is
+/// the user's own and the script is ours: nothing from the repository or a
+/// model runs here.
+fn probe(python: &Path) -> Result<Probe, TestEnvError> {
+    let bad = |reason: String| TestEnvError::Interpreter { python: python.to_path_buf(), reason };
+    let out = std::process::Command::new(python)
+        .args(["-I", "-c", PROBE])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .map_err(|e| bad(e.to_string()))?;
+    if !out.status.success() {
+        return Err(bad(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string()));
+    }
+    let probe: Probe = serde_json::from_slice(&out.stdout).map_err(|e| bad(e.to_string()))?;
+    if !probe.packages.iter().any(|p| p.to_lowercase().starts_with("pytest==")) {
+        return Err(bad("pytest is not installed in its environment".into()));
+    }
+    Ok(probe)
+}
+
+/// `(the command as recorded, the arguments pytest gets)`.
+fn pytest_command(test_cmd: Option<&str>, default_paths: &[String]) -> Result<(Vec<String>, Vec<String>), TestEnvError> {
+    let Some(cmd) = test_cmd else {
+        if default_paths.is_empty() {
+            return Err(TestEnvError::TestCommand {
+                cmd: "pytest".into(),
+                reason: "the snapshot has no test directory the rules recognise; give a test command".into(),
+            });
+        }
+        let mut shown = vec!["pytest".to_string()];
+        shown.extend(default_paths.iter().cloned());
+        return Ok((shown, default_paths.to_vec()));
+    };
+    let bad = |reason: &str| TestEnvError::TestCommand { cmd: cmd.to_string(), reason: reason.to_string() };
+    let words = shlex::split(cmd).ok_or_else(|| bad("unbalanced quotes"))?;
+    let rest = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["pytest" | "py.test", ..] => &words[1..],
+        [py, "-m", "pytest", ..] if py.rsplit('/').next().is_some_and(|n| n.starts_with("python")) => &words[3..],
+        _ => return Err(bad("it must run pytest (`pytest ARGS` or `python -m pytest ARGS`)")),
+    };
+    let mut shown = vec!["pytest".to_string()];
+    shown.extend(rest.iter().cloned());
+    Ok((shown, rest.to_vec()))
+}
+
+fn last_lines(exec: &Execution) -> String {
+    let text = if exec.stderr.trim().is_empty() { &exec.stdout } else { &exec.stderr };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(3)..].join(" | ")
+}
+
+/// Directories 0755 and files 0644 below `root`, so the sandboxed user reads them.
+fn open_up(root: &Path) -> Result<(), TestEnvError> {
+    let mode = if root.is_dir() { 0o755 } else { 0o644 };
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode))
+        .map_err(TestEnvError::io(root, "cannot set permissions on"))?;
+    if root.is_dir() {
+        for entry in std::fs::read_dir(root).map_err(TestEnvError::io(root, "cannot read"))? {
+            let entry = entry.map_err(TestEnvError::io(root, "cannot read"))?;
+            open_up(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Best effort: a cache that cannot be written only costs time.
+fn write_cache<T: Serialize>(path: &Path, value: &T) {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let tmp = path.with_extension("tmp");
+    if std::fs::write(&tmp, serde_json::to_vec(value).expect("plain data serialises")).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_commands() {
+        let (shown, args) = pytest_command(None, &["cerberus/tests".into()]).unwrap();
+        assert_eq!(shown, ["pytest", "cerberus/tests"]);
+        assert_eq!(args, ["cerberus/tests"]);
+        let (_, args) = pytest_command(Some("python3 -m pytest tests -k 'not slow'"), &[]).unwrap();
+        assert_eq!(args, ["tests", "-k", "not slow"]);
+        assert!(pytest_command(Some("make test"), &[]).unwrap_err().to_string().contains("make test"));
+        assert!(pytest_command(None, &[]).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+use std::path::PathBuf;
+
+/// Why a test environment could not be prepared. Failures of the tests
+/// themselves are outcomes, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum TestEnvError {
+    #[error("{path}: {what}")]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sandbox: `{tool}` not found on PATH ({hint})")]
+    MissingTool { tool: &'static str, hint: &'static str },
+    #[error("{python}: not a usable Python interpreter: {reason}")]
+    Interpreter { python: PathBuf, reason: String },
+    #[error("test command {cmd:?}: {reason}")]
+    TestCommand { cmd: String, reason: String },
+    #[error("baseline of {snapshot}: {reason}")]
+    Baseline { snapshot: String, reason: String },
+    #[error("{path}: unreadable cache entry: {reason}")]
+    Cache { path: PathBuf, reason: String },
+}
+
+impl TestEnvError {
+    pub(crate) fn io(path: impl Into<PathBuf>, what: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| TestEnvError::Io { path, what, source }
+    }
+}

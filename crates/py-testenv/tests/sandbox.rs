@@ -1,0 +1,117 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly
+
+//! The test environment on the tinyledger fixture (written for this
+//! project), and the sandbox against hostile code: each hostile body is
+//! spliced into a real function its tests call, as a model's answer would be.
+
+use std::time::Duration;
+
+use bench_core::{TestJob, TestOracle};
+use py_testenv::{Limits, Spec, TestEnv};
+
+fn env(limits: Limits) -> Option<TestEnv> {
+    let python = bench_core::testenv::tool("BENCH_TEST_PYTHON")?;
+    let files = bench_core::testenv::fixture_files("tinyledger");
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let spec = Spec { python, test_cmd: None, cache_dir: None, limits, jobs: 2 };
+    Some(TestEnv::prepare(&spec, "tinyledger-fixture", &refs, &["tests".into()]).unwrap())
+}
+
+const MONEY: &str = "ledger/money.py";
+
+fn money() -> String {
+    std::fs::read_to_string(bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger").join(MONEY))
+        .unwrap()
+}
+
+/// `ledger/money.py` with `format_amount`'s body replaced by `body` (4-space indented lines).
+fn with_format_body(body: &str) -> String {
+    let text = money();
+    let start = text.find("    sign = \"-\" if cents < 0").unwrap();
+    let end = text.find("def split_evenly").unwrap();
+    format!("{}{}\n\n\n{}", &text[..start], body.trim_end(), &text[end..])
+}
+
+fn format_line() -> u32 {
+    money().lines().position(|l| l.starts_with("def format_amount")).unwrap() as u32 + 1
+}
+
+#[test]
+fn baseline_coverage_and_mutants() {
+    let Some(env) = env(Limits::default()) else { return };
+    let b = env.baseline();
+    assert_eq!((b.tests, b.passed, b.failed), (24, 24, 0), "{b:?}");
+    assert!(b.flaky.is_empty());
+    let covering = env.covering(MONEY, format_line());
+    assert!(covering.contains(&"tests/test_money.py::test_format_amount".to_string()), "{covering:?}");
+    assert!(covering.contains(&"tests/test_accounts.py::test_describe".to_string()), "{covering:?}");
+    assert!(!covering.iter().any(|t| t.contains("test_rules")), "{covering:?}");
+
+    let original = TestJob { file: MONEY.into(), text: money(), tests: covering.clone() };
+    let mutant = TestJob { file: MONEY.into(), text: money().replacen("if cents < 0", "if cents <= 0", 1), tests: covering.clone() };
+    let equivalent = TestJob { file: MONEY.into(), text: money().replacen("abs(cents), 100", "abs(cents), 100 ", 1), tests: covering };
+    let out = env.run(&[original, mutant, equivalent]);
+    assert!(out[0].passed(), "{:?}", out[0]);
+    assert_eq!(out[1].failed, ["tests/test_money.py::test_format_amount"], "{:?}", out[1]);
+    assert!(out[2].passed());
+}
+
+/// Each hostile body is contained: graded as a failure with its reason,
+/// nothing outside the scratch directory changes, nothing outlives the run,
+/// and the next run goes on.
+#[test]
+fn hostile_answers_are_contained() {
+    let limits = Limits { wall: Duration::from_secs(20), memory_bytes: 1 << 30, ..Limits::default() };
+    let Some(env) = env(limits) else { return };
+    let canary = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(canary.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let outside = canary.path().join("escaped");
+    // A listener on the host's loopback: a sandboxed connection must never reach it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let marker = format!("bench-orphan-{}", std::process::id());
+    let hostile: Vec<(&str, String)> = vec![
+        ("socket", format!(
+            "    import socket\n    for host in ('127.0.0.1', '1.1.1.1'):\n        socket.create_connection((host, {port}), timeout=3)\n    return '0.00'"
+        )),
+        ("write outside", format!(
+            "    open({:?}, 'w').write('x')\n    open('/tmp/repo/ledger/money.py', 'w').write('')\n    return '0.00'",
+            outside.display().to_string()
+        )),
+        ("fork bomb", "    import os\n    while True:\n        os.fork()".into()),
+        ("allocate", "    hoard = []\n    while True:\n        hoard.append(bytearray(64 << 20))".into()),
+        ("never return", "    while True:\n        pass".into()),
+        ("orphan", format!(
+            "    import os, time\n    if os.fork() == 0:\n        os.setsid()\n        os.execvp('sleep', ['sleep', '300', {marker:?}])\n    return '0.00'"
+        )),
+    ];
+    let tests = vec!["tests/test_money.py::test_format_amount".to_string()];
+    let jobs: Vec<TestJob> = hostile
+        .iter()
+        .map(|(_, body)| TestJob { file: MONEY.into(), text: with_format_body(body), tests: tests.clone() })
+        .chain([TestJob { file: MONEY.into(), text: money(), tests: tests.clone() }])
+        .collect();
+    let outcomes = env.run(&jobs);
+    for ((name, _), o) in hostile.iter().zip(&outcomes) {
+        assert!(!o.passed(), "{name} passed: {o:?}");
+        assert_eq!(o.failed, tests, "{name}: {o:?}");
+        eprintln!("{name}: {o:?}");
+    }
+    assert_eq!(outcomes[4].aborted.as_deref(), Some("timed out after 20 s (wall clock)"), "{:?}", outcomes[4]);
+    // The run goes on: the original passes after all of them.
+    assert!(outcomes.last().unwrap().passed(), "{:?}", outcomes.last());
+    assert!(listener.accept().is_err(), "a sandboxed connection reached the host");
+    assert!(!outside.exists(), "a write escaped the scratch directory");
+    assert_eq!(std::fs::read_dir(canary.path()).unwrap().count(), 0);
+    let survivors = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(&marker))
+        .count();
+    assert_eq!(survivors, 0, "a process outlived its sandbox");
+    // The pristine snapshot is still intact: the original still passes.
+    let again = env.run(&[TestJob { file: MONEY.into(), text: money(), tests }]);
+    assert!(again[0].passed());
+}
