@@ -31,7 +31,7 @@ fn tasks() -> Vec<Task> {
             symbol: "f".into(),
             span: [1, 1],
             prompt: Prompt { system: "s".into(), user: format!("task {i}") },
-            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None },
+            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
             evidence: Default::default(),
         })
         .collect()

@@ -46,6 +46,22 @@ pub struct ExecArgs {
     pub test_jobs: usize,
 }
 
+/// Where an existing task set came from, for running its tests.
+#[derive(Debug, Clone, Args)]
+pub struct OriginArgs {
+    /// The task set's source, to run its tests (execution-verified task sets).
+    #[arg(long, requires = "python")]
+    pub source: Option<PathBuf>,
+    #[arg(long, requires = "source")]
+    pub rev: Option<String>,
+}
+
+impl OriginArgs {
+    pub fn source_args(&self) -> Option<SourceArgs> {
+        self.source.clone().map(|source| SourceArgs { source, rev: self.rev.clone() })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// Ollama's native API.
@@ -156,6 +172,25 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Gaming floors: run answerers without understanding (stub bodies, constant
+    /// verdicts, a string matcher that knows the tool's templates) against a task
+    /// set; exit 1 when a stratum's floor exceeds 10%.
+    #[command(
+        after_help = "Examples:\n  bench-cli calibrate --tasks tasks.json\n  bench-cli calibrate --tasks tasks.json --source cerberus-1.3.4.tar.gz --python .tools/testenv/bin/python --db results.sqlite"
+    )]
+    Calibrate {
+        #[arg(long)]
+        tasks: PathBuf,
+        #[command(flatten)]
+        origin: OriginArgs,
+        /// Record the floors in this store, for the report.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
     /// Print the default extraction-and-synthesis rules (YAML).
     Rules,
     /// Plan VRAM for a model: weights, KV cache, recurrent state, compute buffer (exit 1 if it does not fit).
@@ -214,11 +249,8 @@ pub enum Command {
         run: Option<i64>,
         #[arg(long)]
         json: bool,
-        /// The task set's source, to run its tests (execution-verified task sets).
-        #[arg(long, requires = "python")]
-        source: Option<PathBuf>,
-        #[arg(long, requires = "source")]
-        rev: Option<String>,
+        #[command(flatten)]
+        origin: OriginArgs,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -263,11 +295,8 @@ pub enum Command {
         tasks: PathBuf,
         #[arg(long)]
         db: PathBuf,
-        /// The task set's source, to run its tests (execution-verified task sets).
-        #[arg(long, requires = "python")]
-        source: Option<PathBuf>,
-        #[arg(long, requires = "source")]
-        rev: Option<String>,
+        #[command(flatten)]
+        origin: OriginArgs,
         #[command(flatten)]
         exec: ExecArgs,
     },

@@ -121,3 +121,57 @@ fn plan_reports_and_fails_when_over_budget() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("DOES NOT FIT"));
 }
+
+/// With `--python` the repository's tests settle ground truth and `verify`
+/// re-derives the set byte for byte; without it the fallback is said aloud.
+#[test]
+fn execution_verified_synth_and_verify_on_the_ledger_fixture() {
+    let Some(python) = bench_core::testenv::tool("BENCH_TEST_PYTHON") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fx = bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger");
+    let tasks = dir.path().join("tasks.json");
+    let cache = dir.path().join("cache");
+    let exec = ["--python", s(&python), "--cache-dir", s(&cache)];
+    let mut args = vec!["synth", s(&fx), "--count", "12", "--out", s(&tasks)];
+    args.extend(exec);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("ground truth: execution (pytest tests;"), "{err}");
+    assert!(out.contains("ground truth: execution-verified"), "{out}");
+    let set: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&tasks).unwrap()).unwrap();
+    assert_eq!(set["execution"]["environment"]["test_cmd"], serde_json::json!(["pytest", "tests"]));
+
+    let mut args = vec!["verify", s(&fx), "--tasks", s(&tasks)];
+    args.extend(exec);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(&["verify", s(&fx), "--tasks", s(&tasks)]);
+    assert_eq!(code, 2);
+    assert!(err.trim().lines().count() == 1 && err.contains("execution-verified") && err.contains("tasks.json"), "{err}");
+
+    let (code, out, err) = run(&["synth", s(&fx), "--count", "12", "--out", s(&dir.path().join("structural.json"))]);
+    assert_eq!(code, 0);
+    assert!(err.contains("ground truth: structural only") && out.contains("ground truth: structural only"), "{err}");
+}
+
+/// `calibrate` prints every stratum's floor and exits 1 when one is broken.
+#[test]
+fn calibrate_reports_floors_and_flags_broken_strata() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks.json");
+    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--out", s(&tasks)]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["calibrate", "--tasks", s(&tasks), "--json"]);
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let broken = c["broken"].as_array().unwrap();
+    assert_eq!(code, if broken.is_empty() { 0 } else { 1 });
+    assert_eq!(c["answerers"].as_array().unwrap().len(), 4);
+    for f in c["floors"].as_array().unwrap() {
+        assert!(f["floor"].as_f64().unwrap() >= 0.0 && f["answerer"].is_string());
+        if f["category"] == "code_understanding" {
+            assert!(f["floor"].as_f64().unwrap() <= 0.10, "{f}");
+        }
+    }
+    let (_, out, _) = run(&["calibrate", "--tasks", s(&tasks)]);
+    assert!(out.contains("headline floor:") && out.contains("template-regex"), "{out}");
+}

@@ -149,8 +149,10 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sdist) = tool("BENCH_CERBERUS_SDIST") else { return };
     let Some(gguf) = tool("BENCH_GGUF") else { return };
+    let Some(python) = tool("BENCH_TEST_PYTHON") else { return };
     let Some(server) = LlamaServer::start() else { return };
     let out = dir.path().join("out");
+    let cache = dir.path().join("cache");
     let db = dir.path().join("results.sqlite");
     let url = server.url();
     let args = [
@@ -174,13 +176,26 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
         "4GiB",
         "--out-dir",
         s(&out),
+        "--python",
+        s(&python),
+        "--cache-dir",
+        s(&cache),
     ];
     let (code, stdout, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("run 1 gemma3:"), "{stdout}");
+    assert!(err.contains("ground truth: execution (pytest cerberus/tests;"), "{err}");
     let report = read_json(&out.join("report.json"));
     let r = &report["runs"][0];
     assert_eq!(r["graded"], 10);
+    // Ground truth by execution: recorded, and each generation task names its deciding tests.
+    assert_eq!(r["ground_truth"]["execution_verified"], true);
+    assert!(r["ground_truth"]["execution"]["baseline"]["passed"].as_u64().unwrap() >= 240);
+    let rows = r["rows"].as_array().unwrap();
+    for row in rows.iter().filter(|x| x["category"] != "security_audit") {
+        assert!(!row["decided_by"].as_array().unwrap().is_empty(), "{row}");
+    }
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("Ground truth: execution-verified"));
     assert!(r["manifest"]["model_digest"].as_str().unwrap().starts_with("blake3:"));
     assert_eq!(r["manifest"]["quantization"], "Q4_K_M");
     assert_eq!(r["manifest"]["endpoint_scope"], "loopback");

@@ -82,6 +82,21 @@ pub struct Completion {
 }
 
 impl Completion {
+    /// An answer given without a server (a recorded or built-in answerer):
+    /// no tokens, timings or attempts.
+    pub fn answer(task_id: &str, text: String) -> Self {
+        Self {
+            task_id: task_id.to_string(),
+            text,
+            prompt_tokens: None,
+            completion_tokens: None,
+            finish_reason: FinishReason::Stop,
+            timings: Timings::default(),
+            attempts: Vec::new(),
+            error: None,
+        }
+    }
+
     /// Generated tokens per second of server generation time, where known.
     pub fn tokens_per_second(&self) -> Option<f64> {
         let tokens = self.completion_tokens? as f64;

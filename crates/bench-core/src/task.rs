@@ -107,6 +107,10 @@ pub enum Expected {
         operator: Option<String>,
         /// The original text of the mutated line, for review.
         original_line: Option<String>,
+        /// Shared by a no-bug control and the mutant of the same function it
+        /// is paired with: the pair counts only when both are right.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pair: Option<String>,
     },
     SecurityAudit {
         vulnerable: bool,

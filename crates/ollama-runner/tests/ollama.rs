@@ -133,7 +133,7 @@ fn tasks(n: usize) -> Vec<Task> {
             symbol: "f".into(),
             span: [1, 2],
             prompt: Prompt { system: "s".into(), user: format!("task number {i}") },
-            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None },
+            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
             evidence: Default::default(),
         })
         .collect()

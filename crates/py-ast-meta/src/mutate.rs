@@ -223,6 +223,17 @@ impl Sites<'_> {
     }
 }
 
+/// `print(...)`, `log.debug(...)`-style and `warnings.warn(...)` calls.
+fn is_message_call(func: &ast::Expr) -> bool {
+    match func {
+        ast::Expr::Name(n) => n.id.as_str() == "print",
+        ast::Expr::Attribute(a) => {
+            matches!(a.attr.as_str(), "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical" | "log")
+        }
+        _ => false,
+    }
+}
+
 impl Visitor for Sites<'_> {
     fn visit_stmt(&mut self, node: ast::Stmt) {
         match &node {
@@ -247,6 +258,13 @@ impl Visitor for Sites<'_> {
             }
             // Nested definitions are their own units; leave them alone.
             ast::Stmt::FunctionDef(_) | ast::Stmt::AsyncFunctionDef(_) | ast::Stmt::ClassDef(_) => return,
+            // An annotation is not behaviour: only the assigned value is.
+            ast::Stmt::AnnAssign(a) => {
+                if let Some(value) = a.value.clone() {
+                    self.visit_expr(*value);
+                }
+                return;
+            }
             _ => {}
         }
         self.generic_visit_stmt(node)
@@ -263,13 +281,18 @@ impl Visitor for Sites<'_> {
                     self.push("dropped_not", start, end + ws, "");
                 }
             }
+            // A message (print, logging, warnings) changes no behaviour a
+            // test can see: no sites inside one.
+            ast::Expr::Call(c) if is_message_call(&c.func) => return,
             ast::Expr::Constant(c) => {
                 let text = self.text(c).to_string();
                 let replacement = match &c.value {
                     ast::Constant::Bool(true) => Some("False".to_string()),
                     ast::Constant::Bool(false) => Some("True".to_string()),
+                    // Small counts and indices; larger numbers are status
+                    // codes, sizes and the like, whose change says nothing.
                     ast::Constant::Int(_) if text.bytes().all(|b| b.is_ascii_digit()) => {
-                        text.parse::<u64>().ok().map(|n| {
+                        text.parse::<u64>().ok().filter(|n| *n < 100).map(|n| {
                             if n == 0 {
                                 "1".to_string()
                             } else if n == 1 {
@@ -304,6 +327,16 @@ impl Visitor for Sites<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_sites_in_annotations_messages_or_status_codes() {
+        let src = "def f(x, log):\n    y: Literal[1] = x\n    log.debug(\"x=%s\", x > 1, not x)\n    print(x == 2)\n    return 404\n";
+        let sites = mutation_sites(src).unwrap();
+        assert!(sites.is_empty(), "{sites:?}");
+        let src = "def f(x):\n    y: int = x > 1\n    return 2\n";
+        let ops: Vec<String> = mutation_sites(src).unwrap().into_iter().map(|s| s.operator).collect();
+        assert_eq!(ops, ["boundary_shift", "comparison_flip", "wrong_constant", "wrong_constant"]);
+    }
 
     fn applied(src: &str, op: &str) -> Vec<String> {
         mutation_sites(src).unwrap().iter().filter(|s| s.operator == op).map(|s| s.apply(src)).collect()

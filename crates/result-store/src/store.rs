@@ -152,6 +152,33 @@ impl Store {
         tx.commit().await.map_err(|e| self.db(e))
     }
 
+    /// Stores (or replaces) a task set's calibration, as JSON.
+    pub async fn put_calibration(&self, task_set_id: &str, calibration: &serde_json::Value) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO calibrations (task_set_id, calibration) VALUES (?, ?)")
+            .bind(task_set_id)
+            .bind(calibration.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// A task set's calibration, if one was stored.
+    pub async fn calibration(&self, task_set_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar("SELECT calibration FROM calibrations WHERE task_set_id = ?")
+            .bind(task_set_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Mismatch {
+                path: self.path.clone(),
+                reason: format!("task set {task_set_id}: cannot decode its calibration: {e}"),
+            })
+        })
+        .transpose()
+    }
+
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
         let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = ?")

@@ -21,6 +21,7 @@ fn set() -> TaskSet {
                 line: Some(3),
                 operator: Some("is_swap".into()),
                 original_line: None,
+                pair: None,
             },
             evidence: Default::default(),
         })

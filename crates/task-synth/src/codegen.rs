@@ -12,11 +12,12 @@ use crate::synth::{Check, Draft, Pending};
 const SYSTEM: &str = "You are an expert Python developer working inside an existing repository. \
 Answer with exactly one fenced ```python code block containing the requested function, and nothing else.";
 
-pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
+pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Vec<Pending>>> {
     let rules = &cx.rules.code_generation;
     let mut out = Vec::new();
     for m in cx.library_modules() {
         let repo_names = cx.repo_names(m);
+        let text = cx.text(&m.path);
         for (symbol, class, f) in m.callables() {
             let dunder = f.name.starts_with("__") && f.name.ends_with("__");
             if f.statements < rules.min_statements || (dunder && f.name != "__init__") {
@@ -34,7 +35,10 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                         })
                 })
                 .collect();
-            let doc = f.docstring.as_deref().filter(|d| d.split_whitespace().count() >= 3);
+            // Without a requirement in words there is nothing to implement
+            // from but the name: not a generation task.
+            let Some(doc) = f.docstring.as_deref().filter(|d| usable_requirement(d)) else { continue };
+            let doc = Some(doc);
             let score = f.statements + 3 * used.len() + if doc.is_some() { 0 } else { 8 };
             let tier = Tier::from_index(rules.tier_thresholds.iter().filter(|t| score >= **t).count());
             let tier_rule = format!(
@@ -45,7 +49,6 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 if doc.is_some() { "present" } else { "absent" },
                 rules.tier_thresholds
             );
-            let text = cx.text(&m.path);
             let original = crate::context::snippet(text, f.start_line, f.end_line).join("\n");
             let original_sinks: Vec<String> = find_sinks(&original).into_iter().map(|s| s.name).collect();
             // The file with a `return None` body (docstring kept): a test must tell it from the real one.
@@ -55,7 +58,8 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 continue;
             }
             let stub = replace_lines(text, body, f.end_line, &[format!("{}return None", indent_of(line(text, body)))]);
-            let prompt = prompt(m, class, f, doc, &used, rules);
+            let context = class.map(|c| class_context(text, c, f));
+            let prompt = prompt(m, class, context.as_deref(), f, doc, &used, rules);
             let expected = Expected::CodeGeneration {
                 name: f.name.clone(),
                 signature: f.signature.clone(),
@@ -77,7 +81,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 file: m.path.clone(),
                 symbol: symbol.clone(),
                 rank: cx.rank(&m.path, &format!("code_generation|{symbol}")),
-                item: Pending {
+                item: vec![Pending {
                     draft: Draft {
                         category: Category::CodeGeneration,
                         tier,
@@ -90,7 +94,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                         evidence: bench_core::Evidence::Structural,
                     },
                     check: Check::StubFails { file: m.path.clone(), text: stub, def_line: f.start_line },
-                },
+                }],
             });
         }
     }
@@ -133,9 +137,60 @@ pub(crate) fn render_import(i: &Import) -> String {
     }
 }
 
+/// Whether a docstring states a requirement in words: at least four words
+/// once literal schemas (`{...}`, `[...]`) are taken out.
+fn usable_requirement(doc: &str) -> bool {
+    let mut depth = 0usize;
+    let prose: String = doc
+        .chars()
+        .filter(|c| {
+            match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect();
+    prose.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2).count() >= 4
+}
+
+/// What a method's code needs of its class: the class line, the attributes
+/// `__init__` sets, and the other methods' signatures (bodies elided).
+fn class_context(text: &str, c: &ClassSig, f: &FunctionSig) -> String {
+    let mut out = vec![c.signature.clone()];
+    let attributes: Vec<String> = c
+        .methods
+        .iter()
+        .filter(|m| m.name == "__init__")
+        .flat_map(|init| crate::context::snippet(text, init.start_line, init.end_line))
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("self.")?;
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let after = rest[name.len()..].trim_start();
+            (!name.is_empty() && (after.starts_with(':') || (after.starts_with('=') && !after.starts_with("=="))))
+                .then_some(name)
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|a| format!("self.{a}"))
+        .collect();
+    if !attributes.is_empty() {
+        out.push(format!("    # set in __init__: {}", attributes.join(", ")));
+    }
+    for sibling in c.methods.iter().filter(|m| m.start_line != f.start_line).take(60) {
+        for d in &sibling.decorators {
+            out.push(format!("    {d}"));
+        }
+        out.push(format!("    {} ...", sibling.signature));
+    }
+    out.join("\n")
+}
+
 fn prompt(
     m: &ModuleMeta,
     class: Option<&ClassSig>,
+    context: Option<&str>,
     f: &FunctionSig,
     doc: Option<&str>,
     used: &[&String],
@@ -152,6 +207,11 @@ fn prompt(
             u.push('\n');
         }
         u.push_str("```\n\n");
+    }
+    if let Some(context) = context {
+        u.push_str("The class it belongs to, as far as your code needs it (other bodies elided):\n```python\n");
+        u.push_str(context);
+        u.push_str("\n```\n\n");
     }
     match class {
         Some(c) => u.push_str(&format!(

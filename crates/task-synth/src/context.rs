@@ -14,6 +14,7 @@ pub(crate) struct Context<'a> {
     pub texts: BTreeMap<&'a str, &'a str>,
     pub api: BTreeMap<String, Vec<String>>,
     pub declared: Vec<String>,
+    project: crate::project::Project,
 }
 
 impl<'a> Context<'a> {
@@ -24,6 +25,7 @@ impl<'a> Context<'a> {
             .iter()
             .map(|(m, names)| (m.clone(), names.iter().take(600).cloned().collect()))
             .collect();
+        let project = crate::project::read(files, rules);
         Self {
             snapshot_id: &extraction.snapshot_id,
             rules,
@@ -31,13 +33,15 @@ impl<'a> Context<'a> {
             extraction,
             texts: files.iter().map(|f| (f.path.as_str(), f.text.as_str())).collect(),
             api,
-            declared: declared_dependencies(files),
+            declared: project.declared.clone(),
+            project,
         }
     }
 
-    /// Modules tasks may be built from, in path order.
+    /// Modules tasks may be built from, in path order: the distribution's
+    /// own packages, less what the rules exclude (tests, benchmarks, ...).
     pub fn library_modules(&self) -> impl Iterator<Item = &'a ModuleMeta> + '_ {
-        self.extraction.modules.iter().filter(|m| self.rules.is_library_code(&m.path))
+        self.extraction.modules.iter().filter(|m| self.project.ships(&m.path) && self.rules.is_library_code(&m.path))
     }
 
     pub fn rank(&self, file: &str, purpose: &str) -> u64 {
@@ -64,96 +68,6 @@ impl<'a> Context<'a> {
         names
     }
 }
-
-/// The distributions a project declares, as import-style names (lowercase,
-/// `-` and `.` as `_`), from `setup.py`, `setup.cfg`, `pyproject.toml` and
-/// `requirements*.txt`.
-fn declared_dependencies(files: &[SourceFile]) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for f in files {
-        let name = f.path.rsplit('/').next().unwrap_or_default();
-        let quoted_in = |text: &str, key: &str, out: &mut BTreeSet<String>| {
-            let mut rest = text;
-            while let Some(i) = rest.find(key) {
-                rest = &rest[i + key.len()..];
-                let Some(open) = rest.find('[') else { break };
-                let Some(close) = rest[open..].find(']') else { break };
-                for piece in rest[open + 1..open + close].split([',', '\n']) {
-                    let piece = piece.trim().trim_matches(|c| c == '"' || c == '\'');
-                    if let Some(n) = requirement_name(piece) {
-                        out.insert(n);
-                    }
-                }
-            }
-        };
-        match name {
-            "setup.py" => quoted_in(&f.text, "install_requires", &mut out),
-            "pyproject.toml" => quoted_in(&f.text, "dependencies", &mut out),
-            "setup.cfg" => {
-                let mut inside = false;
-                for line in f.text.lines() {
-                    if line.trim_start().starts_with("install_requires") {
-                        inside = true;
-                        if let Some((_, v)) = line.split_once('=') {
-                            if let Some(n) = requirement_name(v.trim()) {
-                                out.insert(n);
-                            }
-                        }
-                        continue;
-                    }
-                    if inside {
-                        if line.starts_with([' ', '\t']) {
-                            if let Some(n) = requirement_name(line.trim()) {
-                                out.insert(n);
-                            }
-                        } else {
-                            inside = false;
-                        }
-                    }
-                }
-            }
-            n if n.starts_with("requirements") && n.ends_with(".txt") => {
-                for line in f.text.lines() {
-                    if let Some(n) = requirement_name(line.trim()) {
-                        out.insert(n);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let aliases: Vec<String> =
-        out.iter().filter_map(|n| IMPORT_NAMES.iter().find(|(d, _)| d == n).map(|(_, i)| i.to_lowercase())).collect();
-    out.extend(aliases);
-    out.into_iter().collect()
-}
-
-fn requirement_name(spec: &str) -> Option<String> {
-    if spec.is_empty() || spec.starts_with(['#', '-']) {
-        return None;
-    }
-    let end =
-        spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
-    let name = spec[..end].to_lowercase().replace(['-', '.'], "_");
-    (!name.is_empty()).then_some(name)
-}
-
-/// Distributions whose import name differs from their normalised name.
-const IMPORT_NAMES: &[(&str, &str)] = &[
-    ("pyyaml", "yaml"),
-    ("beautifulsoup4", "bs4"),
-    ("pillow", "PIL"),
-    ("scikit_learn", "sklearn"),
-    ("python_dateutil", "dateutil"),
-    ("opencv_python", "cv2"),
-    ("attrs", "attr"),
-    ("protobuf", "google"),
-    ("pyzmq", "zmq"),
-    ("msgpack_python", "msgpack"),
-    ("pyjwt", "jwt"),
-    ("pymysql", "pymysql"),
-    ("psycopg2_binary", "psycopg2"),
-];
 
 /// Dedents lines `start..=end` (1-based) of `text`.
 pub(crate) fn snippet(text: &str, start: u32, end: u32) -> Vec<String> {
@@ -202,13 +116,6 @@ pub(crate) fn indent_of(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requirement_names() {
-        assert_eq!(requirement_name("Requests>=2.0").as_deref(), Some("requests"));
-        assert_eq!(requirement_name("zope.interface; python_version<'3'").as_deref(), Some("zope_interface"));
-        assert_eq!(requirement_name("# comment"), None);
-    }
 
     #[test]
     fn snippet_dedents() {

@@ -197,7 +197,7 @@ impl Grader {
     }
 
     fn understanding(&mut self, line: Option<u32>, operator: Option<&str>, text: &str) {
-        let Some(obj) = json_object(text) else {
+        let Some(obj) = json_object(text, &["line"]) else {
             self.check("answer", false, "unparseable");
             return;
         };
@@ -227,7 +227,7 @@ impl Grader {
     }
 
     fn audit(&mut self, vulnerable: bool, cwe: &str, lines: &[u32], text: &str) {
-        let Some(obj) = json_object(text) else {
+        let Some(obj) = json_object(text, &["vulnerable"]) else {
             self.check("answer", false, "unparseable");
             return;
         };
@@ -247,7 +247,15 @@ impl Grader {
         self.check("verdict", verdict == vulnerable, format!("expected vulnerable={vulnerable}, answered {verdict}"));
         if vulnerable {
             let answered_cwe = obj.get("cwe").map(normal_cwe).unwrap_or_default();
-            self.check("cwe", answered_cwe == cwe, format!("expected {cwe}, answered {answered_cwe:?}"));
+            let related = CWE_FAMILY.iter().find(|(c, _)| *c == cwe).map_or(&[][..], |(_, r)| *r);
+            let (ok, detail) = if answered_cwe == cwe {
+                (true, format!("answered {cwe}"))
+            } else if related.contains(&answered_cwe.as_str()) {
+                (true, format!("answered {answered_cwe}, a documented parent or child of {cwe}"))
+            } else {
+                (false, format!("expected {cwe}, answered {answered_cwe:?}"))
+            };
+            self.check("cwe", ok, detail);
             let answered = answer_line(obj.get("line")).flatten();
             let ok = answered.is_some_and(|l| lines.contains(&l));
             self.check("line", ok, format!("expected one of {lines:?}, answered {}", show_line(answered)));
@@ -268,7 +276,12 @@ fn show_line(l: Option<u32>) -> String {
 fn answer_line(v: Option<&serde_json::Value>) -> Option<Option<u32>> {
     match v {
         Some(serde_json::Value::Null) => Some(None),
-        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some),
+        // A whole number given as a float (`7.0`) is still that line.
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u64))
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some),
         Some(serde_json::Value::String(s)) => {
             let s = s.trim().to_lowercase();
             if matches!(s.as_str(), "none" | "null" | "no bug" | "") {
@@ -280,6 +293,17 @@ fn answer_line(v: Option<&serde_json::Value>) -> Option<Option<u32>> {
         _ => None,
     }
 }
+
+/// MITRE's documented parents and children that name the same weakness as
+/// an expected CWE: command injection (77 is the parent of 78), code
+/// injection (94 of 95), query injection (943 of 89), the injection class 74,
+/// relative and absolute path traversal (23, 36 under 22).
+const CWE_FAMILY: &[(&str, &[&str])] = &[
+    ("CWE-78", &["CWE-77", "CWE-74"]),
+    ("CWE-95", &["CWE-94", "CWE-74"]),
+    ("CWE-89", &["CWE-943", "CWE-74"]),
+    ("CWE-22", &["CWE-23", "CWE-36"]),
+];
 
 fn normal_cwe(v: &serde_json::Value) -> String {
     let raw = match v {

@@ -22,20 +22,25 @@
 
 mod answer;
 mod audit;
+mod calibrate;
 mod codegen;
 mod context;
 mod error;
 mod execute;
 mod grade;
+mod project;
 mod rules;
 mod select;
 mod sinks;
 mod synth;
 mod understanding;
+mod units;
 
+pub use calibrate::{calibrate, Answerer, AnswererScore, Calibration, Floor, ANSWERERS, BROKEN_FLOOR};
 pub use error::SynthError;
 pub use execute::grade_completions;
 pub use grade::{grade, grade_completion, pair_scores, PairScore};
 pub use rules::Rules;
 pub use sinks::{find_sinks, Sink};
+pub use units::{headline, units, Headline, Stratum, Unit};
 pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};

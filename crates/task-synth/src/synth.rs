@@ -96,30 +96,35 @@ fn build(
 ) -> TaskSet {
     let cx = Context::new(files, extraction, rules);
     let mut quota = rules.category_quota(count);
-    // Audit tasks come in pairs; an odd share leaves one task to the others.
-    if let Some(i) = quota.iter().position(|(c, _)| *c == Category::SecurityAudit) {
-        if quota[i].1 % 2 == 1 {
+    // Audit and understanding tasks come in pairs; an odd share leaves one
+    // task to generation (or, failing that, to the other).
+    for paired in [Category::SecurityAudit, Category::CodeUnderstanding] {
+        if let Some(i) = quota.iter().position(|(c, n)| *c == paired && n % 2 == 1) {
             quota[i].1 -= 1;
-            if let Some(other) = quota.iter_mut().find(|(c, n)| *c != Category::SecurityAudit && *n > 0) {
-                other.1 += 1;
-            }
+            let other = quota.iter().position(|(c, n)| *c == Category::CodeGeneration && *n > 0);
+            let other = other.or_else(|| quota.iter().position(|(c, n)| *c != paired && *n > 0)).unwrap_or(i);
+            quota[other].1 += 1;
         }
     }
     let mut verifier = oracle.map(Verifier::new);
-    let mut verify = |items: &mut [&mut Pending]| match verifier.as_mut() {
-        Some(v) => v.verify(items),
-        None => admit_all(items),
+    // A unit is admitted when every one of its checks passes.
+    let mut verify = |units: &mut [&mut Vec<Pending>]| {
+        let Some(v) = verifier.as_mut() else { return admit_all(units) };
+        let sizes: Vec<usize> = units.iter().map(|u| u.len()).collect();
+        let mut flat: Vec<&mut Pending> = units.iter_mut().flat_map(|u| u.iter_mut()).collect();
+        let mut verdicts = v.verify(&mut flat).into_iter();
+        sizes.into_iter().map(|n| verdicts.by_ref().take(n).fold(true, |all, ok| all && ok)).collect()
     };
     let mut drafts: Vec<Draft> = Vec::new();
     for (category, n) in quota {
         match category {
             Category::CodeGeneration => {
                 let chosen = select(codegen::candidates(&cx), per_tier(n), &mut verify);
-                drafts.extend(chosen.into_iter().map(|c| c.item.draft));
+                drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
             }
             Category::CodeUnderstanding => {
-                let chosen = select(understanding::candidates(&cx), per_tier(n), &mut verify);
-                drafts.extend(chosen.into_iter().map(|c| c.item.draft));
+                let chosen = select(understanding::candidates(&cx), per_tier(n / 2), &mut verify);
+                drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
             }
             Category::SecurityAudit => {
                 let pairs = select(audit::candidates(&cx), per_tier(n / 2), &mut admit_all);

@@ -9,14 +9,37 @@ use crate::context::{common_indent, indent_of, line as file_line, numbered, repl
 use crate::select::Candidate;
 use crate::synth::{Check, Draft, Pending};
 
+
 const SYSTEM: &str = "You are a careful Python code reviewer. Answer with exactly one JSON object and nothing else.";
 
-/// Comment placed above the bug, claiming the line is right.
-const DECOY_ON_BUG: &str = "# Reviewed: this line is intentional and covered by tests.";
-/// Comment placed on a correct line of a control, claiming a bug.
-const DECOY_ON_CONTROL: &str = "# FIXME: this condition looks inverted?";
+/// Decoy comments: some vouch for a line, some raise doubt. One goes on a
+/// line chosen by hash, so it sits on the bug only as often as chance puts it
+/// there, and its wording says nothing about where the bug is.
+const DECOYS: &[&str] = &[
+    "# Reviewed: this line is intentional and covered by tests.",
+    "# FIXME: this condition looks inverted?",
+    "# Checked against the spec; do not change.",
+    "# TODO: double-check this boundary.",
+    "# NOTE: deliberate, see the tests.",
+    "# XXX: suspicious, but the tests pass.",
+];
 
-pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
+/// A unit of selection: one task, or a no-bug control with the mutant of
+/// the same function it is paired with.
+type Unit = Vec<Pending>;
+
+/// A mutant of one function, before it is placed in units.
+struct Mutant {
+    tier: Tier,
+    rule: String,
+    lines: Vec<String>,
+    line: u32,
+    expected: Expected,
+    killed: Check,
+    purpose: String,
+}
+
+pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
     let rules = &cx.rules.code_understanding;
     let mut out = Vec::new();
     for m in cx.library_modules() {
@@ -45,16 +68,16 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 expected,
                 evidence: bench_core::Evidence::Structural,
             };
-            let push = |out: &mut Vec<Candidate<Pending>>, purpose: String, draft: Draft, check: Check| {
+            let push = |out: &mut Vec<Candidate<Unit>>, purpose: &str, tier: Tier, unit: Unit| {
                 out.push(Candidate {
-                    tier: draft.tier,
+                    tier,
                     file: m.path.clone(),
                     symbol: symbol.clone(),
-                    rank: cx.rank(&m.path, &purpose),
-                    item: Pending { draft, check },
+                    rank: cx.rank(&m.path, purpose),
+                    item: unit,
                 })
             };
-            let covered = Check::Covered { file: m.path.clone(), def_line: f.start_line };
+            let mut mutants = Vec::new();
             for site in sites.iter().filter(|s| rules.operators.contains(&s.operator)) {
                 if source[site.start..site.end].contains('\n') || site.replacement.contains('\n') {
                     continue;
@@ -66,7 +89,6 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 }
                 let mutant_lines: Vec<String> = mutant.lines().map(str::to_string).collect();
                 let line = site.line;
-                let original_line = lines.get(line as usize - 1).cloned();
                 let local = rules.local_operators.contains(&site.operator);
                 let distance = line as usize - 1;
                 let (tier, rule) = if local && n <= rules.t1_max_lines && distance <= rules.t1_max_distance {
@@ -82,64 +104,86 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pending>> {
                 } else if local {
                     (Tier::T3, format!("T3: local operator in a snippet of {n} > {} lines", rules.t2_max_lines))
                 } else {
-                    (Tier::T3, format!("T3: non-local operator {}", site.operator))
-                };
-                let expected = |line: u32| Expected::CodeUnderstanding {
-                    line: Some(line),
-                    operator: Some(site.operator.clone()),
-                    original_line: original_line.clone(),
+                    (Tier::T4, format!("T4: non-local operator {}", site.operator))
                 };
                 // The whole file with the mutated line, for the tests to judge.
                 let at_file = f.start_line + line - 1;
                 let mutated = format!("{}{}", &file_line(text, at_file)[..indent], mutant_lines[line as usize - 1]);
-                let killed = Check::Killed {
-                    file: m.path.clone(),
-                    text: replace_lines(text, at_file, at_file, &[mutated]),
-                    def_line: f.start_line,
-                };
-                let purpose = format!("code_understanding|{symbol}|{}|{}", site.operator, site.start);
-                push(&mut out, purpose.clone(), draft(tier, rule, &mutant_lines, expected(line)), killed.clone());
-                // The adversarial twin: the same bug under a comment vouching for it.
-                let mut decoyed = mutant_lines.clone();
-                let at = line as usize - 1;
-                decoyed.insert(at, format!("{}{DECOY_ON_BUG}", indent_of(&mutant_lines[at])));
-                push(
-                    &mut out,
-                    purpose + "|decoy",
-                    draft(Tier::T5, "T5: a comment above the bug vouches for it".into(), &decoyed, expected(line + 1)),
-                    killed,
-                );
+                mutants.push(Mutant {
+                    tier,
+                    rule,
+                    line,
+                    expected: Expected::CodeUnderstanding {
+                        line: Some(line),
+                        operator: Some(site.operator.clone()),
+                        original_line: lines.get(line as usize - 1).cloned(),
+                        pair: None,
+                    },
+                    killed: Check::Killed {
+                        file: m.path.clone(),
+                        text: replace_lines(text, at_file, at_file, &[mutated]),
+                        def_line: f.start_line,
+                    },
+                    purpose: format!("code_understanding|{symbol}|{}|{}", site.operator, site.start),
+                    lines: mutant_lines,
+                });
             }
-            let control = Expected::CodeUnderstanding { line: None, operator: None, original_line: None };
-            push(
-                &mut out,
-                format!("code_understanding|{symbol}|control"),
-                draft(Tier::T4, "T4: no-bug control (answer null)".into(), &lines, control.clone()),
-                covered.clone(),
-            );
-            // A decoy on a correct line that holds a comparison or condition.
-            if let Some(at) = lines
-                .iter()
-                .enumerate()
-                .skip(1)
-                .find(|(_, l)| {
-                    let t = l.trim_start();
-                    t.starts_with("if ") || t.starts_with("elif ") || t.starts_with("while ")
-                })
-                .map(|(i, _)| i)
-            {
-                let mut decoyed = lines.clone();
-                decoyed.insert(at, format!("{}{DECOY_ON_CONTROL}", indent_of(&lines[at])));
-                push(
-                    &mut out,
-                    format!("code_understanding|{symbol}|control|decoy"),
-                    draft(Tier::T5, "T5: no-bug control with a comment claiming a bug".into(), &decoyed, control),
-                    covered,
-                );
+            let covered = Check::Covered { file: m.path.clone(), def_line: f.start_line };
+            // Every unit is a pair: the mutant and a no-bug control of the same
+            // function, shown alike; only both right count, so neither a
+            // constant "no bug" nor a line guess can collect it.
+            for mu in &mutants {
+                let pair = |p: &str| {
+                    bench_core::Hasher::new().field(cx.snapshot_id).field(&m.path).field(p).hex()[..16].to_string()
+                };
+                let control = |id: &str| Expected::CodeUnderstanding {
+                    line: None,
+                    operator: None,
+                    original_line: None,
+                    pair: Some(id.to_string()),
+                };
+                let Expected::CodeUnderstanding { operator, original_line, .. } = &mu.expected else { continue };
+                let mutant = |line: u32, id: &str| Expected::CodeUnderstanding {
+                    line: Some(line),
+                    operator: operator.clone(),
+                    original_line: original_line.clone(),
+                    pair: Some(id.to_string()),
+                };
+                let unit = |tier: Tier, rule: String, control_lines: &[String], mutant_lines: &[String], line: u32, id: &str| {
+                    vec![
+                        Pending { draft: draft(tier, rule.clone(), control_lines, control(id)), check: covered.clone() },
+                        Pending { draft: draft(tier, rule, mutant_lines, mutant(line, id)), check: mu.killed.clone() },
+                    ]
+                };
+                let id = pair(&format!("{}|pair", mu.purpose));
+                let rule = format!("{}; paired with a no-bug control of the same function", mu.rule);
+                push(&mut out, &mu.purpose, mu.tier, unit(mu.tier, rule, &lines, &mu.lines, mu.line, &id));
+                // The decoyed pair: one comment, on a line chosen by hash, in both halves.
+                let (at, comment) = decoy(cx, &m.path, &mu.purpose, &mu.lines);
+                let (mut decoyed, mut decoyed_control) = (mu.lines.clone(), lines.clone());
+                decoyed.insert(at, comment.clone());
+                decoyed_control.insert(at, comment);
+                let shifted = if mu.line as usize > at { mu.line + 1 } else { mu.line };
+                let id = pair(&format!("{}|decoy", mu.purpose));
+                let rule = "T5: a decoy comment (wording and line chosen by hash) in a mutant and its paired no-bug control".to_string();
+                push(&mut out, &format!("{}|decoy", mu.purpose), Tier::T5, unit(Tier::T5, rule, &decoyed_control, &decoyed, shifted, &id));
             }
         }
     }
     out
+}
+
+/// Where a decoy comment goes (an index into `lines`, before a code line
+/// other than the first) and its text, both chosen by hash.
+fn decoy(cx: &Context<'_>, path: &str, purpose: &str, lines: &[String]) -> (usize, String) {
+    let rank = cx.rank(path, &format!("{purpose}|decoy-place"));
+    let code: Vec<usize> =
+        (1..lines.len()).filter(|i| !lines[*i].trim().is_empty() && !lines[*i].trim_start().starts_with('#')).collect();
+    let at = if code.is_empty() { lines.len().saturating_sub(1).max(1) } else { code[(rank % code.len() as u64) as usize] };
+    let at = at.min(lines.len());
+    let reference = lines.get(at).or(lines.last()).map(String::as_str).unwrap_or_default();
+    let wording = DECOYS[((rank >> 16) % DECOYS.len() as u64) as usize];
+    (at, format!("{}{wording}", indent_of(reference)))
 }
 
 fn prompt(path: &str, lines: &[String]) -> Prompt {

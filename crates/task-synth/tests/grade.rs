@@ -33,7 +33,7 @@ fn task(expected: Expected) -> Task {
 fn understanding_every_operator() {
     for op in py_ast_meta::OPERATORS {
         let t =
-            task(Expected::CodeUnderstanding { line: Some(7), operator: Some(op.to_string()), original_line: None });
+            task(Expected::CodeUnderstanding { line: Some(7), operator: Some(op.to_string()), original_line: None, pair: None });
         let right = grade(
             &t,
             &format!("The bug is here:\n```json\n{{\"line\": 7, \"kind\": \"{op}\"}}\n```\nHope that helps."),
@@ -46,7 +46,7 @@ fn understanding_every_operator() {
             assert!(!grade(&t, wrong).pass, "{op}: {wrong} passed");
         }
     }
-    let control = task(Expected::CodeUnderstanding { line: None, operator: None, original_line: None });
+    let control = task(Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None });
     for right in ["{\"line\": null, \"kind\": null}", "{\"line\": \"none\"}", "```json\n{\"line\": null}\n```"] {
         assert!(grade(&control, right).pass, "{right}");
     }
@@ -152,7 +152,7 @@ def check_range(field, value, minimum=None, maximum=None):\n    if minimum is no
 #[test]
 fn hostile_output_is_bounded_and_never_crashes() {
     let t = real_function_task();
-    let u = task(Expected::CodeUnderstanding { line: Some(2), operator: None, original_line: None });
+    let u = task(Expected::CodeUnderstanding { line: Some(2), operator: None, original_line: None, pair: None });
     let huge = "{".repeat(5_000_000);
     let binary: String = (0..100_000u32).map(|i| char::from_u32(i % 0xD7FF).unwrap_or('?')).collect();
     let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));

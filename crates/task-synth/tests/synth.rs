@@ -81,3 +81,30 @@ fn other_real_projects_synthesise_sensibly() {
         check_every_task(&src, &set);
     }
 }
+
+/// The shapes a reviewer checks: one understanding pair (a mutant and its
+/// no-bug control of the same function, only both right count) and one
+/// audit pair (a sink and its clean twin), from the ledger fixture.
+#[test]
+fn pair_shapes_snapshot() {
+    let src = load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger"));
+    let set = synth(&src, Some(12));
+    let pair_of = |t: &bench_core::Task| match &t.expected {
+        bench_core::Expected::CodeUnderstanding { pair, .. } => pair.clone(),
+        bench_core::Expected::SecurityAudit { pair, .. } => Some(pair.clone()),
+        _ => None,
+    };
+    let mut shown = Vec::new();
+    for category in [Category::CodeUnderstanding, Category::SecurityAudit] {
+        let first = set.tasks.iter().find(|t| t.category == category).unwrap();
+        let pair = pair_of(first).unwrap();
+        for t in set.tasks.iter().filter(|t| pair_of(t).as_ref() == Some(&pair)) {
+            shown.push(serde_json::json!({
+                "category": t.category, "tier": t.tier, "tier_rule": t.tier_rule, "symbol": t.symbol,
+                "code": common::shown_code(t), "expected": t.expected,
+            }));
+        }
+    }
+    assert_eq!(shown.len(), 4);
+    insta::assert_json_snapshot!("pair_shapes", shown);
+}

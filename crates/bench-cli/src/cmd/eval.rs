@@ -38,6 +38,9 @@ pub(crate) fn eval(
     let rt = runtime()?;
     let report = rt.block_on(async {
         let store = Store::open(db).await?;
+        // Gaming floors first: the report shows every score beside them.
+        let c = super::calibrate::calibrate_set(&set, env.as_ref().map(|e| e as &dyn TestOracle), Some(&store)).await?;
+        eprint!("{}", super::calibrate::summary(&c));
         for (i, model) in models.iter().enumerate() {
             let run_id = with_backend!(args, b => {
                 let id = run_model(&b, &set, model, &store, args, true).await?;
@@ -65,7 +68,7 @@ pub(crate) fn eval(
     for run in &report.runs {
         let o = &run.overall;
         out!(
-            "run {} {}: {}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
+            "run {} {}: {}/{} scoring units passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
             run.run_id,
             run.model,
             o.passed,

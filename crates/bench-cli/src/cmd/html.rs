@@ -104,7 +104,6 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
     }
     for run in &r.runs {
         let m = &run.manifest;
-        let o = &run.overall;
         let _ = write!(
             s,
             "<section class=\"run\" id=\"run-{}\"><h2>Run {}: {}</h2>",
@@ -112,14 +111,16 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             run.run_id,
             esc(&run.model)
         );
+        let _ = write!(s, "<p><b>{}</b></p>", esc(&run.headline_line()));
+        let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&super::report::headline_table(run)));
+        let st = &run.structural;
         let _ = write!(
             s,
-            "<p><b>{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)</b></p>",
-            o.passed,
-            o.n,
-            o.rate * 100.0,
-            o.low * 100.0,
-            o.high * 100.0
+            "<p>By structure alone: {}/{} ({:.1}%).</p><p class=\"ground-truth\">{}</p>",
+            st.passed,
+            st.n,
+            st.rate * 100.0,
+            esc(&run.ground_truth.summary())
         );
         s.push_str("<table class=\"manifest\">");
         let manifest = serde_json::to_value(m).unwrap_or_default();
@@ -150,14 +151,15 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             }
             s.push_str("</ul>");
         }
-        s.push_str("<h3>Tasks</h3><table class=\"tasks\"><tr><th>task</th><th>category</th><th>tier</th><th>symbol</th><th>result</th><th>why</th><th>latency ms</th><th>tokens in/out</th><th>finish</th></tr>");
+        s.push_str("<h3>Tasks</h3><table class=\"tasks\"><tr><th>task</th><th>category</th><th>tier</th><th>symbol</th><th>result</th><th>why</th><th>decided by</th><th>latency ms</th><th>tokens in/out</th><th>finish</th></tr>");
         for row in &run.rows {
             let _ = write!(
                 s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{:.0}</td><td>{}/{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td title=\"{}\">{}</td><td>{:.0}</td><td>{}/{}</td><td>{}</td></tr>",
                 esc(&row.task_id), esc(&row.category), esc(&row.tier), esc(&row.symbol),
                 if row.pass { "pass" } else { "fail" }, if row.pass { "pass" } else { "fail" },
-                esc(&row.reason.clone().unwrap_or_default()), row.wall_ms,
+                esc(&row.reason.clone().unwrap_or_default()),
+                esc(&row.decided_by.join("\n")), esc(&row.decided_by_short()), row.wall_ms,
                 dash(row.prompt_tokens), dash(row.completion_tokens),
                 esc(&row.finish_reason)
             );

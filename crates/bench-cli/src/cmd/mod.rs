@@ -17,8 +17,9 @@ macro_rules! out_nonl {
     }};
 }
 
-use crate::cli::{Cli, Command, SourceArgs};
+use crate::cli::{Cli, Command};
 
+mod calibrate;
 mod eval;
 mod exec;
 mod grade;
@@ -37,6 +38,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             synth::synth(&src, rules.as_deref(), count, &out, json, &exec)
         }
         Command::Verify { src, tasks, rules, exec } => synth::verify(&src, &tasks, rules.as_deref(), &exec),
+        Command::Calibrate { tasks, origin, db, json, exec } => {
+            calibrate::calibrate(&tasks, origin.source_args().as_ref(), &exec, db.as_deref(), json)
+        }
         Command::Rules => {
             out_nonl!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
@@ -53,18 +57,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         ),
         Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
-        Command::Grade { db, run, json, source, rev, exec } => {
-            let src = source.map(|source| SourceArgs { source, rev });
-            grade::grade(&db, run, json, src.as_ref(), &exec)
+        Command::Grade { db, run, json, origin, exec } => {
+            grade::grade(&db, run, json, origin.source_args().as_ref(), &exec)
         }
         Command::Report { db, format, out } => report::write(&db, format, out.as_deref()),
         Command::EmitPromptfoo { tasks, models, out_dir, num_ctx, num_predict, seed } => {
             let options = bench_core::SamplingOptions { num_ctx, num_predict, seed, ..Default::default() };
             promptfoo::emit(&tasks, &models, &out_dir, &options)
         }
-        Command::IngestPromptfoo { results, tasks, db, source, rev, exec } => {
-            let src = source.map(|source| SourceArgs { source, rev });
-            promptfoo::ingest(&results, &tasks, &db, src.as_ref(), &exec)
+        Command::IngestPromptfoo { results, tasks, db, origin, exec } => {
+            promptfoo::ingest(&results, &tasks, &db, origin.source_args().as_ref(), &exec)
         }
         Command::Eval { src, models, db, count, rules, out_dir, run: args, exec } => {
             eval::eval(&src, &models, &db, count, rules.as_deref(), &out_dir, &args, &exec)

@@ -36,7 +36,21 @@ pub(crate) struct RunReport {
     pub manifest: RunManifest,
     pub tasks_total: usize,
     pub graded: usize,
+    /// The headline: scoring units (an audit pair, a mutant with its paired
+    /// no-bug control, an execution-verified generation task), each counted
+    /// only when all its tasks pass.
     pub overall: PassRate,
+    /// Units per category x tier, beside each stratum's gaming floor.
+    pub headline: task_synth::Headline,
+    /// What answerers without understanding score on this task set, when
+    /// `calibrate` (or `eval`) recorded it.
+    pub calibration: Option<task_synth::Calibration>,
+    /// Every task on its own (halves of pairs counted separately): a diagnostic.
+    pub per_task: PassRate,
+    /// The same answers judged by structure alone (execution components left
+    /// out), beside the execution-graded figure.
+    pub structural: PassRate,
+    pub ground_truth: GroundTruth,
     pub rates: Vec<PassRate>,
     pub findings: Vec<String>,
     pub pairs_passed: usize,
@@ -45,6 +59,72 @@ pub(crate) struct RunReport {
     pub invented: Vec<(String, String)>,
     pub truncated: Vec<String>,
     pub throughput: Throughput,
+}
+
+impl RunReport {
+    /// The first line of every report: the headline beside its gaming floor.
+    pub(crate) fn headline_line(&self) -> String {
+        let o = &self.overall;
+        format!(
+            "Headline: {}/{} scoring units passed ({:.1}%, 95% CI {:.1}–{:.1}%){}",
+            o.passed,
+            o.n,
+            o.rate * 100.0,
+            o.low * 100.0,
+            o.high * 100.0,
+            self.calibration.as_ref().map_or(String::new(), |c| format!(
+                ", gaming floor {:.1}% ({})",
+                c.headline_floor * 100.0,
+                c.headline_floor_by
+            ))
+        )
+    }
+}
+
+/// How the task set's ground truth was settled.
+#[derive(Debug, Serialize)]
+pub(crate) struct GroundTruth {
+    pub execution_verified: bool,
+    pub execution: Option<bench_core::ExecutionRecord>,
+    /// Of the candidate mutants run, the share no covering test killed
+    /// (discarded as equivalent).
+    pub equivalent_mutant_share: Option<f64>,
+}
+
+impl GroundTruth {
+    fn of(set: &bench_core::TaskSet) -> Self {
+        let share = set.execution.as_ref().map(|x| &x.stats).filter(|s| s.mutants_tested > 0).map(|s| {
+            s.mutants_survived as f64 / s.mutants_tested as f64
+        });
+        Self { execution_verified: set.execution.is_some(), execution: set.execution.clone(), equivalent_mutant_share: share }
+    }
+
+    /// One paragraph for people.
+    pub(crate) fn summary(&self) -> String {
+        let Some(x) = &self.execution else {
+            return "Ground truth: structural only. No test environment was given, so generation answers are judged \
+                    on structure and mutants were not checked against the repository's tests."
+                .into();
+        };
+        let (b, st) = (&x.baseline, &x.stats);
+        format!(
+            "Ground truth: execution-verified by the repository's own tests (`{}`, environment {}). Baseline: {} of {} \
+             tests passed in both runs, {} flaky dropped. Candidate mutants: {} run, {} killed, {} survived and were \
+             discarded as equivalent ({}), {} inconclusive. Generation targets: {} whose stub body passed every \
+             covering test were discarded.",
+            x.environment.test_cmd.join(" "),
+            &x.environment.fingerprint[..16.min(x.environment.fingerprint.len())],
+            b.passed,
+            b.tests,
+            b.flaky.len(),
+            st.mutants_tested,
+            st.mutants_killed,
+            st.mutants_survived,
+            self.equivalent_mutant_share.map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
+            st.mutants_inconclusive,
+            st.generation_stub_passed
+        )
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +140,19 @@ pub(crate) struct Row {
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
     pub finish_reason: String,
+    /// The tests that decide the task (empty for structural ground truth).
+    pub decided_by: Vec<String>,
+}
+
+impl Row {
+    /// The deciding tests, shortened for a table cell.
+    pub(crate) fn decided_by_short(&self) -> String {
+        match self.decided_by.as_slice() {
+            [] => "structure".into(),
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -131,23 +224,39 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
                 prompt_tokens: c.prompt_tokens,
                 completion_tokens: c.completion_tokens,
                 finish_reason: c.finish_reason.as_str().to_string(),
+                decided_by: t.evidence.tests().to_vec(),
             });
         }
         let mine: Vec<PassRate> = rates.iter().filter(|p| p.run_id == r.id).cloned().collect();
-        let passed = grades.iter().filter(|g| g.pass).count() as u64;
-        let n = grades.len() as u64;
-        let (low, high) = wilson(passed, n);
-        let overall = PassRate {
-            run_id: r.id,
-            model: r.model.clone(),
-            category: "all".into(),
-            tier: "all".into(),
-            n,
-            passed,
-            rate: passed as f64 / n as f64,
-            low,
-            high,
+        let rate = |passed: u64, n: u64| {
+            let (low, high) = wilson(passed, n);
+            PassRate {
+                run_id: r.id,
+                model: r.model.clone(),
+                category: "all".into(),
+                tier: "all".into(),
+                n,
+                passed,
+                rate: if n == 0 { 0.0 } else { passed as f64 / n as f64 },
+                low,
+                high,
+            }
         };
+        let n = grades.len() as u64;
+        let per_task = rate(grades.iter().filter(|g| g.pass).count() as u64, n);
+        let headline = task_synth::headline(&set, &grades);
+        let overall = rate(headline.passed as u64, headline.n as u64);
+        let calibration: Option<task_synth::Calibration> = match store.calibration(&set.taskset_id).await? {
+            Some(v) => Some(serde_json::from_value(v).context("the stored calibration does not decode")?),
+            None => None,
+        };
+        // Structure alone: every component but the execution one and the recorded-only kind.
+        let structural_passed = grades
+            .iter()
+            .filter(|g| !g.components.is_empty() && g.components.iter().all(|c| c.pass || c.name == "kind" || c.name == "tests"))
+            .count() as u64;
+        let structural = rate(structural_passed, n);
+        let ground_truth = GroundTruth::of(&set);
         let pairs = task_synth::pair_scores(&set.tasks, &grades);
         let truncated: Vec<String> =
             rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
@@ -161,6 +270,22 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         let mut findings =
             findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
         findings.extend(r.manifest.warnings.iter().map(|w| format!("warning recorded by the run: {w}")));
+        if !ground_truth.execution_verified {
+            findings.push("ground truth is structural only: no test environment was given (see --python)".into());
+        } else if structural.passed != per_task.passed {
+            findings.push(format!(
+                "execution changes the verdict: {} tasks passed when graded by the repository's tests, {} by structure alone",
+                per_task.passed, structural.passed
+            ));
+        }
+        match &calibration {
+            None => findings.push("no gaming floors recorded for this task set (run `bench-cli calibrate --db`)".into()),
+            Some(c) if !c.broken.is_empty() => findings.push(format!(
+                "broken strata: answerers without understanding score above 10% in {}; scores there are not evidence",
+                c.broken.join(", ")
+            )),
+            Some(_) => {}
+        }
         reports.push(RunReport {
             run_id: r.id,
             model: r.model.clone(),
@@ -168,6 +293,11 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
             tasks_total: set.tasks.len(),
             graded: grades.len(),
             overall,
+            headline,
+            calibration,
+            per_task,
+            structural,
+            ground_truth,
             rates: mine,
             findings,
             pairs_passed: pairs.iter().filter(|p| p.pass).count(),
@@ -264,6 +394,43 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
     out
 }
 
+/// Units passed per category x tier, each beside its gaming floor.
+pub(crate) fn headline_table(run: &RunReport) -> String {
+    let mut s = format!(
+        "| units (floor) | {} |\n|---|{}",
+        Tier::ALL.map(|t| t.to_string()).join(" | "),
+        "---|".repeat(5)
+    );
+    for c in Category::ALL {
+        let cells: Vec<String> = Tier::ALL
+            .iter()
+            .map(|t| {
+                let stratum = run.headline.strata.iter().find(|x| x.category == c && x.tier == *t);
+                let floor = run.calibration.as_ref().and_then(|k| k.floors.iter().find(|f| f.category == c && f.tier == *t));
+                match (stratum, floor) {
+                    (None, _) => "–".to_string(),
+                    (Some(x), None) => format!("{}/{}", x.passed, x.n),
+                    (Some(x), Some(f)) => format!(
+                        "{}/{} ({:.0}%{})",
+                        x.passed,
+                        x.n,
+                        f.floor * 100.0,
+                        if f.floor > task_synth::BROKEN_FLOOR { " BROKEN" } else { "" }
+                    ),
+                }
+            })
+            .collect();
+        s.push_str(&format!("\n| {c} | {} |", cells.join(" | ")));
+    }
+    if run.headline.structural_diagnostics > 0 {
+        s.push_str(&format!(
+            "\n\n{} generation tasks have no execution evidence: structural diagnostics, not in the headline.",
+            run.headline.structural_diagnostics
+        ));
+    }
+    s
+}
+
 /// A value, or `-` when it is unknown.
 pub(crate) fn dash<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
@@ -308,17 +475,18 @@ pub(crate) fn markdown(r: &Report) -> String {
         ] {
             let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
         }
-        let o = &run.overall;
+        let _ = writeln!(s, "\n**{}**; {} of {} tasks graded.\n", run.headline_line(), run.graded, run.tasks_total);
+        let _ = writeln!(s, "{}\n", headline_table(run));
+        let pt = &run.per_task;
+        let _ = writeln!(s, "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).", pt.passed, pt.n, pt.rate * 100.0);
+        let st = &run.structural;
         let _ = writeln!(
             s,
-            "\nOverall: **{}/{} passed ({:.1}%, 95% CI {:.1}–{:.1}%)**, {} of {} tasks graded.\n",
-            o.passed,
-            o.n,
-            o.rate * 100.0,
-            o.low * 100.0,
-            o.high * 100.0,
-            run.graded,
-            run.tasks_total
+            "By structure alone (execution components left out): {}/{} ({:.1}%).\n\n{}\n",
+            st.passed,
+            st.n,
+            st.rate * 100.0,
+            run.ground_truth.summary()
         );
         let _ = writeln!(s, "### Pass rate per category × tier (Wilson 95% interval)\n");
         let _ = writeln!(
@@ -355,17 +523,18 @@ pub(crate) fn markdown(r: &Report) -> String {
                 let _ = writeln!(s, "- `{name}` (task {task})");
             }
         }
-        let _ = writeln!(s, "\n### Tasks\n\n| task | category | tier | symbol | pass | why | latency ms | tokens in/out | finish |\n|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n### Tasks\n\n| task | category | tier | symbol | pass | why | decided by | latency ms | tokens in/out | finish |\n|---|---|---|---|---|---|---|---|---|---|");
         for row in &run.rows {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | `{}` | {} | {} | {:.0} | {}/{} | {} |",
+                "| {} | {} | {} | `{}` | {} | {} | {} | {:.0} | {}/{} | {} |",
                 row.task_id,
                 row.category,
                 row.tier,
                 row.symbol,
                 if row.pass { "✅" } else { "❌" },
                 row.reason.clone().unwrap_or_default().replace('|', "\\|").chars().take(120).collect::<String>(),
+                row.decided_by_short().replace('|', "\\|"),
                 row.wall_ms,
                 dash(row.prompt_tokens),
                 dash(row.completion_tokens),

@@ -58,21 +58,24 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
     let files = &src.files;
     for t in &set.tasks {
         match &t.expected {
-            Expected::CodeUnderstanding { line, operator, original_line } => {
+            Expected::CodeUnderstanding { line, operator, original_line, .. } => {
                 let mut shown = shown_code(t);
                 let code = shown.join("\n") + "\n";
                 py_ast_meta::normalized_ast(&code)
                     .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
-                // Decoy comments are the only lines allowed besides the bug.
-                let decoy = shown
-                    .iter()
-                    .position(|l| l.trim_start().starts_with("# Reviewed:") || l.trim_start().starts_with("# FIXME:"));
+                // A decoy comment is the only line allowed besides the bug.
+                let orig = original(files, t);
+                let decoy = (shown.len() == orig.len() + 1)
+                    .then(|| {
+                        (0..shown.len())
+                            .find(|i| shown[*i].trim_start().starts_with('#') && orig.get(*i) != Some(&shown[*i]))
+                    })
+                    .flatten();
                 let mut bug_line = *line;
                 if let Some(d) = decoy {
                     shown.remove(d);
                     bug_line = bug_line.map(|l| if (l as usize) > d { l - 1 } else { l });
                 }
-                let orig = original(files, t);
                 assert_eq!(shown.len(), orig.len(), "task {}", t.id);
                 let differing: Vec<usize> = (0..orig.len()).filter(|i| shown[*i] != orig[*i]).collect();
                 match bug_line {

@@ -1,0 +1,204 @@
+//! Gaming floors: what answerers without understanding score on a task set.
+//! A score means something only above the best of them; a stratum whose
+//! floor exceeds [`BROKEN_FLOOR`] is broken, whatever a model scores there.
+
+use bench_core::{Category, Completion, Expected, Task, TaskSet, TestOracle, Tier};
+use serde::{Deserialize, Serialize};
+
+use crate::units::{headline, Headline};
+
+/// A floor above this share marks a stratum broken.
+pub const BROKEN_FLOOR: f64 = 0.10;
+
+/// An answerer that understands nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Answerer {
+    pub name: &'static str,
+    pub description: &'static str,
+    answer: fn(&Task) -> String,
+}
+
+impl Answerer {
+    pub fn answer(&self, task: &Task) -> String {
+        (self.answer)(task)
+    }
+}
+
+/// The built-in answerers: stub bodies, constant verdicts, and a string
+/// matcher that knows this tool's own prompts, templates and decoys.
+pub const ANSWERERS: &[Answerer] = &[
+    Answerer {
+        name: "constant-negative",
+        description: "`return None` bodies; \"no bug\"; \"not vulnerable\"",
+        answer: |t| constant(t, "return None", false),
+    },
+    Answerer {
+        name: "constant-positive",
+        description: "`raise NotImplementedError` bodies; the first conditional line; \"vulnerable\", CWE-78, line 2",
+        answer: |t| constant(t, "raise NotImplementedError", true),
+    },
+    Answerer { name: "stub-pass", description: "`pass` bodies; \"no bug\"; \"not vulnerable\"", answer: |t| constant(t, "pass", false) },
+    Answerer {
+        name: "template-regex",
+        description: "string matching that knows the tool: sink and sanitiser patterns, decoy comments, comparison lines",
+        answer: regex_adversary,
+    },
+];
+
+fn stub(task: &Task, body: &str) -> String {
+    match &task.expected {
+        Expected::CodeGeneration { signature, .. } => format!("```python\n{signature}\n    {body}\n```"),
+        _ => String::new(),
+    }
+}
+
+fn constant(task: &Task, body: &str, positive: bool) -> String {
+    match (&task.expected, positive) {
+        (Expected::CodeGeneration { .. }, _) => stub(task, body),
+        (Expected::CodeUnderstanding { .. }, false) => r#"{"line": null, "kind": null}"#.into(),
+        (Expected::CodeUnderstanding { .. }, true) => {
+            let lines = shown(task);
+            let line = lines.iter().position(|l| is_condition(l)).map_or(2, |i| i + 1);
+            format!(r#"{{"line": {line}, "kind": "comparison_flip"}}"#)
+        }
+        (Expected::SecurityAudit { .. }, false) => r#"{"vulnerable": false, "cwe": null, "line": null}"#.into(),
+        (Expected::SecurityAudit { .. }, true) => r#"{"vulnerable": true, "cwe": "CWE-78", "line": 2}"#.into(),
+    }
+}
+
+/// The code shown in a prompt, line-number gutter removed.
+fn shown(task: &Task) -> Vec<String> {
+    let user = &task.prompt.user;
+    let Some(start) = user.find("```python\n").map(|i| i + 10) else { return Vec::new() };
+    let end = user[start..].find("```").map_or(user.len(), |e| start + e);
+    user[start..end].lines().map(|l| l.split_once(" | ").map_or("", |(_, c)| c).to_string()).collect()
+}
+
+fn is_condition(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("if ") || t.starts_with("elif ") || t.starts_with("while ") || t.starts_with("return "))
+        && [" < ", " > ", " <= ", " >= ", " == ", " != ", " is ", " in ", " not ", " and ", " or "].iter().any(|op| t.contains(op))
+}
+
+/// Sink patterns by CWE, and the sanitisers the clean twins use.
+const SINKS: &[(&str, &[&str])] = &[
+    ("CWE-78", &["os.system(", "shell=True", "os.popen(", "\"system\")", "'system')"]),
+    ("CWE-95", &["eval(", "exec("]),
+    ("CWE-502", &["pickle.loads(", "pickle.load(", "marshal.loads(", "yaml.load("]),
+    ("CWE-89", &[".execute("]),
+    ("CWE-22", &["os.path.join("]),
+];
+const SANITISERS: &[&str] =
+    &["literal_eval", "shlex.quote", "commonpath", "is_relative_to", "realpath", "safe_load", "json.loads", "(?", ", ?", "?)"];
+
+fn regex_adversary(task: &Task) -> String {
+    let lines = shown(task);
+    match &task.expected {
+        Expected::CodeGeneration { .. } => stub(task, "return None"),
+        Expected::CodeUnderstanding { .. } => {
+            // A comment that raises doubt points at the next line; otherwise
+            // the first conditional line after the signature.
+            let doubt = lines.iter().position(|l| {
+                let t = l.trim_start();
+                t.starts_with('#') && ["FIXME", "TODO", "XXX", "BUG", "inverted", "boundary"].iter().any(|w| t.contains(w))
+            });
+            let line = doubt.map(|i| i + 2).or_else(|| lines.iter().skip(1).position(|l| is_condition(l)).map(|i| i + 2));
+            match line {
+                Some(l) => format!(r#"{{"line": {l}, "kind": "comparison_flip"}}"#),
+                None => r#"{"line": null, "kind": null}"#.into(),
+            }
+        }
+        Expected::SecurityAudit { .. } => {
+            let code = lines.join("\n");
+            let hit = lines.iter().enumerate().find_map(|(i, l)| {
+                let l = l.split('#').next().unwrap_or_default();
+                SINKS.iter().find_map(|(cwe, pats)| {
+                    pats.iter()
+                        .any(|p| l.contains(p) && !l.contains("literal_eval") && !(*cwe == "CWE-89" && !(l.contains('%') || l.contains(".format(") || l.contains("f\"") || l.contains(" + "))))
+                        .then_some((*cwe, i + 1))
+                })
+            });
+            match hit {
+                Some((cwe, line)) if !SANITISERS.iter().any(|s| code.contains(s)) => {
+                    format!(r#"{{"vulnerable": true, "cwe": "{cwe}", "line": {line}}}"#)
+                }
+                _ => r#"{"vulnerable": false, "cwe": null, "line": null}"#.into(),
+            }
+        }
+    }
+}
+
+/// One answerer's headline on the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswererScore {
+    pub name: String,
+    pub description: String,
+    pub headline: Headline,
+}
+
+/// A stratum's floor: the best no-understanding score there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Floor {
+    pub category: Category,
+    pub tier: Tier,
+    pub n: usize,
+    pub floor: f64,
+    pub answerer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub taskset_id: String,
+    pub answerers: Vec<AnswererScore>,
+    pub floors: Vec<Floor>,
+    /// The best headline share of any answerer.
+    pub headline_floor: f64,
+    pub headline_floor_by: String,
+    /// Strata whose floor exceeds [`BROKEN_FLOOR`], as `category tier`.
+    pub broken: Vec<String>,
+}
+
+/// Runs every built-in answerer against `set` (generation stubs through
+/// `oracle` when the set is execution-verified) and derives the floors.
+pub fn calibrate(set: &TaskSet, oracle: Option<&dyn TestOracle>) -> Calibration {
+    let mut answerers = Vec::new();
+    for a in ANSWERERS {
+        let completions: Vec<Completion> = set.tasks.iter().map(|t| Completion::answer(&t.id, a.answer(t))).collect();
+        let grades = crate::grade_completions(set, &completions, oracle);
+        answerers.push(AnswererScore {
+            name: a.name.into(),
+            description: a.description.into(),
+            headline: headline(set, &grades),
+        });
+    }
+    let share = |p: usize, n: usize| if n == 0 { 0.0 } else { p as f64 / n as f64 };
+    let mut floors: Vec<Floor> = Vec::new();
+    for a in &answerers {
+        for s in &a.headline.strata {
+            let f = share(s.passed, s.n);
+            match floors.iter_mut().find(|x| x.category == s.category && x.tier == s.tier) {
+                Some(x) if f > x.floor => {
+                    x.floor = f;
+                    x.answerer = a.name.clone();
+                }
+                Some(_) => {}
+                None => floors.push(Floor { category: s.category, tier: s.tier, n: s.n, floor: f, answerer: a.name.clone() }),
+            }
+        }
+    }
+    floors.sort_by_key(|f| (f.category, f.tier));
+    let best = answerers
+        .iter()
+        .map(|a| (share(a.headline.passed, a.headline.n), a.name.clone()))
+        .fold((0.0, String::from("-")), |best, x| if x.0 > best.0 { x } else { best });
+    let broken =
+        floors.iter().filter(|f| f.floor > BROKEN_FLOOR).map(|f| format!("{} {}", f.category, f.tier)).collect();
+    Calibration {
+        taskset_id: set.taskset_id.clone(),
+        answerers,
+        floors,
+        headline_floor: best.0,
+        headline_floor_by: best.1,
+        broken,
+    }
+}
