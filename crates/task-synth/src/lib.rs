@@ -12,7 +12,7 @@
 //! ```
 //! use py_ast_meta::SourceFile;
 //! use task_synth::{synthesize, Rules};
-//! let files = vec![SourceFile { path: "pkg/m.py".into(), text: "def f(x):\n    \"\"\"Double x.\"\"\"\n    y = x * 2\n    return y\n".into() }];
+//! let files = vec![SourceFile { path: "pkg/m.py".into(), text: "def f(x):\n    \"\"\"Return twice the value of x.\"\"\"\n    y = x * 2\n    return y\n".into() }];
 //! let rules = Rules::default();
 //! let ex = py_ast_meta::extract("snap", &files, &rules.extract);
 //! let set = synthesize(&files, &ex, &rules, Some(3));

@@ -37,19 +37,23 @@ pub(crate) fn read(files: &[SourceFile], rules: &Rules) -> Project {
             _ => {}
         }
     }
-    // Packages and modules on disk, at the top or under src/.
+    // Packages (regular or namespace) and modules on disk, at the top or under src/.
     let mut candidates = BTreeSet::new();
-    for f in files {
+    for f in files.iter().filter(|f| f.path.ends_with(".py")) {
         let parts: Vec<&str> = f.path.split('/').collect();
         match parts.as_slice() {
-            [dir, "__init__.py"] | ["src", dir, "__init__.py"] => {
-                candidates.insert(f.path.trim_end_matches("/__init__.py").to_string());
-                let _ = dir;
+            ["src", module] | [module] => {
+                if rules.is_library_code(module) {
+                    candidates.insert(f.path.clone());
+                }
             }
-            [module] | ["src", module] if module.ends_with(".py") && rules.is_library_code(module) => {
-                candidates.insert(f.path.clone());
+            ["src", dir, ..] => {
+                candidates.insert(format!("src/{dir}"));
             }
-            _ => {}
+            [dir, ..] => {
+                candidates.insert((*dir).to_string());
+            }
+            [] => {}
         }
     }
     let import_name = |root: &str| normal(root.rsplit('/').next().unwrap_or(root).trim_end_matches(".py"));

@@ -373,12 +373,19 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
     let mut out = Vec::new();
     let strata: Vec<&PassRate> = rates.iter().filter(|p| p.tier != "all").collect();
     let saturated: Vec<&&PassRate> = strata.iter().filter(|p| p.n >= 2 && (p.passed == 0 || p.passed == p.n)).collect();
-    for p in &saturated {
-        let side = if p.passed == 0 { "floor (none passed)" } else { "ceiling (all passed)" };
-        out.push(format!(
-            "{} {}: at {side} with n={}; this stratum does not discriminate at this model's level",
-            p.category, p.tier, p.n
-        ));
+    // One finding per side, naming its strata, not one line per stratum.
+    for (side, at_side) in [("floor (none passed)", true), ("ceiling (all passed)", false)] {
+        let strata: Vec<String> = saturated
+            .iter()
+            .filter(|p| (p.passed == 0) == at_side)
+            .map(|p| format!("{} {} (n={})", p.category, p.tier, p.n))
+            .collect();
+        if !strata.is_empty() {
+            out.push(format!(
+                "at {side}: {}; these strata do not discriminate at this model's level",
+                strata.join(", ")
+            ));
+        }
     }
     if !strata.is_empty() && saturated.len() == strata.len() {
         out.push("every stratum is at floor or ceiling: the task set is not discriminative at this model's level; that is the finding, not a score".into());
@@ -444,6 +451,7 @@ pub(crate) fn markdown(r: &Report) -> String {
     for run in &r.runs {
         let m = &run.manifest;
         let _ = writeln!(s, "## Run {}: {}\n", run.run_id, run.model);
+        let _ = writeln!(s, "**{}**; {} of {} tasks graded.\n", run.headline_line(), run.graded, run.tasks_total);
         let _ = writeln!(s, "| manifest | |\n|---|---|");
         for (k, v) in [
             ("task set", m.taskset_id.clone()),
@@ -475,8 +483,7 @@ pub(crate) fn markdown(r: &Report) -> String {
         ] {
             let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
         }
-        let _ = writeln!(s, "\n**{}**; {} of {} tasks graded.\n", run.headline_line(), run.graded, run.tasks_total);
-        let _ = writeln!(s, "{}\n", headline_table(run));
+        let _ = writeln!(s, "\n{}\n", headline_table(run));
         let pt = &run.per_task;
         let _ = writeln!(s, "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).", pt.passed, pt.n, pt.rate * 100.0);
         let st = &run.structural;
