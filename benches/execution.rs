@@ -69,13 +69,24 @@ fn grade_60_answers(bencher: divan::Bencher<'_, '_>) {
             let text = match &task.expected {
                 Expected::CodeGeneration { .. } => {
                     let file = t.files.iter().find(|f| f.path == task.file).unwrap();
-                    let lines: Vec<&str> =
-                        file.text.lines().skip(task.span[0] as usize - 1).take((task.span[1] - task.span[0] + 1) as usize).collect();
-                    let cut = lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+                    let lines: Vec<&str> = file
+                        .text
+                        .lines()
+                        .skip(task.span[0] as usize - 1)
+                        .take((task.span[1] - task.span[0] + 1) as usize)
+                        .collect();
+                    let cut = lines
+                        .iter()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| l.len() - l.trim_start().len())
+                        .min()
+                        .unwrap_or(0);
                     let body: Vec<&str> = lines.iter().map(|l| l.get(cut..).unwrap_or("")).collect();
                     format!("```python\n{}\n```", body.join("\n"))
                 }
-                Expected::CodeUnderstanding { line, operator, .. } => serde_json::json!({"line": line, "kind": operator}).to_string(),
+                Expected::CodeUnderstanding { line, operator, .. } => {
+                    serde_json::json!({"line": line, "kind": operator}).to_string()
+                }
                 Expected::SecurityAudit { vulnerable, cwe, line, .. } => {
                     serde_json::json!({"vulnerable": vulnerable, "cwe": cwe, "line": line}).to_string()
                 }

@@ -147,7 +147,10 @@ fn execution_verified_synth_and_verify_on_the_ledger_fixture() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = run(&["verify", s(&fx), "--tasks", s(&tasks)]);
     assert_eq!(code, 2);
-    assert!(err.trim().lines().count() == 1 && err.contains("execution-verified") && err.contains("tasks.json"), "{err}");
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("execution-verified") && err.contains("tasks.json"),
+        "{err}"
+    );
 
     let (code, out, err) = run(&["synth", s(&fx), "--count", "12", "--out", s(&dir.path().join("structural.json"))]);
     assert_eq!(code, 0);

@@ -228,7 +228,10 @@ fn is_message_call(func: &ast::Expr) -> bool {
     match func {
         ast::Expr::Name(n) => n.id.as_str() == "print",
         ast::Expr::Attribute(a) => {
-            matches!(a.attr.as_str(), "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical" | "log")
+            matches!(
+                a.attr.as_str(),
+                "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical" | "log"
+            )
         }
         _ => false,
     }

@@ -256,7 +256,8 @@ impl TestEnv {
         let mut argv: Vec<String> = vec![self.python.display().to_string(), "-m".into(), "pytest".into()];
         // Outcomes come from the harness: no tracebacks to format, no summary.
         argv.extend(
-            ["-p", "bench_pytest_plugin", "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"].map(String::from),
+            ["-p", "bench_pytest_plugin", "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"]
+                .map(String::from),
         );
         let mut env = vec![
             ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
@@ -305,7 +306,9 @@ impl TestEnv {
             .field(job.tests.join("\n"))
             .hex();
         let cached = self.cache_path("outcomes", &key);
-        if let Some(o) = cached.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok()) {
+        if let Some(o) =
+            cached.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok())
+        {
             return o;
         }
         let limits = &self.sandbox.limits;
@@ -404,7 +407,10 @@ fn probe(python: &Path) -> Result<Probe, TestEnvError> {
 }
 
 /// `(the command as recorded, the arguments pytest gets)`.
-fn pytest_command(test_cmd: Option<&str>, default_paths: &[String]) -> Result<(Vec<String>, Vec<String>), TestEnvError> {
+fn pytest_command(
+    test_cmd: Option<&str>,
+    default_paths: &[String],
+) -> Result<(Vec<String>, Vec<String>), TestEnvError> {
     let Some(cmd) = test_cmd else {
         if default_paths.is_empty() {
             return Err(TestEnvError::TestCommand {

@@ -183,7 +183,8 @@ impl Sandbox {
         }
         for p in &self.exposed {
             // bwrap would create the directories leading to `p` private to root.
-            let hidden = HIDDEN.iter().map(Path::new).find(|h| p.starts_with(h)).expect("only hidden paths are exposed");
+            let hidden =
+                HIDDEN.iter().map(Path::new).find(|h| p.starts_with(h)).expect("only hidden paths are exposed");
             let mut between: Vec<&Path> = p.ancestors().skip(1).take_while(|a| *a != hidden).collect();
             between.reverse();
             for dir in between {
@@ -228,7 +229,9 @@ impl Sandbox {
         let mut child = cmd.spawn().map_err(TestEnvError::io(&self.bwrap, "cannot start"))?;
         let exit = loop {
             match child.try_wait().map_err(TestEnvError::io(&self.bwrap, "cannot wait for"))? {
-                Some(status) => break status.code().map_or_else(|| Exit::Signal(status.signal().unwrap_or(0)), Exit::Code),
+                Some(status) => {
+                    break status.code().map_or_else(|| Exit::Signal(status.signal().unwrap_or(0)), Exit::Code)
+                }
                 None if started.elapsed() >= self.limits.wall => {
                     // The group first, then bwrap itself: its PID namespace
                     // takes every process that left the group with it.

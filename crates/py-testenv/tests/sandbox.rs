@@ -48,8 +48,16 @@ fn baseline_coverage_and_mutants() {
     assert!(!covering.iter().any(|t| t.contains("test_rules")), "{covering:?}");
 
     let original = TestJob { file: MONEY.into(), text: money(), tests: covering.clone() };
-    let mutant = TestJob { file: MONEY.into(), text: money().replacen("if cents < 0", "if cents <= 0", 1), tests: covering.clone() };
-    let equivalent = TestJob { file: MONEY.into(), text: money().replacen("abs(cents), 100", "abs(cents), 100 ", 1), tests: covering };
+    let mutant = TestJob {
+        file: MONEY.into(),
+        text: money().replacen("if cents < 0", "if cents <= 0", 1),
+        tests: covering.clone(),
+    };
+    let equivalent = TestJob {
+        file: MONEY.into(),
+        text: money().replacen("abs(cents), 100", "abs(cents), 100 ", 1),
+        tests: covering,
+    };
     let out = env.run(&[original, mutant, equivalent]);
     assert!(out[0].passed(), "{:?}", out[0]);
     assert_eq!(out[1].failed, ["tests/test_money.py::test_format_amount"], "{:?}", out[1]);

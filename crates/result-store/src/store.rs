@@ -181,12 +181,14 @@ impl Store {
 
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
-        let head = sqlx::query("SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?
-            .ok_or_else(|| StoreError::NoTaskSet { path: self.path.clone(), id: id.into() })?;
+        let head = sqlx::query(
+            "SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NoTaskSet { path: self.path.clone(), id: id.into() })?;
         let rows = sqlx::query("SELECT * FROM tasks WHERE task_set_id = ? ORDER BY position")
             .bind(id)
             .fetch_all(&self.pool)
@@ -198,7 +200,8 @@ impl Store {
                 path: self.path.clone(),
                 reason: format!("task {}: cannot decode `{column}`", r.get::<String, _>("id")),
             };
-            let expected: Expected = serde_json::from_str(r.get::<&str, _>("expected")).map_err(|_| decode("expected"))?;
+            let expected: Expected =
+                serde_json::from_str(r.get::<&str, _>("expected")).map_err(|_| decode("expected"))?;
             let evidence = serde_json::from_str(r.get::<&str, _>("evidence")).map_err(|_| decode("evidence"))?;
             tasks.push(Task {
                 id: r.get("id"),

@@ -37,10 +37,15 @@ pub const ANSWERERS: &[Answerer] = &[
         description: "`raise NotImplementedError` bodies; the first conditional line; \"vulnerable\", CWE-78, line 2",
         answer: |t| constant(t, "raise NotImplementedError", true),
     },
-    Answerer { name: "stub-pass", description: "`pass` bodies; \"no bug\"; \"not vulnerable\"", answer: |t| constant(t, "pass", false) },
+    Answerer {
+        name: "stub-pass",
+        description: "`pass` bodies; \"no bug\"; \"not vulnerable\"",
+        answer: |t| constant(t, "pass", false),
+    },
     Answerer {
         name: "template-regex",
-        description: "string matching that knows the tool: sink and sanitiser patterns, decoy comments, comparison lines",
+        description:
+            "string matching that knows the tool: sink and sanitiser patterns, decoy comments, comparison lines",
         answer: regex_adversary,
     },
 ];
@@ -77,7 +82,9 @@ fn shown(task: &Task) -> Vec<String> {
 fn is_condition(line: &str) -> bool {
     let t = line.trim_start();
     (t.starts_with("if ") || t.starts_with("elif ") || t.starts_with("while ") || t.starts_with("return "))
-        && [" < ", " > ", " <= ", " >= ", " == ", " != ", " is ", " in ", " not ", " and ", " or "].iter().any(|op| t.contains(op))
+        && [" < ", " > ", " <= ", " >= ", " == ", " != ", " is ", " in ", " not ", " and ", " or "]
+            .iter()
+            .any(|op| t.contains(op))
 }
 
 /// Sink patterns by CWE, and the sanitisers the clean twins use.
@@ -88,8 +95,18 @@ const SINKS: &[(&str, &[&str])] = &[
     ("CWE-89", &[".execute("]),
     ("CWE-22", &["os.path.join("]),
 ];
-const SANITISERS: &[&str] =
-    &["literal_eval", "shlex.quote", "commonpath", "is_relative_to", "realpath", "safe_load", "json.loads", "(?", ", ?", "?)"];
+const SANITISERS: &[&str] = &[
+    "literal_eval",
+    "shlex.quote",
+    "commonpath",
+    "is_relative_to",
+    "realpath",
+    "safe_load",
+    "json.loads",
+    "(?",
+    ", ?",
+    "?)",
+];
 
 fn regex_adversary(task: &Task) -> String {
     let lines = shown(task);
@@ -100,9 +117,11 @@ fn regex_adversary(task: &Task) -> String {
             // the first conditional line after the signature.
             let doubt = lines.iter().position(|l| {
                 let t = l.trim_start();
-                t.starts_with('#') && ["FIXME", "TODO", "XXX", "BUG", "inverted", "boundary"].iter().any(|w| t.contains(w))
+                t.starts_with('#')
+                    && ["FIXME", "TODO", "XXX", "BUG", "inverted", "boundary"].iter().any(|w| t.contains(w))
             });
-            let line = doubt.map(|i| i + 2).or_else(|| lines.iter().skip(1).position(|l| is_condition(l)).map(|i| i + 2));
+            let line =
+                doubt.map(|i| i + 2).or_else(|| lines.iter().skip(1).position(|l| is_condition(l)).map(|i| i + 2));
             match line {
                 Some(l) => format!(r#"{{"line": {l}, "kind": "comparison_flip"}}"#),
                 None => r#"{"line": null, "kind": null}"#.into(),
@@ -114,7 +133,15 @@ fn regex_adversary(task: &Task) -> String {
                 let l = l.split('#').next().unwrap_or_default();
                 SINKS.iter().find_map(|(cwe, pats)| {
                     pats.iter()
-                        .any(|p| l.contains(p) && !l.contains("literal_eval") && !(*cwe == "CWE-89" && !(l.contains('%') || l.contains(".format(") || l.contains("f\"") || l.contains(" + "))))
+                        .any(|p| {
+                            l.contains(p)
+                                && !l.contains("literal_eval")
+                                && !(*cwe == "CWE-89"
+                                    && !(l.contains('%')
+                                        || l.contains(".format(")
+                                        || l.contains("f\"")
+                                        || l.contains(" + ")))
+                        })
                         .then_some((*cwe, i + 1))
                 })
             });
@@ -182,7 +209,13 @@ pub fn calibrate(set: &TaskSet, oracle: Option<&dyn TestOracle>) -> Calibration 
                     x.answerer = a.name.clone();
                 }
                 Some(_) => {}
-                None => floors.push(Floor { category: s.category, tier: s.tier, n: s.n, floor: f, answerer: a.name.clone() }),
+                None => floors.push(Floor {
+                    category: s.category,
+                    tier: s.tier,
+                    n: s.n,
+                    floor: f,
+                    answerer: a.name.clone(),
+                }),
             }
         }
     }

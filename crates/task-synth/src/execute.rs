@@ -74,15 +74,22 @@ fn job(task: &Task, c: &Completion, tests: &[String], oracle: &dyn TestOracle) -
 /// `name` (re-indented to the original's place; the original's decorators
 /// kept when the answer gives none), and the rest of the answer (its imports
 /// and helpers) appended at module level.
-pub(crate) fn splice(original: &str, span: [u32; 2], code: &str, name: &str, class: Option<&str>) -> Result<String, String> {
+pub(crate) fn splice(
+    original: &str,
+    span: [u32; 2],
+    code: &str,
+    name: &str,
+    class: Option<&str>,
+) -> Result<String, String> {
     let meta = py_ast_meta::parse_module("<answer>", code, &ExtractRules::default())
         .map_err(|e| format!("not run: the answer does not parse (line {})", e.line))?;
     let top = meta.functions.iter().find(|f| f.name == name).map(|f| (f, [f.start_line, f.end_line]));
     let (f, taken) = top
         .or_else(|| {
-            meta.classes.iter().filter(|c| class.is_none_or(|n| c.name == n)).find_map(|c| {
-                c.methods.iter().find(|m| m.name == name).map(|m| (m, [c.start_line, c.end_line]))
-            })
+            meta.classes
+                .iter()
+                .filter(|c| class.is_none_or(|n| c.name == n))
+                .find_map(|c| c.methods.iter().find(|m| m.name == name).map(|m| (m, [c.start_line, c.end_line])))
         })
         .ok_or_else(|| format!("not run: the answer defines no `{name}`"))?;
     let answer: Vec<&str> = code.lines().collect();
@@ -94,7 +101,13 @@ pub(crate) fn splice(original: &str, span: [u32; 2], code: &str, name: &str, cla
         let decorators = original.lines().skip(span[0] as usize - 1).take_while(|l| l.trim_start().starts_with('@'));
         new.extend(decorators.map(str::to_string));
     }
-    new.extend(def.iter().map(|l| if l.trim().is_empty() { String::new() } else { format!("{indent}{}", &l[cut.min(l.len())..]) }));
+    new.extend(def.iter().map(|l| {
+        if l.trim().is_empty() {
+            String::new()
+        } else {
+            format!("{indent}{}", &l[cut.min(l.len())..])
+        }
+    }));
     let mut out = replace_lines(original, span[0], span[1], &new);
     let rest: Vec<&str> = answer
         .iter()
@@ -120,7 +133,10 @@ mod tests {
     fn splices_a_method_given_as_a_function_with_helpers() {
         let code = "import math\n\ndef helper(y):\n    return y * 2\n\ndef f(x):\n    return helper(x)\n";
         let out = splice(ORIGINAL, [4, 6], code, "f", Some("A")).unwrap();
-        assert!(out.contains("    @staticmethod\n    def f(x):\n        return helper(x)\n\n    def g(self):"), "{out}");
+        assert!(
+            out.contains("    @staticmethod\n    def f(x):\n        return helper(x)\n\n    def g(self):"),
+            "{out}"
+        );
         assert!(out.ends_with("import math\n\ndef helper(y):\n    return y * 2\n\n"), "{out}");
     }
 

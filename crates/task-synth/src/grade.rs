@@ -30,7 +30,8 @@ pub fn grade(task: &Task, output: &str) -> Grade {
 /// deciding component and every one of them passing.
 pub(crate) fn settle(g: &mut Grade, deciding: &[&str]) {
     let decides = |name: &str| if deciding.is_empty() { name != "kind" } else { deciding.contains(&name) };
-    g.pass = g.components.iter().any(|c| decides(&c.name)) && g.components.iter().filter(|c| decides(&c.name)).all(|c| c.pass);
+    g.pass = g.components.iter().any(|c| decides(&c.name))
+        && g.components.iter().filter(|c| decides(&c.name)).all(|c| c.pass);
     g.reason = g.components.iter().find(|c| !c.pass && decides(&c.name)).map(|c| {
         if c.name == "answer" {
             c.detail.clone()
@@ -279,7 +280,9 @@ fn answer_line(v: Option<&serde_json::Value>) -> Option<Option<u32>> {
         // A whole number given as a float (`7.0`) is still that line.
         Some(serde_json::Value::Number(n)) => n
             .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u64))
+            .or_else(|| {
+                n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u64)
+            })
             .and_then(|n| u32::try_from(n).ok())
             .map(Some),
         Some(serde_json::Value::String(s)) => {

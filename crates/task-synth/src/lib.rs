@@ -42,5 +42,5 @@ pub use execute::grade_completions;
 pub use grade::{grade, grade_completion, pair_scores, PairScore};
 pub use rules::Rules;
 pub use sinks::{find_sinks, Sink};
-pub use units::{headline, units, Headline, Stratum, Unit};
 pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};
+pub use units::{headline, units, Headline, Stratum, Unit};

@@ -91,7 +91,8 @@ fn pyproject(text: &str, names: &mut BTreeSet<String>, declared: &mut BTreeSet<S
         rest.iter().try_fold(doc.get(*first)?, |v, k| v.get(k))
     };
     let strings = |v: Option<&toml::Value>| -> Vec<String> {
-        v.and_then(|v| v.as_array()).map_or_else(Vec::new, |a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        v.and_then(|v| v.as_array())
+            .map_or_else(Vec::new, |a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
     };
     for path in [&["project", "name"][..], &["tool", "poetry", "name"], &["tool", "flit", "module", "name"]] {
         if let Some(n) = at(path).and_then(|v| v.as_str()) {
@@ -191,7 +192,8 @@ fn keyword_list(text: &str, key: &str) -> Vec<String> {
 /// anything that is not one (a comment, an option, a lint code in a list).
 pub(crate) fn requirement_name(spec: &str) -> Option<String> {
     let spec = spec.trim();
-    let end = spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
+    let end =
+        spec.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(spec.len());
     let name = &spec[..end];
     let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());

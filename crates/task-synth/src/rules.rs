@@ -156,7 +156,9 @@ impl Rules {
         let mut dirs = std::collections::BTreeSet::new();
         for path in paths {
             let parts: Vec<&str> = path.split('/').collect();
-            if let Some(i) = parts[..parts.len().saturating_sub(1)].iter().position(|p| self.tests.dirs.iter().any(|d| d == p)) {
+            if let Some(i) =
+                parts[..parts.len().saturating_sub(1)].iter().position(|p| self.tests.dirs.iter().any(|d| d == p))
+            {
                 dirs.insert(parts[..=i].join("/"));
             }
         }
@@ -233,7 +235,8 @@ mod tests {
     #[test]
     fn test_paths_are_the_top_most_test_directories() {
         let r = Rules::default();
-        let paths = ["cerberus/tests/test_a.py", "cerberus/tests/sub/test_b.py", "cerberus/validator.py", "tests/conftest.py"];
+        let paths =
+            ["cerberus/tests/test_a.py", "cerberus/tests/sub/test_b.py", "cerberus/validator.py", "tests/conftest.py"];
         assert_eq!(r.test_paths(paths), ["cerberus/tests", "tests"]);
         // The default test rules leave the hash as it was before they existed.
         let mut other = r.clone();

@@ -26,7 +26,11 @@ pub(crate) type Verify<'v, T> = dyn FnMut(&mut [&mut T]) -> Vec<bool> + 'v;
 /// still needed (at most [`BATCH`]), so that checks can run in parallel. The
 /// batches depend only on the candidates and the verdicts, never on the
 /// machine, so the choice stays a pure function of its inputs.
-pub(crate) fn select<T>(mut cands: Vec<Candidate<T>>, quota: [usize; 5], verify: &mut Verify<'_, T>) -> Vec<Candidate<T>> {
+pub(crate) fn select<T>(
+    mut cands: Vec<Candidate<T>>,
+    quota: [usize; 5],
+    verify: &mut Verify<'_, T>,
+) -> Vec<Candidate<T>> {
     cands.sort_by(|a, b| (a.tier, a.rank, &a.file, &a.symbol).cmp(&(b.tier, b.rank, &b.file, &b.symbol)));
     let available: Vec<usize> = (0..5).map(|t| cands.iter().filter(|c| c.tier.index() == t).count()).collect();
     let mut want = quota;
@@ -56,12 +60,12 @@ pub(crate) fn select<T>(mut cands: Vec<Candidate<T>>, quota: [usize; 5], verify:
     }
     // Candidates that failed verification leave a tier short: the nearest
     // tiers with verified spares make it up.
-    for t in 0..5usize {
+    for (t, missing) in short.iter_mut().enumerate() {
         for d in 1..5 {
             for u in [t.checked_sub(d), Some(t + d)].into_iter().flatten().filter(|u| *u < 5) {
-                if short[t] > 0 {
-                    let got = take(&mut pools[u], short[t], &mut used_symbols, verify);
-                    short[t] -= got.len();
+                if *missing > 0 {
+                    let got = take(&mut pools[u], *missing, &mut used_symbols, verify);
+                    *missing -= got.len();
                     chosen.extend(got);
                 }
             }
@@ -168,7 +172,13 @@ mod tests {
     #[test]
     fn rejected_candidates_are_replaced_deterministically() {
         let cands: Vec<Candidate<u64>> = (0..10)
-            .map(|r| Candidate { tier: Tier::from_index((r % 2) as usize), file: format!("f{r}"), symbol: "s".into(), rank: r, item: r })
+            .map(|r| Candidate {
+                tier: Tier::from_index((r % 2) as usize),
+                file: format!("f{r}"),
+                symbol: "s".into(),
+                rank: r,
+                item: r,
+            })
             .collect();
         // Odd items fail verification; the T2 shortfall is made up from T1.
         let mut seen = Vec::new();

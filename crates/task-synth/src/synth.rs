@@ -113,7 +113,8 @@ fn build(
         let sizes: Vec<usize> = units.iter().map(|u| u.len()).collect();
         let mut flat: Vec<&mut Pending> = units.iter_mut().flat_map(|u| u.iter_mut()).collect();
         let mut verdicts = v.verify(&mut flat).into_iter();
-        sizes.into_iter().map(|n| verdicts.by_ref().take(n).fold(true, |all, ok| all && ok)).collect()
+        // Each unit takes exactly its own verdicts (no short-circuit).
+        sizes.into_iter().map(|n| verdicts.by_ref().take(n).filter(|ok| !ok).count() == 0).collect()
     };
     let mut drafts: Vec<Draft> = Vec::new();
     for (category, n) in quota {
@@ -226,7 +227,9 @@ impl<'o> Verifier<'o> {
             .iter_mut()
             .map(|p| {
                 let tests = match &p.check {
-                    Check::Covered { file, def_line } => Some(self.oracle.covering(file, *def_line)).filter(|t| !t.is_empty()),
+                    Check::Covered { file, def_line } => {
+                        Some(self.oracle.covering(file, *def_line)).filter(|t| !t.is_empty())
+                    }
                     Check::Killed { file, text, .. } => match self.seen.get(&(file.clone(), text.clone())) {
                         Some(Verdict::Failed(failed)) if !failed.is_empty() => Some(failed.clone()),
                         _ => None,
@@ -235,7 +238,9 @@ impl<'o> Verifier<'o> {
                     // passes every covering test leaves nothing to decide.
                     Check::StubFails { file, text, def_line } => match self.seen.get(&(file.clone(), text.clone())) {
                         Some(Verdict::Aborted) => Some(self.oracle.covering(file, *def_line)),
-                        Some(Verdict::Failed(failed)) if !failed.is_empty() => Some(self.oracle.covering(file, *def_line)),
+                        Some(Verdict::Failed(failed)) if !failed.is_empty() => {
+                            Some(self.oracle.covering(file, *def_line))
+                        }
                         _ => None,
                     },
                 };

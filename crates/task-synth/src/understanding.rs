@@ -9,7 +9,6 @@ use crate::context::{common_indent, indent_of, line as file_line, numbered, repl
 use crate::select::Candidate;
 use crate::synth::{Check, Draft, Pending};
 
-
 const SYSTEM: &str = "You are a careful Python code reviewer. Answer with exactly one JSON object and nothing else.";
 
 /// Decoy comments: some vouch for a line, some raise doubt. One goes on a
@@ -149,9 +148,17 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
                     original_line: original_line.clone(),
                     pair: Some(id.to_string()),
                 };
-                let unit = |tier: Tier, rule: String, control_lines: &[String], mutant_lines: &[String], line: u32, id: &str| {
+                let unit = |tier: Tier,
+                            rule: String,
+                            control_lines: &[String],
+                            mutant_lines: &[String],
+                            line: u32,
+                            id: &str| {
                     vec![
-                        Pending { draft: draft(tier, rule.clone(), control_lines, control(id)), check: covered.clone() },
+                        Pending {
+                            draft: draft(tier, rule.clone(), control_lines, control(id)),
+                            check: covered.clone(),
+                        },
                         Pending { draft: draft(tier, rule, mutant_lines, mutant(line, id)), check: mu.killed.clone() },
                     ]
                 };
@@ -165,8 +172,15 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
                 decoyed_control.insert(at, comment);
                 let shifted = if mu.line as usize > at { mu.line + 1 } else { mu.line };
                 let id = pair(&format!("{}|decoy", mu.purpose));
-                let rule = "T5: a decoy comment (wording and line chosen by hash) in a mutant and its paired no-bug control".to_string();
-                push(&mut out, &format!("{}|decoy", mu.purpose), Tier::T5, unit(Tier::T5, rule, &decoyed_control, &decoyed, shifted, &id));
+                let rule =
+                    "T5: a decoy comment (wording and line chosen by hash) in a mutant and its paired no-bug control"
+                        .to_string();
+                push(
+                    &mut out,
+                    &format!("{}|decoy", mu.purpose),
+                    Tier::T5,
+                    unit(Tier::T5, rule, &decoyed_control, &decoyed, shifted, &id),
+                );
             }
         }
     }
@@ -179,7 +193,8 @@ fn decoy(cx: &Context<'_>, path: &str, purpose: &str, lines: &[String]) -> (usiz
     let rank = cx.rank(path, &format!("{purpose}|decoy-place"));
     let code: Vec<usize> =
         (1..lines.len()).filter(|i| !lines[*i].trim().is_empty() && !lines[*i].trim_start().starts_with('#')).collect();
-    let at = if code.is_empty() { lines.len().saturating_sub(1).max(1) } else { code[(rank % code.len() as u64) as usize] };
+    let at =
+        if code.is_empty() { lines.len().saturating_sub(1).max(1) } else { code[(rank % code.len() as u64) as usize] };
     let at = at.min(lines.len());
     let reference = lines.get(at).or(lines.last()).map(String::as_str).unwrap_or_default();
     let wording = DECOYS[((rank >> 16) % DECOYS.len() as u64) as usize];

@@ -74,7 +74,8 @@ pub fn headline(set: &TaskSet, grades: &[Grade]) -> Headline {
         h.passed += usize::from(pass);
         h.n += 1;
     }
-    h.strata = strata.into_iter().map(|((category, tier), (passed, n))| Stratum { category, tier, passed, n }).collect();
+    h.strata =
+        strata.into_iter().map(|((category, tier), (passed, n))| Stratum { category, tier, passed, n }).collect();
     h.structural_diagnostics = set
         .tasks
         .iter()

@@ -68,7 +68,11 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
     assert_eq!(record.environment, *env.environment());
     for t in &set.tasks {
         match (t.category, &t.expected, &t.evidence) {
-            (Category::CodeUnderstanding, Expected::CodeUnderstanding { line: Some(_), .. }, Evidence::Execution { tests }) => {
+            (
+                Category::CodeUnderstanding,
+                Expected::CodeUnderstanding { line: Some(_), .. },
+                Evidence::Execution { tests },
+            ) => {
                 assert!(!tests.is_empty(), "{}: a mutant without a killing test", t.id)
             }
             (Category::CodeUnderstanding | Category::CodeGeneration, _, Evidence::Execution { tests }) => {
@@ -96,8 +100,10 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
         assert!(f.floor <= BROKEN_FLOOR, "{} {}: floor {} by {}", f.category, f.tier, f.floor, f.answerer);
     }
     for a in &c.answerers {
-        let no_audit: usize = a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.passed).sum();
-        let units: usize = a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.n).sum();
+        let no_audit: usize =
+            a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.passed).sum();
+        let units: usize =
+            a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.n).sum();
         assert!(no_audit * 10 <= units, "{}: {no_audit} of {units} non-audit units", a.name);
     }
     let generation = set.tasks.iter().filter(|t| t.category == Category::CodeGeneration).count();
@@ -131,7 +137,12 @@ fn tinyledger_hostile_generation_answer_fails_with_its_reason_and_grading_goes_o
     let set = synth(&src, &env, 24);
     let gen: Vec<_> = set.tasks.iter().filter(|t| t.category == Category::CodeGeneration).take(2).collect();
     let Expected::CodeGeneration { signature, .. } = &gen[0].expected else { unreachable!() };
-    let hostile = completion(&gen[0].id, format!("```python\n{signature}\n    import socket\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n```"));
+    let hostile = completion(
+        &gen[0].id,
+        format!(
+            "```python\n{signature}\n    import socket\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n```"
+        ),
+    );
     let good = completion(&gen[1].id, format!("```python\n{}\n```", original(&src.files, gen[1]).join("\n")));
     let grades = grade_completions(&set, &[hostile, good], Some(&env));
     assert!(!grades[0].pass);

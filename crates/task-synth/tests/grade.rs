@@ -32,8 +32,12 @@ fn task(expected: Expected) -> Task {
 #[test]
 fn understanding_every_operator() {
     for op in py_ast_meta::OPERATORS {
-        let t =
-            task(Expected::CodeUnderstanding { line: Some(7), operator: Some(op.to_string()), original_line: None, pair: None });
+        let t = task(Expected::CodeUnderstanding {
+            line: Some(7),
+            operator: Some(op.to_string()),
+            original_line: None,
+            pair: None,
+        });
         let right = grade(
             &t,
             &format!("The bug is here:\n```json\n{{\"line\": 7, \"kind\": \"{op}\"}}\n```\nHope that helps."),

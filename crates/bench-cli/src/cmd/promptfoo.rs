@@ -76,7 +76,8 @@ pub(crate) fn ingest(
         for c in &ingested.completions {
             store.record(run, c, false).await?;
         }
-        let grades = super::grade::grade_run(&store, run, env.as_ref().map(|e| e as &dyn bench_core::TestOracle)).await?;
+        let grades =
+            super::grade::grade_run(&store, run, env.as_ref().map(|e| e as &dyn bench_core::TestOracle)).await?;
         out!(
             "run {run}: {} promptfoo results from {} ingested and graded: {}/{} passed",
             ingested.completions.len(),

@@ -93,10 +93,17 @@ pub(crate) struct GroundTruth {
 
 impl GroundTruth {
     fn of(set: &bench_core::TaskSet) -> Self {
-        let share = set.execution.as_ref().map(|x| &x.stats).filter(|s| s.mutants_tested > 0).map(|s| {
-            s.mutants_survived as f64 / s.mutants_tested as f64
-        });
-        Self { execution_verified: set.execution.is_some(), execution: set.execution.clone(), equivalent_mutant_share: share }
+        let share = set
+            .execution
+            .as_ref()
+            .map(|x| &x.stats)
+            .filter(|s| s.mutants_tested > 0)
+            .map(|s| s.mutants_survived as f64 / s.mutants_tested as f64);
+        Self {
+            execution_verified: set.execution.is_some(),
+            execution: set.execution.clone(),
+            equivalent_mutant_share: share,
+        }
     }
 
     /// One paragraph for people.
@@ -253,7 +260,9 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
         // Structure alone: every component but the execution one and the recorded-only kind.
         let structural_passed = grades
             .iter()
-            .filter(|g| !g.components.is_empty() && g.components.iter().all(|c| c.pass || c.name == "kind" || c.name == "tests"))
+            .filter(|g| {
+                !g.components.is_empty() && g.components.iter().all(|c| c.pass || c.name == "kind" || c.name == "tests")
+            })
             .count() as u64;
         let structural = rate(structural_passed, n);
         let ground_truth = GroundTruth::of(&set);
@@ -279,7 +288,9 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
             ));
         }
         match &calibration {
-            None => findings.push("no gaming floors recorded for this task set (run `bench-cli calibrate --db`)".into()),
+            None => {
+                findings.push("no gaming floors recorded for this task set (run `bench-cli calibrate --db`)".into())
+            }
             Some(c) if !c.broken.is_empty() => findings.push(format!(
                 "broken strata: answerers without understanding score above 10% in {}; scores there are not evidence",
                 c.broken.join(", ")
@@ -403,17 +414,15 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
 
 /// Units passed per category x tier, each beside its gaming floor.
 pub(crate) fn headline_table(run: &RunReport) -> String {
-    let mut s = format!(
-        "| units (floor) | {} |\n|---|{}",
-        Tier::ALL.map(|t| t.to_string()).join(" | "),
-        "---|".repeat(5)
-    );
+    let mut s =
+        format!("| units (floor) | {} |\n|---|{}", Tier::ALL.map(|t| t.to_string()).join(" | "), "---|".repeat(5));
     for c in Category::ALL {
         let cells: Vec<String> = Tier::ALL
             .iter()
             .map(|t| {
                 let stratum = run.headline.strata.iter().find(|x| x.category == c && x.tier == *t);
-                let floor = run.calibration.as_ref().and_then(|k| k.floors.iter().find(|f| f.category == c && f.tier == *t));
+                let floor =
+                    run.calibration.as_ref().and_then(|k| k.floors.iter().find(|f| f.category == c && f.tier == *t));
                 match (stratum, floor) {
                     (None, _) => "–".to_string(),
                     (Some(x), None) => format!("{}/{}", x.passed, x.n),
@@ -485,7 +494,13 @@ pub(crate) fn markdown(r: &Report) -> String {
         }
         let _ = writeln!(s, "\n{}\n", headline_table(run));
         let pt = &run.per_task;
-        let _ = writeln!(s, "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).", pt.passed, pt.n, pt.rate * 100.0);
+        let _ = writeln!(
+            s,
+            "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).",
+            pt.passed,
+            pt.n,
+            pt.rate * 100.0
+        );
         let st = &run.structural;
         let _ = writeln!(
             s,

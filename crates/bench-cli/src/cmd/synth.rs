@@ -88,7 +88,12 @@ pub(crate) fn synth(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>, exec: &ExecArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn verify(
+    src: &SourceArgs,
+    tasks: &Path,
+    rules: Option<&Path>,
+    exec: &ExecArgs,
+) -> anyhow::Result<ExitCode> {
     let recorded = read_tasks(tasks)?;
     let rules = load_rules(rules)?;
     let mut exec = exec.clone();
