@@ -113,15 +113,10 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         );
         let _ = write!(s, "<p><b>{}</b></p>", esc(&run.headline_line()));
         let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&super::report::headline_table(run)));
-        let st = &run.structural;
-        let _ = write!(
-            s,
-            "<p>By structure alone: {}/{} ({:.1}%).</p><p class=\"ground-truth\">{}</p>",
-            st.passed,
-            st.n,
-            st.rate * 100.0,
-            esc(&run.ground_truth.summary())
-        );
+        for line in run.diagnostics() {
+            let _ = write!(s, "<p>{}</p>", esc(&line));
+        }
+        let _ = write!(s, "<p class=\"ground-truth\">{}</p>", esc(&run.ground_truth.summary()));
         s.push_str("<table class=\"manifest\">");
         let manifest = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = manifest.as_object() {

@@ -62,6 +62,26 @@ pub(crate) struct RunReport {
 }
 
 impl RunReport {
+    /// Beside the headline, as diagnostics: every task on its own, and the
+    /// same answers judged by structure alone.
+    pub(crate) fn diagnostics(&self) -> [String; 2] {
+        let (pt, st) = (&self.per_task, &self.structural);
+        [
+            format!(
+                "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).",
+                pt.passed,
+                pt.n,
+                pt.rate * 100.0
+            ),
+            format!(
+                "By structure alone (execution components left out): {}/{} ({:.1}%).",
+                st.passed,
+                st.n,
+                st.rate * 100.0
+            ),
+        ]
+    }
+
     /// The first line of every report: the headline beside its gaming floor.
     pub(crate) fn headline_line(&self) -> String {
         let o = &self.overall;
@@ -493,23 +513,10 @@ pub(crate) fn markdown(r: &Report) -> String {
             let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
         }
         let _ = writeln!(s, "\n{}\n", headline_table(run));
-        let pt = &run.per_task;
-        let _ = writeln!(
-            s,
-            "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).",
-            pt.passed,
-            pt.n,
-            pt.rate * 100.0
-        );
-        let st = &run.structural;
-        let _ = writeln!(
-            s,
-            "By structure alone (execution components left out): {}/{} ({:.1}%).\n\n{}\n",
-            st.passed,
-            st.n,
-            st.rate * 100.0,
-            run.ground_truth.summary()
-        );
+        for line in run.diagnostics() {
+            let _ = writeln!(s, "{line}");
+        }
+        let _ = writeln!(s, "\n{}\n", run.ground_truth.summary());
         let _ = writeln!(s, "### Pass rate per category × tier (Wilson 95% interval)\n");
         let _ = writeln!(
             s,
