@@ -1,6 +1,8 @@
-//! `security_audit`: real functions with an injected sink, each paired with a
-//! clean twin made safe the idiomatic way. The injected code uses the
-//! function's real parameter, so it reads like code that could be there.
+//! `security_audit`: real functions with a sink woven into the data flow of
+//! their real parameter, each paired with a clean twin that differs from it
+//! in exactly one line. Both halves hold the same sink call and the same
+//! sanitiser vocabulary, so what tells them apart is which value reaches the
+//! sink, or whether a check that looks right is right (decision 0010).
 
 use bench_core::{Category, Expected, Prompt, Tier};
 use py_ast_meta::{FunctionSig, ModuleMeta, ParamKind};
@@ -12,257 +14,526 @@ use crate::synth::Draft;
 const SYSTEM: &str =
     "You are a meticulous application-security auditor. Answer with exactly one JSON object and nothing else.";
 
-/// How an injected block is dressed, which sets its tier.
+/// The sink families the rules may name in `security_audit.templates`.
+pub(crate) const TEMPLATES: &[&str] = &["shell", "sql", "path", "eval"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Variant {
-    /// Plain sink.
-    Plain,
-    /// A reassuring but false comment above the sink.
-    Comment,
-    /// Sanitisation that looks right and is not.
-    Sanitised,
-    /// The sink reached through an alias or `getattr`.
-    Obfuscated,
+enum Kind {
+    Shell,
+    /// A value in an unquoted numeric position.
+    SqlValue,
+    /// An identifier in `ORDER BY`, which no placeholder can bind.
+    SqlColumn,
+    Path,
+    Eval,
 }
 
-/// The vulnerable block, its safe twin, and the sink's offset in the first.
-type Blocks = (Vec<String>, Vec<String>, usize);
-
-/// A vulnerability template: builds both blocks around a parameter name.
-pub(crate) struct Template {
-    pub name: &'static str,
-    pub cwe: &'static str,
-    pub build: fn(Variant, &str) -> Blocks,
-}
-
-fn lines(v: &[&str], p: &str) -> Vec<String> {
-    v.iter().map(|l| l.replace("{p}", p)).collect()
-}
-
-pub(crate) const TEMPLATES: &[Template] = &[
-    Template { name: "sql_format", cwe: "CWE-89", build: sql_format },
-    Template { name: "os_system", cwe: "CWE-78", build: os_system },
-    Template { name: "shell_true", cwe: "CWE-78", build: shell_true },
-    Template { name: "path_join", cwe: "CWE-22", build: path_join },
-    Template { name: "eval_input", cwe: "CWE-95", build: eval_input },
-    Template { name: "pickle_loads", cwe: "CWE-502", build: pickle_loads },
-];
-
-fn sql_format(v: Variant, p: &str) -> Blocks {
-    let head = ["import sqlite3", "conn = sqlite3.connect(\"audit.db\")"];
-    let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec![head[0], head[1], "conn.execute(\"INSERT INTO audit (item) VALUES ('%s')\" % ({p},))"],
-            vec![head[0], head[1], "conn.execute(\"INSERT INTO audit (item) VALUES (?)\", (str({p}),))"],
-            2,
-        ),
-        Variant::Sanitised => (
-            vec![
-                head[0],
-                head[1],
-                "item = str({p}).replace(\";\", \"\")",
-                "conn.execute(\"INSERT INTO audit (item) VALUES ('%s')\" % item)",
-            ],
-            vec![
-                head[0],
-                head[1],
-                "item = str({p}).replace(\";\", \"\")",
-                "conn.execute(\"INSERT INTO audit (item) VALUES (?)\", (item,))",
-            ],
-            3,
-        ),
-        Variant::Obfuscated => (
-            vec![
-                head[0],
-                head[1],
-                "record = getattr(conn, \"execute\")",
-                "record(\"INSERT INTO audit (item) VALUES ('{}')\".format({p}))",
-            ],
-            vec![
-                head[0],
-                head[1],
-                "record = getattr(conn, \"execute\")",
-                "record(\"INSERT INTO audit (item) VALUES (?)\", (str({p}),))",
-            ],
-            3,
-        ),
-    };
-    (lines(&vuln, p), lines(&safe, p), at)
-}
-
-fn os_system(v: Variant, p: &str) -> Blocks {
-    let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec!["import os", "os.system(\"logger -t audit \" + str({p}))"],
-            vec!["import subprocess", "subprocess.run([\"logger\", \"-t\", \"audit\", str({p})], check=False)"],
-            1,
-        ),
-        Variant::Sanitised => (
-            vec![
-                "import os",
-                "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")",
-                "os.system(\"logger -t audit \" + arg)",
-            ],
-            vec![
-                "import subprocess",
-                "arg = str({p}).replace(\";\", \"\").replace(\"&\", \"\")",
-                "subprocess.run([\"logger\", \"-t\", \"audit\", arg], check=False)",
-            ],
-            2,
-        ),
-        Variant::Obfuscated => (
-            vec!["import os", "notify = getattr(os, \"system\")", "notify(\"logger -t audit \" + str({p}))"],
-            vec![
-                "import subprocess",
-                "notify = getattr(subprocess, \"run\")",
-                "notify([\"logger\", \"-t\", \"audit\", str({p})], check=False)",
-            ],
-            2,
-        ),
-    };
-    (lines(&vuln, p), lines(&safe, p), at)
-}
-
-fn shell_true(v: Variant, p: &str) -> Blocks {
-    let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec![
-                "import subprocess",
-                "subprocess.run(\"grep -q '%s' /etc/audit.list\" % ({p},), shell=True, check=False)",
-            ],
-            vec!["import subprocess", "subprocess.run([\"grep\", \"-q\", str({p}), \"/etc/audit.list\"], check=False)"],
-            1,
-        ),
-        Variant::Sanitised => (
-            vec![
-                "import subprocess",
-                "pattern = str({p}).replace('\"', \"\")",
-                "subprocess.run('grep -q \"%s\" /etc/audit.list' % pattern, shell=True, check=False)",
-            ],
-            vec![
-                "import subprocess",
-                "pattern = str({p}).replace('\"', \"\")",
-                "subprocess.run([\"grep\", \"-q\", pattern, \"/etc/audit.list\"], check=False)",
-            ],
-            2,
-        ),
-        Variant::Obfuscated => (
-            vec!["import subprocess as sp", "sp.call(\"grep -q '%s' /etc/audit.list\" % ({p},), shell=True)"],
-            vec!["import subprocess as sp", "sp.call([\"grep\", \"-q\", str({p}), \"/etc/audit.list\"])"],
-            1,
-        ),
-    };
-    (lines(&vuln, p), lines(&safe, p), at)
-}
-
-fn path_join(v: Variant, p: &str) -> Blocks {
-    let safe_tail = [
-        "base = os.path.realpath(\"/srv/schemas\")",
-        "path = os.path.realpath(os.path.join(base, NAME))",
-        "if not path.startswith(base + os.sep):",
-        "    raise ValueError(\"schema path escapes /srv/schemas\")",
-        "with open(path) as fh:",
-        "    cached = fh.read()",
-    ];
-    let (vuln, safe, at, name): (Vec<&str>, Vec<&str>, usize, &str) = match v {
-        Variant::Plain | Variant::Comment => (
-            vec![
-                "import os",
-                "path = os.path.join(\"/srv/schemas\", str({p}))",
-                "with open(path) as fh:",
-                "    cached = fh.read()",
-            ],
-            vec!["import os"],
-            2,
-            "str({p})",
-        ),
-        Variant::Sanitised => (
-            vec![
-                "import os",
-                "name = str({p}).replace(\"../\", \"\")",
-                "path = os.path.join(\"/srv/schemas\", name)",
-                "with open(path) as fh:",
-                "    cached = fh.read()",
-            ],
-            vec!["import os", "name = str({p}).replace(\"../\", \"\")"],
-            3,
-            "name",
-        ),
-        Variant::Obfuscated => (
-            vec![
-                "import os",
-                "from os.path import join as locate",
-                "path = locate(\"/srv/schemas\", str({p}))",
-                "with open(path) as fh:",
-                "    cached = fh.read()",
-            ],
-            vec!["import os"],
-            3,
-            "str({p})",
-        ),
-    };
-    let tail: Vec<String> = safe_tail.iter().map(|l| l.replace("NAME", name)).collect();
-    let mut safe_lines = lines(&safe, p);
-    safe_lines.extend(tail.iter().map(|l| l.replace("{p}", p)));
-    (lines(&vuln, p), safe_lines, at)
-}
-
-fn eval_input(v: Variant, p: &str) -> Blocks {
-    let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => {
-            (vec!["parsed = eval(str({p}))"], vec!["import ast", "parsed = ast.literal_eval(str({p}))"], 0)
+impl Kind {
+    fn of_template(name: &str) -> &'static [Kind] {
+        match name {
+            "shell" => &[Kind::Shell],
+            "sql" => &[Kind::SqlValue, Kind::SqlColumn],
+            "path" => &[Kind::Path],
+            "eval" => &[Kind::Eval],
+            _ => &[],
         }
-        Variant::Sanitised => (
-            vec!["expr = str({p})", "if \"__\" not in expr and \"import\" not in expr:", "    parsed = eval(expr)"],
-            vec![
-                "import ast",
-                "expr = str({p})",
-                "if \"__\" not in expr and \"import\" not in expr:",
-                "    parsed = ast.literal_eval(expr)",
-            ],
-            2,
-        ),
-        Variant::Obfuscated => (
-            vec!["import builtins", "evaluate = getattr(builtins, \"eval\")", "parsed = evaluate(str({p}))"],
-            vec!["import ast", "evaluate = getattr(ast, \"literal_eval\")", "parsed = evaluate(str({p}))"],
-            2,
-        ),
-    };
-    (lines(&vuln, p), lines(&safe, p), at)
-}
+    }
 
-fn pickle_loads(v: Variant, p: &str) -> Blocks {
-    let (vuln, safe, at): (Vec<&str>, Vec<&str>, usize) = match v {
-        Variant::Plain | Variant::Comment => {
-            (vec!["import pickle", "state = pickle.loads({p})"], vec!["import json", "state = json.loads({p})"], 1)
+    fn template(self) -> &'static str {
+        match self {
+            Kind::Shell => "shell",
+            Kind::SqlValue | Kind::SqlColumn => "sql",
+            Kind::Path => "path",
+            Kind::Eval => "eval",
         }
-        Variant::Sanitised => (
-            vec![
-                "import pickle",
-                "if isinstance({p}, bytes) and {p}[:1] == b\"\\x80\":",
-                "    state = pickle.loads({p})",
+    }
+
+    fn cwe(self) -> &'static str {
+        match self {
+            Kind::Shell => "CWE-78",
+            Kind::SqlValue | Kind::SqlColumn => "CWE-89",
+            Kind::Path => "CWE-22",
+            Kind::Eval => "CWE-95",
+        }
+    }
+
+    /// The idiomatic fix for this sink, over the variable `s`.
+    fn right(self, s: &str, n: &Names) -> String {
+        match self {
+            Kind::Shell => format!("shlex.quote({s})"),
+            Kind::SqlValue => format!("int({s})"),
+            Kind::SqlColumn => format!("{s} if {s} in (\"{}\", \"{}\") else \"{}\"", n.cols[0], n.cols[1], n.cols[0]),
+            Kind::Path => format!("os.path.basename({s})"),
+            Kind::Eval => format!("{s} if {s}.isidentifier() else \"None\""),
+        }
+    }
+
+    fn right_label(self) -> &'static str {
+        match self {
+            Kind::Shell => "shlex.quote",
+            Kind::SqlValue => "int",
+            Kind::SqlColumn => "an allow-list",
+            Kind::Path => "os.path.basename",
+            Kind::Eval => "isidentifier",
+        }
+    }
+
+    /// Idiomatic fixes for other sinks (HTML, JSON, paths, shells) that do
+    /// not neutralise this one: a matcher that knows sanitiser names but
+    /// not which sink each one protects cannot tell the halves apart.
+    fn wrong(self) -> &'static [&'static str] {
+        match self {
+            Kind::Shell | Kind::SqlValue | Kind::SqlColumn => {
+                &["json.dumps({s})", "html.escape({s})", "os.path.basename({s})"]
+            }
+            Kind::Path => &["shlex.quote({s})", "html.escape({s})"],
+            Kind::Eval => &["html.escape({s})", "os.path.basename({s})"],
+        }
+    }
+
+    /// The pattern a value must match in full to be safe here.
+    fn pattern(self) -> &'static str {
+        match self {
+            Kind::Shell => r"[\w.-]+",
+            Kind::SqlValue => r"\d+",
+            Kind::SqlColumn => r"\w+",
+            Kind::Path => r"[\w-][\w.-]*",
+            Kind::Eval => r"[A-Za-z_]\w*",
+        }
+    }
+
+    /// Checks that look right; the vulnerable half uses the broken form.
+    fn checks(self) -> &'static [Check] {
+        match self {
+            Kind::Shell => &[Check::Anchor, Check::DoubleQuoted],
+            Kind::SqlValue | Kind::Eval => &[Check::Anchor],
+            Kind::SqlColumn => &[Check::Anchor, Check::Prefix],
+            Kind::Path => &[Check::Anchor, Check::SeparatorPrefix, Check::LexicalCommonpath],
+        }
+    }
+
+    fn comments(self) -> &'static [&'static str] {
+        match self {
+            Kind::Shell => &[
+                "# {arg} is quoted by the caller",
+                "# callers pass validated input only",
+                "# no shell metacharacters reach this point",
             ],
-            vec!["import json", "if isinstance({p}, (bytes, str)):", "    state = json.loads({p})"],
-            2,
-        ),
-        Variant::Obfuscated => (
-            vec!["import pickle as serializer", "state = serializer.loads({p})"],
-            vec!["import json as serializer", "state = serializer.loads({p})"],
-            1,
-        ),
-    };
-    (lines(&vuln, p), lines(&safe, p), at)
+            Kind::SqlValue | Kind::SqlColumn => &[
+                "# {arg} is checked by the caller",
+                "# only validated values reach this query",
+                "# safe: input sanitised before the call",
+            ],
+            Kind::Path => {
+                &["# {arg} cannot leave {dir}", "# callers strip directory parts", "# the path is validated before use"]
+            }
+            Kind::Eval => &[
+                "# only plain names reach eval",
+                "# {arg} is checked before evaluation",
+                "# input validated by the caller",
+            ],
+        }
+    }
 }
 
-const FALSE_COMMENT: &str = "# Safe: {p} was validated against the schema above.";
+/// A check that looks right; its broken form is the vulnerable half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// A pattern anchored at one end only, against both ends (`$` before a
+    /// trailing newline is harmless in every sink here).
+    Anchor,
+    /// `shlex.quote` output wrapped in double quotes, where `$(...)` expands.
+    DoubleQuoted,
+    /// An allow-list applied to the first word only, against the whole value.
+    Prefix,
+    /// `startswith(root)` without the separator: a sibling directory passes.
+    SeparatorPrefix,
+    /// `os.path.commonpath` over an unresolved path: `..` passes.
+    LexicalCommonpath,
+}
+
+impl Check {
+    fn label(self) -> &'static str {
+        match self {
+            Check::Anchor => "pattern anchored at one end only",
+            Check::DoubleQuoted => "shlex.quote inside double quotes",
+            Check::Prefix => "allow-list checks the first word only",
+            Check::SeparatorPrefix => "containment by prefix without the separator",
+            Check::LexicalCommonpath => "commonpath over an unresolved path",
+        }
+    }
+}
+
+/// Names and strings drawn from the function and its module.
+struct Names {
+    param: String,
+    stem: String,
+    raw: String,
+    a: String,
+    b: String,
+    out: String,
+    target: String,
+    helper: String,
+    arg: String,
+    tool: String,
+    table: String,
+    db: String,
+    cols: [String; 2],
+    dir: String,
+    root: String,
+    conn: String,
+}
+
+/// Deterministic choices for one item.
+struct Pick<'c, 'a> {
+    cx: &'c Context<'a>,
+    file: &'c str,
+    purpose: String,
+}
+
+impl Pick<'_, '_> {
+    fn index(&self, what: &str, n: usize) -> usize {
+        (self.cx.rank(self.file, &format!("{}|{what}", self.purpose)) % n.max(1) as u64) as usize
+    }
+
+    fn of<'x>(&self, what: &str, pool: &[&'x str]) -> &'x str {
+        pool[self.index(what, pool.len())]
+    }
+}
+
+fn names(pick: &Pick<'_, '_>, kind: Kind, module: &str, param: &str, original: &str) -> Names {
+    let stem = param.trim_start_matches('_');
+    let stem = if stem.is_empty() { "value" } else { stem };
+    let area: String = module
+        .rsplit('.')
+        .find(|s| !s.starts_with("__"))
+        .unwrap_or("data")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    // A drawn name must not shadow one the function already uses.
+    let fresh = |name: String| if original.contains(&name) { format!("_{name}") } else { name };
+    let suffixes: &[&str] = match kind {
+        Kind::Shell => &["arg", "word", "token", "operand", "part"],
+        Kind::SqlValue | Kind::SqlColumn => &["key", "ref", "term", "token", "part"],
+        Kind::Path => &["name", "part", "leaf", "entry", "segment"],
+        Kind::Eval => &["expr", "source", "ref", "spec", "term"],
+    };
+    let first = pick.index("a", suffixes.len());
+    let second = (first + 1 + pick.index("b", suffixes.len() - 1)) % suffixes.len();
+    let outs: &[&str] = match kind {
+        Kind::Shell => &["status", "code", "rc"],
+        Kind::SqlValue | Kind::SqlColumn => &["rows", "found", "records"],
+        Kind::Path => &["content", "data", "body"],
+        Kind::Eval => &["resolved", "result", "obj"],
+    };
+    let verbs: &[&str] = match kind {
+        Kind::Shell => &["run", "invoke", "call"],
+        Kind::SqlValue | Kind::SqlColumn => &["query", "fetch", "lookup"],
+        Kind::Path => &["read", "load", "slurp"],
+        Kind::Eval => &["resolve", "evaluate", "compute"],
+    };
+    let tool = pick
+        .of("tool", &["logger -t {area}", "file --brief", "wc -c", "du -sh", "ls -ld", "stat -c %s", "grep -c {area}"])
+        .replace("{area}", &area);
+    let other = pick.of("col", &["name", "created", "updated", "position", "label"]);
+    let other = if other == stem { "ident" } else { other };
+    Names {
+        param: param.to_string(),
+        stem: stem.to_string(),
+        raw: fresh(if stem.ends_with("text") { format!("{stem}_value") } else { format!("{stem}_text") }),
+        a: fresh(format!("{stem}_{}", suffixes[first])),
+        b: fresh(format!("{stem}_{}", suffixes[second])),
+        out: fresh(format!("{stem}_{}", pick.of("out", outs))),
+        target: fresh(format!("{stem}_path")),
+        helper: fresh(format!("_{}_{area}", pick.of("verb", verbs))),
+        arg: pick.of("arg", &["value", "item", "given", "text"]).to_string(),
+        tool,
+        table: format!("{area}_{stem}"),
+        db: format!("{area}.sqlite3"),
+        cols: [stem.to_string(), other.to_string()],
+        dir: format!("{area}_{}", pick.of("dir", &["data", "files", "store", "cache", "templates", "assets"])),
+        root: fresh(format!("{area}_root")),
+        conn: fresh(format!("{area}_db")),
+    }
+}
+
+/// Lines that set up what the sink needs (a connection, a root directory).
+fn setup(kind: Kind, check: Option<Check>, n: &Names) -> Vec<String> {
+    match (kind, check) {
+        (Kind::SqlValue | Kind::SqlColumn, _) => {
+            vec![format!("{} = sqlite3.connect(os.path.join(os.path.dirname(__file__), \"{}\"))", n.conn, n.db)]
+        }
+        (Kind::Path, Some(Check::SeparatorPrefix | Check::LexicalCommonpath)) => {
+            vec![format!("{} = os.path.realpath(os.path.join(os.path.dirname(__file__), \"{}\"))", n.root, n.dir)]
+        }
+        (Kind::Path, _) => vec![format!("{} = os.path.join(os.path.dirname(__file__), \"{}\")", n.root, n.dir)],
+        (Kind::Shell | Kind::Eval, _) => Vec::new(),
+    }
+}
+
+/// How a sink statement is written.
+#[derive(Clone, Copy, Default)]
+struct Form {
+    /// In a helper: `return` the result.
+    ret: bool,
+    /// Shell: `subprocess.run(..., shell=True)` rather than `os.system`.
+    subprocess: bool,
+    /// Shell: the value inside double quotes.
+    quoted: bool,
+    /// Path: `x` is already the full path.
+    full_path: bool,
+    /// Anchor: which of the three broken/right forms.
+    anchor: u8,
+}
+
+/// The sink statement over `x`; its first line is the statement graded.
+fn sink(kind: Kind, n: &Names, x: &str, f: Form) -> Vec<String> {
+    let lhs = if f.ret { "return ".to_string() } else { format!("{} = ", n.out) };
+    let line = match kind {
+        Kind::Shell => {
+            let command =
+                if f.quoted { format!("f'{} \"{{{x}}}\"'", n.tool) } else { format!("f\"{} {{{x}}}\"", n.tool) };
+            if f.subprocess {
+                format!("{lhs}subprocess.run({command}, shell=True, check=False).returncode")
+            } else {
+                format!("{lhs}os.system({command})")
+            }
+        }
+        Kind::SqlValue => {
+            format!("{lhs}{}.execute(f\"SELECT * FROM {} WHERE rowid = {{{x}}}\").fetchall()", n.conn, n.table)
+        }
+        Kind::SqlColumn => {
+            format!("{lhs}{}.execute(f\"SELECT * FROM {} ORDER BY {{{x}}}\").fetchall()", n.conn, n.table)
+        }
+        Kind::Path => {
+            let path = if f.full_path { x.to_string() } else { format!("os.path.join({}, {x})", n.root) };
+            return vec![format!("with open({path}) as fh:"), format!("    {lhs}fh.read()")];
+        }
+        Kind::Eval => format!("{lhs}eval({x})"),
+    };
+    vec![line]
+}
+
+/// The check lines over `s`, broken or right, and how the sink is written
+/// after them (and over which variable).
+fn check_lines(kind: Kind, check: Check, n: &Names, s: &str, broken: bool, form: Form) -> (Vec<String>, String, Form) {
+    let raise = format!("    raise ValueError(f\"unexpected {}: {{{s}!r}}\")", n.stem);
+    match check {
+        Check::Anchor => {
+            // One character apart, same vocabulary: only the anchors differ.
+            let p = kind.pattern();
+            let test = match (form.anchor, broken) {
+                (0, true) => format!("re.match(r\"{p}\", {s})"),
+                (0, false) => format!("re.match(r\"{p}$\", {s})"),
+                (1, true) => format!("re.search(r\"{p}$\", {s})"),
+                (1, false) => format!("re.search(r\"^{p}$\", {s})"),
+                (_, true) => format!("re.search(r\"^{p}\", {s})"),
+                (_, false) => format!("re.search(r\"^{p}$\", {s})"),
+            };
+            (vec![format!("if not {test}:"), raise], s.to_string(), form)
+        }
+        Check::DoubleQuoted => {
+            (vec![format!("{} = shlex.quote({s})", n.b)], n.b.clone(), Form { quoted: broken, ..form })
+        }
+        Check::Prefix => {
+            let allowed = format!("(\"{}\", \"{}\")", n.cols[0], n.cols[1]);
+            // A multi-word clause ("name DESC") checked by its first word only.
+            let checked = if broken { format!("{s}.partition(\" \")[0]") } else { s.to_string() };
+            let test = format!("if {checked} not in {allowed}:");
+            (vec![test, raise], s.to_string(), form)
+        }
+        Check::SeparatorPrefix => {
+            let end = if broken { n.root.clone() } else { format!("{} + os.sep", n.root) };
+            (
+                vec![
+                    format!("{} = os.path.realpath(os.path.join({}, {s}))", n.target, n.root),
+                    format!("if not {}.startswith({end}):", n.target),
+                    raise,
+                ],
+                n.target.clone(),
+                Form { full_path: true, ..form },
+            )
+        }
+        Check::LexicalCommonpath => {
+            let joined = format!("os.path.join({}, {s})", n.root);
+            let value = if broken { joined } else { format!("os.path.realpath({joined})") };
+            (
+                vec![
+                    format!("{} = {value}", n.target),
+                    format!("if os.path.commonpath([{}, {}]) != {}:", n.root, n.target, n.root),
+                    raise,
+                ],
+                n.target.clone(),
+                Form { full_path: true, ..form },
+            )
+        }
+    }
+}
+
+/// Function-local imports for the modules a block uses.
+fn imports(block: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in ["html", "json", "os", "re", "shlex", "sqlite3", "subprocess"] {
+        let used = block.iter().any(|l| {
+            l.match_indices(&format!("{m}.")).any(|(i, _)| {
+                !l[..i].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            })
+        });
+        if used {
+            out.push(format!("import {m}"));
+        }
+    }
+    out
+}
+
+fn indented(prefix: &str, lines: Vec<String>) -> Vec<String> {
+    lines.into_iter().map(|l| format!("{prefix}{l}")).collect()
+}
+
+/// Both halves of a pair before placement: the lines inserted at the top
+/// of the body, those inserted before its last statement (T3), and where
+/// the sink statement is (`true` = in the second block).
+struct Halves {
+    top: [Vec<String>; 2],
+    late: [Vec<String>; 2],
+    sink: (bool, usize),
+    tier: Tier,
+    rule: String,
+    mechanism: String,
+}
+
+/// The flow mechanism: two values of the parameter, one sanitised for the
+/// sink and one with a transformation that does not neutralise it; the
+/// sink takes one of them.
+fn flow(kind: Kind, pick: &Pick<'_, '_>, n: &Names) -> (Vec<String>, [String; 2], String) {
+    let wrong = pick.of("wrong", kind.wrong());
+    let mut lines = vec![format!("{} = str({})", n.raw, n.param)];
+    let wrong_line = format!("{} = {}", n.a, wrong.replace("{s}", &n.raw));
+    let right_line = format!("{} = {}", n.b, kind.right(&n.raw, n));
+    if pick.index("order", 2) == 0 {
+        lines.extend([wrong_line, right_line]);
+    } else {
+        lines.extend([right_line, wrong_line]);
+    }
+    let label = format!("{} against {}", kind.right_label(), wrong.replace("{s}", "s"));
+    (lines, [n.a.clone(), n.b.clone()], label)
+}
+
+fn halves(
+    kind: Kind,
+    tier: Tier,
+    pick: &Pick<'_, '_>,
+    n: &Names,
+    f: &FunctionSig,
+    min_distance: usize,
+) -> Option<Halves> {
+    let form =
+        Form { subprocess: pick.index("subprocess", 2) == 1, anchor: pick.index("anchor", 3) as u8, ..Form::default() };
+    let comment = pick.of("comment", kind.comments()).replace("{arg}", &n.arg).replace("{dir}", &n.dir);
+    let none = || [Vec::new(), Vec::new()];
+    match tier {
+        Tier::T2 => {
+            let (mut top, xs, label) = flow(kind, pick, n);
+            top.splice(0..0, setup(kind, None, n));
+            let at = top.len();
+            Some(Halves {
+                top: xs.map(|x| [top.clone(), sink(kind, n, &x, form)].concat()),
+                late: none(),
+                sink: (false, at),
+                tier,
+                rule: format!("T2: the sink takes one of two derived values ({label}), right after them"),
+                mechanism: format!("flow: {label}"),
+            })
+        }
+        Tier::T4 => {
+            let (mut derive, xs, label) = flow(kind, pick, n);
+            let mut head = setup(kind, None, n);
+            head.push(format!("def {}({}):", n.helper, n.arg));
+            head.push(format!("    {comment}"));
+            let at = head.len();
+            head.extend(indented("    ", sink(kind, n, &n.arg, Form { ret: true, ..form })));
+            derive.splice(0..0, head);
+            Some(Halves {
+                top: xs.map(|x| [derive.clone(), vec![format!("{} = {}({x})", n.out, n.helper)]].concat()),
+                late: none(),
+                sink: (false, at),
+                tier,
+                rule: format!(
+                    "T4: the sink sits in a nested helper, called with one of two derived values ({label}); a reassuring comment above it"
+                ),
+                mechanism: format!("flow through a helper: {label}"),
+            })
+        }
+        Tier::T1 | Tier::T3 | Tier::T5 => {
+            let check = *kind.checks().get(pick.index("check", kind.checks().len()))?;
+            let in_helper = tier == Tier::T5;
+            let s = if in_helper { n.arg.clone() } else { n.raw.clone() };
+            let build = |broken: bool| -> (Vec<String>, usize) {
+                let (checks, x, form) = check_lines(kind, check, n, &s, broken, Form { ret: in_helper, ..form });
+                let mut lines = setup(kind, Some(check), n);
+                if in_helper {
+                    lines.push(format!("def {}({}):", n.helper, n.arg));
+                    lines.extend(indented("    ", checks));
+                    lines.push(format!("    {comment}"));
+                    let at = lines.len();
+                    lines.extend(indented("    ", sink(kind, n, &x, form)));
+                    lines.push(format!("{} = {}(str({}))", n.out, n.helper, n.param));
+                    (lines, at)
+                } else {
+                    lines.push(format!("{} = str({})", n.raw, n.param));
+                    lines.extend(checks);
+                    let at = lines.len();
+                    lines.extend(sink(kind, n, &x, form));
+                    (lines, at)
+                }
+            };
+            let ((vuln, at), (clean, _)) = (build(true), build(false));
+            let label = check.label();
+            if tier == Tier::T3 {
+                // The check at the top, the sink before the last statement.
+                let (first, last) = (*f.body_lines.first()?, *f.body_lines.last()?);
+                let distance = (last - first) as usize;
+                if f.body_lines.len() < 2 || distance < min_distance {
+                    return None;
+                }
+                let split = |v: Vec<String>| (v[..at].to_vec(), v[at..].to_vec());
+                let ((vt, vl), (ct, cl)) = (split(vuln), split(clean));
+                return Some(Halves {
+                    top: [vt, ct],
+                    late: [vl, cl],
+                    sink: (true, 0),
+                    tier,
+                    rule: format!(
+                        "T3: a check that looks right and is not ({label}), {distance} lines of the function's own code before the sink (>= {min_distance})"
+                    ),
+                    mechanism: format!("{label}, buried"),
+                });
+            }
+            let rule = if in_helper {
+                format!("T5: a check that looks right and is not ({label}), inside a nested helper; a reassuring comment above the sink")
+            } else {
+                format!("T1: a check that looks right and is not ({label}), right before the sink")
+            };
+            Some(Halves {
+                top: [vuln, clean],
+                late: none(),
+                sink: (false, at),
+                tier,
+                rule,
+                mechanism: label.to_string(),
+            })
+        }
+    }
+}
 
 /// One pair = two drafts (vulnerable first).
 pub(crate) type Pair = [Draft; 2];
 
 pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
     let rules = &cx.rules.security_audit;
-    let templates: Vec<&Template> = TEMPLATES.iter().filter(|t| rules.templates.iter().any(|n| n == t.name)).collect();
-    if templates.is_empty() {
+    let kinds: Vec<Kind> = rules.templates.iter().flat_map(|t| Kind::of_template(t).iter().copied()).collect();
+    if kinds.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -276,42 +547,23 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
             if !crate::find_sinks(&original).is_empty() {
                 continue;
             }
-            // Existing prefix checks would blur a path-traversal ground truth.
-            let has_containment = original.contains(".startswith(") || original.contains("commonpath");
             let Some(param) = f.params.iter().find(|p| {
                 matches!(p.kind, ParamKind::Normal | ParamKind::PositionalOnly | ParamKind::KeywordOnly)
                     && p.name != "self"
                     && p.name != "cls"
+                    && fits(&original, &p.name, p.annotation.as_deref())
             }) else {
                 continue;
             };
-            let variants: [(&str, Variant, bool); 4] = [
-                ("plain", Variant::Plain, false),
-                ("buried", Variant::Plain, true),
-                ("decoy", Variant::Comment, false),
-                ("obfuscated", Variant::Obfuscated, false),
-            ];
-            for (label, mut variant, buried) in variants {
-                let purpose = format!("security_audit|{symbol}|{label}");
+            for tier in Tier::ALL {
+                let purpose = format!("security_audit|{symbol}|{tier}");
                 let rank = cx.rank(&m.path, &purpose);
-                if variant == Variant::Comment && rank % 2 == 1 {
-                    variant = Variant::Sanitised;
-                }
-                let first = (rank / 2 % templates.len() as u64) as usize;
-                let Some(template) = (0..templates.len())
-                    .map(|k| templates[(first + k) % templates.len()])
-                    .find(|t| !(has_containment && t.name == "path_join"))
-                else {
-                    continue;
-                };
-                if let Some(pair) = build(cx, m, &symbol, f, &param.name, template, variant, buried) {
-                    out.push(Candidate {
-                        tier: pair[0].tier,
-                        file: m.path.clone(),
-                        symbol: symbol.clone(),
-                        rank,
-                        item: pair,
-                    });
+                let pick = Pick { cx, file: &m.path, purpose };
+                let kind = kinds[pick.index("kind", kinds.len())];
+                let n = names(&pick, kind, &m.module, &param.name, &original);
+                let Some(h) = halves(kind, tier, &pick, &n, f, rules.min_buried_distance) else { continue };
+                if let Some(pair) = build(cx, m, &symbol, f, kind, h) {
+                    out.push(Candidate { tier, file: m.path.clone(), symbol: symbol.clone(), rank, item: pair });
                 }
             }
         }
@@ -319,91 +571,78 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build(
-    cx: &Context<'_>,
-    m: &ModuleMeta,
-    symbol: &str,
-    f: &FunctionSig,
-    param: &str,
-    template: &Template,
-    variant: Variant,
-    buried: bool,
-) -> Option<Pair> {
-    let rules = &cx.rules.security_audit;
+/// Whether the code treats `p` as a plain value a string can stand for:
+/// not a container it indexes, iterates or calls methods of a mapping on.
+fn fits(original: &str, p: &str, annotation: Option<&str>) -> bool {
+    let container = ["dict", "list", "Mapping", "Sequence", "Iterable", "set", "tuple", "Dict", "List"];
+    if annotation.is_some_and(|a| container.iter().any(|c| a.contains(c))) {
+        return false;
+    }
+    // Names that say "collection" or "document" (plural, or a known word).
+    let bare = p.trim_start_matches('_');
+    let plural = bare.ends_with('s') && !["ss", "us", "is"].iter().any(|e| bare.ends_with(e));
+    let words = ["document", "schema", "mapping", "config", "options", "kwargs", "args", "data", "node", "obj"];
+    if plural || words.contains(&bare) {
+        return false;
+    }
+    let uses = ["[", ".items(", ".get(", ".keys(", ".values(", ".append(", ".update(", ".pop("];
+    !(uses.iter().any(|u| original.contains(&format!("{p}{u}"))) || original.contains(&format!(" in {p}:")))
+}
+
+fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: Kind, h: Halves) -> Option<Pair> {
     let base = snippet(cx.text(&m.path), f.start_line, f.end_line);
     let rel = |line: u32| (line - f.start_line) as usize;
-    let at = if buried {
-        let (first, last) = (*f.body_lines.first()?, *f.body_lines.last()?);
-        if f.body_lines.len() < 2 || last < first + 3 {
-            return None;
-        }
-        rel(last)
-    } else {
-        rel(*f.body_lines.first()?)
-    };
-    let indent = indent_of(base.get(at)?);
-    let (mut vuln, mut safe, mut sink) = (template.build)(variant, param);
-    if variant == Variant::Comment {
-        let comment = FALSE_COMMENT.replace("{p}", param);
-        vuln.insert(sink, comment.clone());
-        safe.insert(sink, comment);
-        sink += 1;
-    }
-    let place = |block: &[String]| -> Vec<String> {
+    let top_at = rel(*f.body_lines.first()?);
+    let late_at = rel(*f.body_lines.last()?);
+    let indent = indent_of(base.get(top_at)?);
+    // Function-local imports go first; the late block needs none of its own.
+    let top_block = |i: usize| [imports(&[h.top[i].clone(), h.late[i].clone()].concat()), h.top[i].clone()].concat();
+    let place = |i: usize| -> Vec<String> {
         let mut lines = base.clone();
-        let block: Vec<String> = block.iter().map(|l| format!("{indent}{l}")).collect();
-        lines.splice(at..at, block);
+        lines.splice(late_at..late_at, indented(&indent, h.late[i].clone()));
+        lines.splice(top_at..top_at, indented(&indent, top_block(i)));
         lines
     };
-    let (vuln_lines, safe_lines) = (place(&vuln), place(&safe));
-    for code in [&vuln_lines, &safe_lines] {
+    let (vuln, clean) = (place(0), place(1));
+    // Minimal diff: the halves differ in one line, and both parse.
+    if vuln.len() != clean.len() || (0..vuln.len()).filter(|i| vuln[*i] != clean[*i]).count() != 1 {
+        return None;
+    }
+    for code in [&vuln, &clean] {
         py_ast_meta::normalized_ast(&code.join("\n")).ok()?;
     }
-    let sink_line = (at + sink + 1) as u32;
-    let block_lines: Vec<u32> = (at as u32 + 1..=(at + vuln.len()) as u32).collect();
-    let safe_block: Vec<u32> = (at as u32 + 1..=(at + safe.len()) as u32).collect();
-    let n = vuln_lines.len();
-    let (tier, tier_rule) = match (variant, buried) {
-        (Variant::Obfuscated, _) => (Tier::T5, "T5: sink reached through an alias or getattr".to_string()),
-        (Variant::Comment, _) => (Tier::T4, "T4: reassuring but false comment above the sink".to_string()),
-        (Variant::Sanitised, _) => (Tier::T4, "T4: sanitisation that looks right and is not".to_string()),
-        (Variant::Plain, true) => (Tier::T3, "T3: sink buried before the function's last statement".to_string()),
-        (Variant::Plain, false) if n <= rules.t1_max_lines => {
-            (Tier::T1, format!("T1: plain sink at the top of a snippet of {n} <= {} lines", rules.t1_max_lines))
-        }
-        (Variant::Plain, false) if n <= rules.t2_max_lines => {
-            (Tier::T2, format!("T2: plain sink at the top of a snippet of {n} <= {} lines", rules.t2_max_lines))
-        }
-        (Variant::Plain, false) => (Tier::T3, format!("T3: snippet of {n} > {} lines", rules.t2_max_lines)),
-    };
+    let top_len = top_block(0).len();
+    let sink_line = match h.sink {
+        (false, at) => top_at + top_len - h.top[0].len() + at + 1,
+        (true, at) => late_at + top_len + at + 1,
+    } as u32;
     let pair = bench_core::Hasher::new()
         .field(cx.snapshot_id)
         .field(&m.path)
         .field(symbol)
-        .field(template.name)
-        .field(format!("{variant:?}{buried}"))
+        .field(kind.template())
+        .field(h.tier.to_string())
         .hex()[..16]
         .to_string();
-    let draft = |lines: &[String], vulnerable: bool, accepted: Vec<u32>| Draft {
+    let draft = |lines: &[String], vulnerable: bool| Draft {
         category: Category::SecurityAudit,
-        tier,
-        tier_rule: tier_rule.clone(),
+        tier: h.tier,
+        tier_rule: h.rule.clone(),
         file: m.path.clone(),
         symbol: symbol.to_string(),
         span: [f.start_line, f.end_line],
         prompt: prompt(&m.path, &m.module, lines),
         expected: Expected::SecurityAudit {
             vulnerable,
-            cwe: template.cwe.to_string(),
-            line: if vulnerable { sink_line } else { accepted[0] },
-            lines: accepted,
+            cwe: kind.cwe().to_string(),
+            line: sink_line,
+            lines: vec![sink_line],
             pair: pair.clone(),
-            template: format!("{}/{}", template.name, format!("{variant:?}").to_lowercase()),
+            template: format!("{}/{}", kind.template(), h.mechanism),
         },
         evidence: bench_core::Evidence::Structural,
     };
-    Some([draft(&vuln_lines, true, block_lines), draft(&safe_lines, false, safe_block)])
+    Some([draft(&vuln, true), draft(&clean, false)])
 }
 
 fn prompt(path: &str, module: &str, lines: &[String]) -> Prompt {

@@ -48,6 +48,11 @@ pub const ANSWERERS: &[Answerer] = &[
             "string matching that knows the tool: sink and sanitiser patterns, decoy comments, comparison lines",
         answer: regex_adversary,
     },
+    Answerer {
+        name: "taint-one-hop",
+        description: "`pass` bodies; \"no bug\"; the sink's arguments traced one assignment back, anything sanitiser-like taken as clean",
+        answer: taint_adversary,
+    },
 ];
 
 fn stub(task: &Task, body: &str) -> String {
@@ -87,26 +92,63 @@ fn is_condition(line: &str) -> bool {
             .any(|op| t.contains(op))
 }
 
-/// Sink patterns by CWE, and the sanitisers the clean twins use.
+/// Sink patterns by CWE, as this tool's audit items write them.
 const SINKS: &[(&str, &[&str])] = &[
     ("CWE-78", &["os.system(", "shell=True", "os.popen(", "\"system\")", "'system')"]),
     ("CWE-95", &["eval(", "exec("]),
     ("CWE-502", &["pickle.loads(", "pickle.load(", "marshal.loads(", "yaml.load("]),
     ("CWE-89", &[".execute("]),
-    ("CWE-22", &["os.path.join("]),
+    ("CWE-22", &["open("]),
 ];
+/// The idiomatic fixes: seeing one anywhere means "clean" to a matcher.
 const SANITISERS: &[&str] = &[
     "literal_eval",
     "shlex.quote",
     "commonpath",
     "is_relative_to",
-    "realpath",
+    "basename",
+    "fullmatch",
+    "isidentifier",
+    "int(",
+    " in (",
     "safe_load",
     "json.loads",
     "(?",
     ", ?",
     "?)",
 ];
+/// Sanitiser names a matcher knows, without knowing which sink each protects.
+const LOOKS_SANITISED: &[&str] =
+    &["quote(", "escape(", "basename(", "realpath(", "dumps(", "int(", "isidentifier", " in (", "literal_eval"];
+
+/// The first line that holds a sink, by pattern: (CWE, 0-based index).
+fn sink_line(lines: &[String]) -> Option<(&'static str, usize)> {
+    let code = lines.join("\n");
+    lines.iter().enumerate().find_map(|(i, l)| {
+        let l = l.split('#').next().unwrap_or_default();
+        if l.trim_start().starts_with("def ") {
+            return None;
+        }
+        SINKS.iter().find_map(|(cwe, pats)| {
+            pats.iter()
+                .any(|p| {
+                    l.contains(p)
+                        && !l.contains("literal_eval")
+                        && (*cwe != "CWE-22" || code.contains("os.path."))
+                        && !(*cwe == "CWE-89"
+                            && !(l.contains('%') || l.contains(".format(") || l.contains("f\"") || l.contains(" + ")))
+                })
+                .then_some((*cwe, i))
+        })
+    })
+}
+
+fn verdict(hit: Option<(&str, usize)>) -> String {
+    match hit {
+        Some((cwe, i)) => format!(r#"{{"vulnerable": true, "cwe": "{cwe}", "line": {}}}"#, i + 1),
+        None => r#"{"vulnerable": false, "cwe": null, "line": null}"#.into(),
+    }
+}
 
 fn regex_adversary(task: &Task) -> String {
     let lines = shown(task);
@@ -128,29 +170,45 @@ fn regex_adversary(task: &Task) -> String {
             }
         }
         Expected::SecurityAudit { .. } => {
-            let code = lines.join("\n");
-            let hit = lines.iter().enumerate().find_map(|(i, l)| {
-                let l = l.split('#').next().unwrap_or_default();
-                SINKS.iter().find_map(|(cwe, pats)| {
-                    pats.iter()
-                        .any(|p| {
-                            l.contains(p)
-                                && !l.contains("literal_eval")
-                                && !(*cwe == "CWE-89"
-                                    && !(l.contains('%')
-                                        || l.contains(".format(")
-                                        || l.contains("f\"")
-                                        || l.contains(" + ")))
-                        })
-                        .then_some((*cwe, i + 1))
+            let code: String = lines.iter().map(|l| l.split('#').next().unwrap_or_default()).collect();
+            let hit = sink_line(&lines);
+            verdict(hit.filter(|_| !SANITISERS.iter().any(|s| code.contains(s))))
+        }
+    }
+}
+
+/// One hop of data flow by text: the names inside the sink call, each
+/// traced to its last assignment above; a value that went through anything
+/// that looks like sanitisation is taken as clean, a parameter as tainted.
+fn taint_adversary(task: &Task) -> String {
+    let lines = shown(task);
+    match &task.expected {
+        Expected::CodeGeneration { .. } => stub(task, "pass"),
+        Expected::CodeUnderstanding { .. } => r#"{"line": null, "kind": null}"#.into(),
+        Expected::SecurityAudit { .. } => {
+            let Some((cwe, at)) = sink_line(&lines) else { return verdict(None) };
+            let sink = &lines[at];
+            let args = sink.split_once('(').map_or("", |(_, rest)| rest);
+            let names: Vec<&str> = args
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
+                .collect();
+            let assigned = |name: &str| {
+                lines[..at].iter().rev().find_map(|l| {
+                    let t = l.trim_start();
+                    t.strip_prefix(name).and_then(|r| r.trim_start().strip_prefix('=')).filter(|r| !r.starts_with('='))
                 })
+            };
+            let checked = lines[..at].iter().any(|l| {
+                let t = l.trim_start();
+                t.starts_with("if ")
+                    && ["match(", "search(", "startswith(", "commonpath(", " in ("].iter().any(|c| t.contains(c))
             });
-            match hit {
-                Some((cwe, line)) if !SANITISERS.iter().any(|s| code.contains(s)) => {
-                    format!(r#"{{"vulnerable": true, "cwe": "{cwe}", "line": {line}}}"#)
-                }
-                _ => r#"{"vulnerable": false, "cwe": null, "line": null}"#.into(),
-            }
+            let cleaned =
+                names.iter().any(|n| assigned(n).is_some_and(|r| LOOKS_SANITISED.iter().any(|s| r.contains(s))))
+                    || LOOKS_SANITISED.iter().any(|s| args.contains(s))
+                    || checked;
+            verdict((!cleaned).then_some((cwe, at)))
         }
     }
 }

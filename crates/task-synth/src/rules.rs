@@ -84,8 +84,8 @@ pub struct UnderstandingRules {
 pub struct AuditRules {
     pub min_statements: usize,
     pub templates: Vec<String>,
-    pub t1_max_lines: usize,
-    pub t2_max_lines: usize,
+    /// Lines of the function's own code between the values and a T3 sink.
+    pub min_buried_distance: usize,
 }
 
 impl Default for Rules {
@@ -124,7 +124,7 @@ impl Rules {
             }
         }
         for t in &self.security_audit.templates {
-            if !crate::audit::TEMPLATES.iter().any(|x| x.name == t) {
+            if !crate::audit::TEMPLATES.contains(&t.as_str()) {
                 return bad(format!("unknown vulnerability template {t:?}"));
             }
         }

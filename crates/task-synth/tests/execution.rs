@@ -93,18 +93,15 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
     // The correct answers take the headline too.
     let h = headline(set, &grades);
     assert_eq!(h.passed, h.n, "{h:?}");
-    // Answerers without understanding stay at or under 10% everywhere but
-    // the audit strata, whose templates a string matcher still reads (open).
+    // Answerers without understanding stay at or under 10% in every stratum
+    // and on the headline.
     let c = calibrate(set, Some(env));
-    for f in c.floors.iter().filter(|f| f.category != Category::SecurityAudit) {
+    assert!(c.broken.is_empty(), "broken strata {:?}: {:?}", c.broken, c.floors);
+    for f in &c.floors {
         assert!(f.floor <= BROKEN_FLOOR, "{} {}: floor {} by {}", f.category, f.tier, f.floor, f.answerer);
     }
     for a in &c.answerers {
-        let no_audit: usize =
-            a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.passed).sum();
-        let units: usize =
-            a.headline.strata.iter().filter(|s| s.category != Category::SecurityAudit).map(|s| s.n).sum();
-        assert!(no_audit * 10 <= units, "{}: {no_audit} of {units} non-audit units", a.name);
+        assert!(a.headline.passed * 10 <= a.headline.n, "{}: {} of {} units", a.name, a.headline.passed, a.headline.n);
     }
     let generation = set.tasks.iter().filter(|t| t.category == Category::CodeGeneration).count();
     for body in ["return None", "pass"] {

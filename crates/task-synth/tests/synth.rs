@@ -79,6 +79,20 @@ fn other_real_projects_synthesise_sensibly() {
             assert!(set.tasks.iter().any(|t| t.category == c), "{var}: no {c} task");
         }
         check_every_task(&src, &set);
+        // Without the project's tests (requests' suite needs the network),
+        // generation is structural and outside the headline; the pairs are
+        // not: no answerer without understanding wins more than 10% there.
+        let c = task_synth::calibrate(&set, None);
+        for f in c.floors.iter().filter(|f| f.category != Category::CodeGeneration) {
+            assert!(
+                f.floor <= task_synth::BROKEN_FLOOR,
+                "{var} {} {}: {} by {}",
+                f.category,
+                f.tier,
+                f.floor,
+                f.answerer
+            );
+        }
     }
 }
 

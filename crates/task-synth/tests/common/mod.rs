@@ -103,19 +103,29 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
                 }
             }
             Expected::SecurityAudit { vulnerable, cwe, line, lines, .. } => {
-                let code = shown_code(t).join("\n") + "\n";
+                let shown = shown_code(t);
+                let code = shown.join("\n") + "\n";
                 py_ast_meta::normalized_ast(&code)
                     .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
-                let sinks = find_sinks(&code);
-                if *vulnerable {
+                // The accepted line is the sink statement itself, and both
+                // halves hold the same sink there.
+                assert_eq!(lines, &vec![*line], "task {}", t.id);
+                let sink = &shown[*line as usize - 1];
+                let token = match cwe.as_str() {
+                    "CWE-78" => ["os.system(", "shell=True"].iter().find(|k| sink.contains(**k)),
+                    "CWE-89" => [".execute(f\""].iter().find(|k| sink.contains(**k)),
+                    "CWE-22" => ["open("].iter().find(|k| sink.contains(**k)),
+                    "CWE-95" => ["eval("].iter().find(|k| sink.contains(**k)),
+                    other => panic!("task {}: unexpected {other}", t.id),
+                };
+                assert!(token.is_some(), "task {}: line {line} is not a {cwe} sink: {sink:?}", t.id);
+                if *vulnerable && cwe != "CWE-22" {
+                    // The independent detector agrees (it skips opens behind any containment check).
                     assert!(
-                        sinks.iter().any(|s| &s.cwe == cwe && lines.contains(&s.line)),
-                        "task {}: no {cwe} sink within the injected lines {lines:?} (found {sinks:?})",
+                        find_sinks(&code).iter().any(|s| &s.cwe == cwe && s.line == *line),
+                        "task {}: the detector finds no {cwe} sink at {line}",
                         t.id
                     );
-                    assert!(lines.contains(line));
-                } else {
-                    assert!(sinks.is_empty(), "clean twin {} still has a sink: {sinks:?}", t.id);
                 }
             }
             Expected::CodeGeneration { signature, .. } => {
@@ -123,17 +133,24 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
             }
         }
     }
-    // Pairs: each vulnerable half has its clean twin.
-    let pairs: Vec<(&str, bool)> = set
+    // Pairs: each vulnerable half has its clean twin, one line apart.
+    let audits: Vec<(&str, bool, &Task)> = set
         .tasks
         .iter()
         .filter_map(|t| match &t.expected {
-            Expected::SecurityAudit { pair, vulnerable, .. } => Some((pair.as_str(), *vulnerable)),
+            Expected::SecurityAudit { pair, vulnerable, .. } => Some((pair.as_str(), *vulnerable, t)),
             _ => None,
         })
         .collect();
-    for (p, _) in &pairs {
-        assert_eq!(pairs.iter().filter(|(q, _)| q == p).count(), 2, "pair {p} is not complete");
+    for (p, vulnerable, t) in &audits {
+        let twins: Vec<_> = audits.iter().filter(|(q, _, _)| q == p).collect();
+        assert_eq!(twins.len(), 2, "pair {p} is not complete");
+        if !vulnerable {
+            continue;
+        }
+        let (a, b) = (shown_code(t), shown_code(twins.iter().find(|x| !x.1).unwrap().2));
+        assert_eq!(a.len(), b.len(), "pair {p}");
+        assert_eq!((0..a.len()).filter(|i| a[*i] != b[*i]).count(), 1, "pair {p}: not a one-line difference");
     }
     let _ = Category::ALL;
 }
