@@ -3,7 +3,7 @@
 pub enum RunnerError {
     #[error("{endpoint}: invalid endpoint URL: {reason}")]
     BadEndpoint { endpoint: String, reason: String },
-    #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); pass --allow-remote to permit it")]
+    #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); remote endpoints must be allowed explicitly")]
     Remote { endpoint: String, host: String },
     #[error("{endpoint}: cannot connect: {reason}")]
     Transport { endpoint: String, reason: String },

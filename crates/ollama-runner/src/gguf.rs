@@ -24,14 +24,16 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    pub fn elements(&self) -> u64 {
-        self.dims.iter().product()
+    /// The element count; `None` when the dimensions overflow.
+    pub fn elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, d| n.checked_mul(*d))
     }
 
-    /// Bytes the tensor occupies, from its type's block size.
+    /// Bytes the tensor occupies, from its type's block size; `None` for an
+    /// unknown type or a size that overflows.
     pub fn bytes(&self) -> Option<u64> {
         let (block_bytes, block_elems) = block_size(self.ggml_type)?;
-        Some(self.elements().div_ceil(block_elems) * block_bytes)
+        self.elements()?.div_ceil(block_elems).checked_mul(block_bytes)
     }
 }
 
@@ -46,7 +48,7 @@ pub struct GgufHeader {
 impl GgufHeader {
     /// Weight bytes: the sum over tensors of their typed sizes.
     pub fn weight_bytes(&self) -> u64 {
-        self.tensors.iter().filter_map(TensorInfo::bytes).sum()
+        self.tensors.iter().filter_map(TensorInfo::bytes).fold(0, u64::saturating_add)
     }
 }
 
@@ -186,7 +188,11 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
         let dims = (0..n_dims).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
         let ggml_type = r.u32()?;
         let _offset = r.u64()?;
-        tensors.push(TensorInfo { name, ggml_type, dims });
+        let tensor = TensorInfo { name, ggml_type, dims };
+        if tensor.elements().is_none() {
+            return Err(r.err(format!("tensor {}: dimensions {:?} overflow", tensor.name, tensor.dims)));
+        }
+        tensors.push(tensor);
     }
     Ok(GgufHeader { version, metadata, tensors })
 }
@@ -222,4 +228,42 @@ pub fn file_type_name(file_type: u64) -> Option<&'static str> {
         32 => "BF16",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header with one tensor of the given dimensions and no metadata.
+    fn file_with_tensor(dims: &[u64]) -> tempfile::NamedTempFile {
+        let mut b: Vec<u8> = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(1u64.to_le_bytes()); // tensors
+        b.extend(0u64.to_le_bytes()); // metadata
+        b.extend(4u64.to_le_bytes());
+        b.extend(b"blk0");
+        b.extend((dims.len() as u32).to_le_bytes());
+        for d in dims {
+            b.extend(d.to_le_bytes());
+        }
+        b.extend(0u32.to_le_bytes()); // F32
+        b.extend(0u64.to_le_bytes());
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), b).unwrap();
+        f
+    }
+
+    #[test]
+    fn overflowing_dimensions_are_an_error_naming_the_file_and_tensor() {
+        let f = file_with_tensor(&[1 << 40, 1 << 40]);
+        let e = read_header(f.path()).unwrap_err().to_string();
+        assert!(e.contains(&f.path().display().to_string()) && e.contains("blk0") && e.contains("overflow"), "{e}");
+        // Dimensions that multiply out but whose byte size would not.
+        let f = file_with_tensor(&[1 << 31, 1 << 31, 3]);
+        let h = read_header(f.path()).unwrap();
+        assert_eq!(h.tensors[0].bytes(), None);
+        assert_eq!(h.weight_bytes(), 0);
+        let f = file_with_tensor(&[4, 8]);
+        assert_eq!(read_header(f.path()).unwrap().weight_bytes(), 128);
+    }
 }

@@ -34,3 +34,7 @@ pub use error::RunnerError;
 pub use ollama::OllamaBackend;
 pub use openai::OpenAiBackend;
 pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};
+
+/// The limit on control requests (describe, residency, unload, version) and
+/// on connecting; completions have their own per-task timeout.
+pub const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

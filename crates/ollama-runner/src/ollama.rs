@@ -85,7 +85,11 @@ impl OllamaBackend {
         crate::endpoint_scope(endpoint)?;
         let endpoint = endpoint.trim_end_matches('/').to_string();
         let bad = |reason: String| RunnerError::BadEndpoint { endpoint: endpoint.clone(), reason };
-        let http = reqwest::Client::builder().no_proxy().build().map_err(|e| bad(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(crate::CONTROL_TIMEOUT)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
         let client = ollama_rs::Ollama::try_new(endpoint.as_str()).map_err(|e| bad(e.to_string()))?;
         Ok(Self { endpoint, http, client })
     }
@@ -112,9 +116,10 @@ impl OllamaBackend {
         let resp = self
             .http
             .get(self.url(path))
+            .timeout(crate::CONTROL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
@@ -147,9 +152,10 @@ impl Backend for OllamaBackend {
             .http
             .post(self.url("/api/show"))
             .json(&json!({"model": model}))
+            .timeout(crate::CONTROL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
@@ -158,10 +164,11 @@ impl Backend for OllamaBackend {
             reason: format!("/api/show: {e}"),
         })?;
         // GGUF metadata through ollama-rs, which carries `model_info` faithfully.
-        let metadata: BTreeMap<String, Value> = match self.client.show_model_info(model.to_string()).await {
-            Ok(info) => info.model_info.into_iter().collect(),
-            Err(_) => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
-        };
+        let metadata: BTreeMap<String, Value> =
+            match tokio::time::timeout(crate::CONTROL_TIMEOUT, self.client.show_model_info(model.to_string())).await {
+                Ok(Ok(info)) => info.model_info.into_iter().collect(),
+                _ => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
+            };
         let tags: Tags = serde_json::from_value(self.get_json("/api/tags", model).await?).map_err(|e| {
             RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/tags: {e}") }
         })?;
@@ -288,9 +295,10 @@ impl Backend for OllamaBackend {
             .http
             .post(self.url("/api/generate"))
             .json(&json!({"model": model, "keep_alive": 0}))
+            .timeout(crate::CONTROL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }

@@ -24,6 +24,7 @@ impl OpenAiBackend {
         let base = if trimmed.ends_with("/v1") { trimmed.to_string() } else { format!("{trimmed}/v1") };
         let http = reqwest::Client::builder()
             .no_proxy()
+            .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
             .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
         Ok(Self { endpoint: trimmed.to_string(), base, http })
@@ -60,8 +61,13 @@ impl Backend for OpenAiBackend {
 
     async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
         let url = format!("{}/models", self.base);
-        let resp =
-            self.http.get(&url).send().await.map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, 30))?;
+        let resp = self
+            .http
+            .get(&url)
+            .timeout(crate::CONTROL_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
         let server = resp.headers().get("server").and_then(|v| v.to_str().ok()).map(str::to_string);
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);

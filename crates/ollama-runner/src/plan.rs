@@ -115,23 +115,33 @@ fn num(meta: &BTreeMap<String, Value>, key: &str) -> Option<u64> {
     meta.get(key).and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
 }
 
+/// Bounds far above any real model: metadata beyond them is corrupt or
+/// hostile, and the shape is refused rather than multiplied out.
+const MAX_LAYERS: u64 = 4096;
+const MAX_DIM: u64 = 1 << 24;
+
 impl ModelShape {
     /// Reads the shape from GGUF metadata (a file header or Ollama's
     /// `model_info`). `weight_bytes` comes from the tensor table or the file size.
     pub fn from_metadata(meta: &BTreeMap<String, Value>, weight_bytes: u64) -> Option<Self> {
         let arch = meta.get("general.architecture")?.as_str()?.to_string();
         let k = |s: &str| format!("{arch}.{s}");
-        let n_layers = num(meta, &k("block_count"))? as usize;
-        let heads = num(meta, &k("attention.head_count")).unwrap_or(1);
-        let embd = num(meta, &k("embedding_length")).unwrap_or(0);
+        let n_layers = num(meta, &k("block_count")).filter(|n| *n <= MAX_LAYERS)? as usize;
+        let dim = |key: &str| match num(meta, &k(key)) {
+            Some(v) if v > MAX_DIM => Err(()),
+            v => Ok(v),
+        };
+        let heads = dim("attention.head_count").ok()?.unwrap_or(1);
+        let embd = dim("embedding_length").ok()?.unwrap_or(0);
         let kv_heads: Vec<u64> = match meta.get(&k("attention.head_count_kv")) {
-            Some(Value::Array(a)) => a.iter().map(|v| v.as_u64().unwrap_or(0)).collect(),
-            Some(v) => vec![v.as_u64().unwrap_or(heads); n_layers],
+            Some(Value::Array(a)) if a.len() as u64 > MAX_LAYERS => return None,
+            Some(Value::Array(a)) => a.iter().map(|v| v.as_u64().unwrap_or(0).min(MAX_DIM)).collect(),
+            Some(v) => vec![v.as_u64().unwrap_or(heads).min(MAX_DIM); n_layers],
             None => vec![heads; n_layers],
         };
         let head_dim = embd.checked_div(heads).unwrap_or(0);
-        let key_length = num(meta, &k("attention.key_length")).unwrap_or(head_dim);
-        let value_length = num(meta, &k("attention.value_length")).unwrap_or(key_length);
+        let key_length = dim("attention.key_length").ok()?.unwrap_or(head_dim);
+        let value_length = dim("attention.value_length").ok()?.unwrap_or(key_length);
         let sliding_window = num(meta, &k("attention.sliding_window")).filter(|w| *w > 0);
         // Which layers slide: an explicit pattern, or the architecture's known one.
         let swa_period = num(meta, &k("attention.sliding_window_pattern")).or(match arch.as_str() {
@@ -163,12 +173,17 @@ impl ModelShape {
             .collect();
         // Recurrent state (Mamba-2 / Gated DeltaNet style), f32: the conv state
         // (kernel - 1) x (inner + 2 x groups x state) plus the SSM state state x inner.
-        let conv = num(meta, &k("ssm.conv_kernel")).unwrap_or(0);
-        let inner = num(meta, &k("ssm.inner_size")).unwrap_or(0);
-        let state = num(meta, &k("ssm.state_size")).unwrap_or(0);
-        let groups = num(meta, &k("ssm.group_count")).unwrap_or(1);
-        let recurrent_state_bytes = 4 * (conv.saturating_sub(1) * (inner + 2 * groups * state) + state * inner);
-        let vocab_size = num(meta, &k("vocab_size")).or_else(|| {
+        let conv = dim("ssm.conv_kernel").ok()?.unwrap_or(0);
+        let inner = dim("ssm.inner_size").ok()?.unwrap_or(0);
+        let state = dim("ssm.state_size").ok()?.unwrap_or(0);
+        let groups = dim("ssm.group_count").ok()?.unwrap_or(1);
+        let per_conv = inner.saturating_add(groups.saturating_mul(state).saturating_mul(2));
+        let recurrent_state_bytes = conv
+            .saturating_sub(1)
+            .saturating_mul(per_conv)
+            .saturating_add(state.saturating_mul(inner))
+            .saturating_mul(4);
+        let vocab_size = dim("vocab_size").ok()?.or_else(|| {
             meta.get("tokenizer.ggml.tokens")
                 .and_then(|t| t["array_length"].as_u64().or(t.as_array().map(|a| a.len() as u64)))
         });
@@ -191,7 +206,7 @@ impl ModelShape {
     fn kv_per_token(&self, il: usize, kv: KvType) -> u64 {
         let (n, d) = kv.bytes_per_element();
         let heads = self.kv_heads.get(il).copied().unwrap_or(0);
-        ((self.key_length + self.value_length) * heads * n).div_ceil(d)
+        (self.key_length + self.value_length).saturating_mul(heads).saturating_mul(n).div_ceil(d)
     }
 
     fn kv_cache(&self, ctx: u64, parallel: u64, kv: KvType) -> u64 {
@@ -200,23 +215,24 @@ impl ModelShape {
             .iter()
             .enumerate()
             .map(|(il, kind)| match kind {
-                LayerKind::Full => ctx * self.kv_per_token(il, kv),
-                LayerKind::Sliding => ctx.min(self.sliding_window.unwrap_or(ctx)) * self.kv_per_token(il, kv),
+                LayerKind::Full => ctx.saturating_mul(self.kv_per_token(il, kv)),
+                LayerKind::Sliding => {
+                    ctx.min(self.sliding_window.unwrap_or(ctx)).saturating_mul(self.kv_per_token(il, kv))
+                }
                 LayerKind::Recurrent => 0,
             })
-            .sum();
-        per_seq * parallel
+            .fold(0, u64::saturating_add);
+        // Saturating: an impossible size must read as "does not fit", never wrap.
+        per_seq.saturating_mul(parallel)
     }
 
     fn total(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
-        let recurrent = self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64
-            * self.recurrent_state_bytes
-            * parallel;
-        self.weight_bytes
-            + self.kv_cache(ctx, parallel, req.kv_type)
-            + recurrent
-            + self.compute_buffer()
-            + req.overhead_bytes
+        let recurrent = (self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64)
+            .saturating_mul(self.recurrent_state_bytes)
+            .saturating_mul(parallel);
+        [self.kv_cache(ctx, parallel, req.kv_type), recurrent, self.compute_buffer(), req.overhead_bytes]
+            .into_iter()
+            .fold(self.weight_bytes, u64::saturating_add)
     }
 
     pub fn compute_buffer(&self) -> u64 {
@@ -233,7 +249,7 @@ impl ModelShape {
             .enumerate()
             .filter(|(_, k)| **k == LayerKind::Full)
             .map(|(il, _)| self.kv_per_token(il, req.kv_type))
-            .sum();
+            .fold(0, u64::saturating_add);
         let total = self.total(req, req.ctx, req.parallel);
         let fits_at = |ctx: u64, p: u64| self.total(req, ctx, p) <= req.vram_bytes;
         // Largest context at this parallelism, by bisection.
@@ -262,12 +278,14 @@ impl ModelShape {
             sliding_layers: count(LayerKind::Sliding),
             recurrent_layers: count(LayerKind::Recurrent),
             kv_cache: self.kv_cache(req.ctx, req.parallel, req.kv_type),
-            recurrent_state: count(LayerKind::Recurrent) as u64 * self.recurrent_state_bytes * req.parallel,
+            recurrent_state: (count(LayerKind::Recurrent) as u64)
+                .saturating_mul(self.recurrent_state_bytes)
+                .saturating_mul(req.parallel),
             compute_buffer: self.compute_buffer(),
             overhead: req.overhead_bytes,
             total,
             fits: total <= req.vram_bytes,
-            headroom: req.vram_bytes as i64 - total as i64,
+            headroom: (i128::from(req.vram_bytes) - i128::from(total)).clamp(i64::MIN.into(), i64::MAX.into()) as i64,
             max_ctx,
             max_parallel,
         }
@@ -381,6 +399,32 @@ mod tests {
         // 1 KV head x (256 + 256) x 2 bytes = 1024 bytes per token per layer.
         assert_eq!(plan.kv_bytes_per_token_per_full_layer, 1024);
         assert_eq!(plan.kv_cache, 3 * 8192 * 1024 + 15 * 512 * 1024);
+    }
+
+    #[test]
+    fn hostile_metadata_is_refused_or_reads_as_not_fitting() {
+        use serde_json::json;
+        let huge = meta(&[("general.architecture", json!("llama")), ("llama.block_count", json!(u64::MAX))]);
+        assert!(ModelShape::from_metadata(&huge, 1).is_none());
+        let wide = meta(&[
+            ("general.architecture", json!("llama")),
+            ("llama.block_count", json!(4096)),
+            ("llama.attention.head_count", json!(1u64 << 24)),
+            ("llama.attention.key_length", json!(1u64 << 24)),
+            ("llama.ssm.conv_kernel", json!(1u64 << 24)),
+            ("llama.ssm.inner_size", json!(1u64 << 24)),
+            ("llama.ssm.state_size", json!(1u64 << 24)),
+            ("llama.ssm.group_count", json!(1u64 << 24)),
+        ]);
+        let shape = ModelShape::from_metadata(&wide, u64::MAX - 1).unwrap();
+        let plan = shape.plan(&req(1 << 20, KvType::F16));
+        assert!(!plan.fits && plan.total == u64::MAX && plan.headroom < 0, "{plan:?}");
+        let too_wide = meta(&[
+            ("general.architecture", json!("llama")),
+            ("llama.block_count", json!(2)),
+            ("llama.embedding_length", json!(1u64 << 40)),
+        ]);
+        assert!(ModelShape::from_metadata(&too_wide, 1).is_none());
     }
 
     #[test]

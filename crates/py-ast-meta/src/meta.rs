@@ -212,10 +212,28 @@ pub fn extract(snapshot_id: &str, files: &[SourceFile], rules: &ExtractRules) ->
         let handles: Vec<_> = python
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || part.iter().map(|f| parse_module(&f.path, &f.text, rules)).collect::<Vec<_>>())
+                scope.spawn(move || part.iter().map(|f| parse_guarded(&f.path, &f.text, rules)).collect::<Vec<_>>())
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("a parser thread panicked")).collect()
+        // Panics are caught per file above; should a join fail anyway, its
+        // files are recorded as failures, never dropped.
+        handles
+            .into_iter()
+            .zip(python.chunks(chunk))
+            .flat_map(|(h, part)| {
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|f| {
+                            Err(ParseFailure {
+                                path: f.path.clone(),
+                                line: 0,
+                                error: "the parser thread failed".into(),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
     });
     let mut modules = Vec::new();
     let mut parse_failures = Vec::new();
@@ -227,6 +245,19 @@ pub fn extract(snapshot_id: &str, files: &[SourceFile], rules: &ExtractRules) ->
     }
     let api = ApiIndex::build(&modules);
     Extraction { snapshot_id: snapshot_id.to_string(), modules, parse_failures, api }
+}
+
+/// `parse_module`, with a panic inside the parser recorded as that file's
+/// parse failure instead of failing the whole snapshot.
+fn parse_guarded(path: &str, text: &str, rules: &ExtractRules) -> Result<ModuleMeta, ParseFailure> {
+    std::panic::catch_unwind(|| parse_module(path, text, rules)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(ParseFailure { path: path.to_string(), line: 0, error: format!("the parser panicked: {why}") })
+    })
 }
 
 /// Parses one module into its metadata.

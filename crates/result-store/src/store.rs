@@ -205,8 +205,8 @@ impl Store {
             let evidence = serde_json::from_str(r.get::<&str, _>("evidence")).map_err(|_| decode("evidence"))?;
             tasks.push(Task {
                 id: r.get("id"),
-                category: Category::parse(r.get("category")).unwrap_or(Category::CodeGeneration),
-                tier: Tier::parse(r.get("tier")).unwrap_or(Tier::T1),
+                category: Category::parse(r.get("category")).ok_or_else(|| decode("category"))?,
+                tier: Tier::parse(r.get("tier")).ok_or_else(|| decode("tier"))?,
                 tier_rule: r.get("tier_rule"),
                 file: r.get("file"),
                 symbol: r.get("symbol"),
@@ -269,13 +269,31 @@ impl Store {
         .bind(&m.backend_kind)
         .bind(&m.endpoint)
         .bind(&m.driver)
-        .bind(serde_json::to_string(m).unwrap_or_default())
+        .bind(self.encode("run manifest", m)?)
         .bind(&m.started_at)
         .execute(&self.pool)
         .await
         .map_err(|e| self.db(e))?
         .last_insert_rowid();
         Ok(id)
+    }
+
+    /// JSON for a column; a value that cannot be encoded is an error, never "".
+    fn encode<T: serde::Serialize>(&self, what: &str, value: &T) -> Result<String, StoreError> {
+        serde_json::to_string(value)
+            .map_err(|e| StoreError::Mismatch { path: self.path.clone(), reason: format!("cannot encode {what}: {e}") })
+    }
+
+    /// A JSON column of a row; unreadable data is reported, not defaulted.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        row: &sqlx::sqlite::SqliteRow,
+        column: &str,
+    ) -> Result<T, StoreError> {
+        serde_json::from_str(row.get::<&str, _>(column)).map_err(|e| StoreError::Mismatch {
+            path: self.path.clone(),
+            reason: format!("cannot decode `{column}` of task {}: {e}", row.get::<String, _>("task_id")),
+        })
     }
 
     /// The latest run with the same identity, if any (for resuming).
@@ -290,7 +308,7 @@ impl Store {
     /// Updates a run's manifest (residency observed, plan) and marks it finished.
     pub async fn finish_run(&self, run: i64, m: &RunManifest) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET manifest = ?, finished_at = ? WHERE id = ?")
-            .bind(serde_json::to_string(m).unwrap_or_default())
+            .bind(self.encode("run manifest", m)?)
             .bind(&m.finished_at)
             .bind(run)
             .execute(&self.pool)
@@ -362,7 +380,7 @@ impl Store {
         .bind(c.timings.load_ms)
         .bind(c.timings.prompt_eval_ms)
         .bind(c.timings.eval_ms)
-        .bind(serde_json::to_string(&c.attempts).unwrap_or_default())
+        .bind(self.encode("attempts", &c.attempts)?)
         .bind(&c.error)
         .execute(&mut *tx)
         .await
@@ -412,29 +430,31 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Completion {
-                task_id: r.get("task_id"),
-                text: r.get("text"),
-                prompt_tokens: r.get::<Option<i64>, _>("prompt_tokens").map(|n| n as u64),
-                completion_tokens: r.get::<Option<i64>, _>("completion_tokens").map(|n| n as u64),
-                finish_reason: match r.get::<&str, _>("finish_reason") {
-                    "error" => FinishReason::Error,
-                    other => FinishReason::from_server(Some(other)),
-                },
-                timings: Timings {
-                    wall_ms: r.get("wall_ms"),
-                    ttft_ms: r.get("ttft_ms"),
-                    total_ms: r.get("total_ms"),
-                    load_ms: r.get("load_ms"),
-                    prompt_eval_ms: r.get("prompt_eval_ms"),
-                    eval_ms: r.get("eval_ms"),
-                },
-                attempts: serde_json::from_str(r.get::<&str, _>("attempts")).unwrap_or_default(),
-                error: r.get("error"),
+        rows.into_iter()
+            .map(|r| {
+                let attempts = self.decode(&r, "attempts")?;
+                Ok(Completion {
+                    task_id: r.get("task_id"),
+                    text: r.get("text"),
+                    prompt_tokens: r.get::<Option<i64>, _>("prompt_tokens").map(|n| n as u64),
+                    completion_tokens: r.get::<Option<i64>, _>("completion_tokens").map(|n| n as u64),
+                    finish_reason: match r.get::<&str, _>("finish_reason") {
+                        "error" => FinishReason::Error,
+                        other => FinishReason::from_server(Some(other)),
+                    },
+                    timings: Timings {
+                        wall_ms: r.get("wall_ms"),
+                        ttft_ms: r.get("ttft_ms"),
+                        total_ms: r.get("total_ms"),
+                        load_ms: r.get("load_ms"),
+                        prompt_eval_ms: r.get("prompt_eval_ms"),
+                        eval_ms: r.get("eval_ms"),
+                    },
+                    attempts,
+                    error: r.get("error"),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Replaces the grades of a run (grading is idempotent).
@@ -449,7 +469,7 @@ impl Store {
                 .bind(&g.task_id)
                 .bind(g.pass)
                 .bind(&g.reason)
-                .bind(serde_json::to_string(&g.invented).unwrap_or_default())
+                .bind(self.encode("invented names", &g.invented)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.db(e))?;
@@ -480,11 +500,11 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|r| {
                 let id: String = r.get("task_id");
-                Grade {
+                let invented = self.decode(&r, "invented")?;
+                Ok(Grade {
                     components: comps
                         .iter()
                         .filter(|c| c.get::<&str, _>("task_id") == id)
@@ -497,10 +517,10 @@ impl Store {
                     task_id: id,
                     pass: r.get("pass"),
                     reason: r.get("reason"),
-                    invented: serde_json::from_str(r.get::<&str, _>("invented")).unwrap_or_default(),
-                }
+                    invented,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

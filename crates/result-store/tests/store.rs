@@ -144,3 +144,27 @@ async fn a_run_for_another_snapshot_is_refused() {
     assert!(matches!(Store::open_existing(&missing).await, Err(StoreError::Missing { .. })));
     assert!(!missing.exists());
 }
+
+/// Corrupt rows are reported with the file and the column, never relabelled
+/// as a default category, tier or empty value.
+#[tokio::test]
+async fn corrupt_rows_are_reported_not_relabelled() {
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    let set = set();
+    store.put_task_set(&set).await.unwrap();
+    let run = store.create_run(&manifest("a")).await.unwrap();
+    store.record(run, &completion("t0", None), false).await.unwrap();
+    drop(store);
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+    sqlx::query("UPDATE tasks SET tier = 'T9' WHERE id = 't1'").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE results SET attempts = 'not json' WHERE task_id = 't0'").execute(&mut db).await.unwrap();
+    drop(db);
+    let store = Store::open_existing(&path).await.unwrap();
+    let e = store.task_set(&set.taskset_id).await.unwrap_err().to_string();
+    assert!(e.contains("r.sqlite") && e.contains("t1") && e.contains("tier"), "{e}");
+    let e = store.completions(run).await.unwrap_err().to_string();
+    assert!(e.contains("r.sqlite") && e.contains("t0") && e.contains("attempts"), "{e}");
+}

@@ -27,7 +27,7 @@ pub(crate) fn eval(
 ) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     // Refuse a non-local endpoint before anything is written.
-    ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
+    super::run::local_only(args)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
     let rules = load_rules(rules)?;
     let (set, env) = derive(src, &rules, Some(count), exec)?;

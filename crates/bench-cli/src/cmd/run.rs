@@ -102,7 +102,7 @@ pub(crate) async fn run_model<B: Backend + Sync>(
     args: &RunArgs,
     resume: bool,
 ) -> anyhow::Result<i64> {
-    let scope = ollama_runner::require_local(&args.endpoint, args.allow_remote)?;
+    let scope = local_only(args)?;
     let (info, weights) = describe(b, model, args.gguf.as_deref()).await?;
     let plan = plan_for(&info, weights, args, u64::from(args.num_ctx))?;
     if let Some(p) = &plan {
@@ -254,4 +254,12 @@ pub(crate) fn plan(
         );
     }
     Ok(if plan.fits { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The air-gap check, with the flag that lifts it named for the CLI user.
+pub(crate) fn local_only(args: &RunArgs) -> anyhow::Result<bench_core::EndpointScope> {
+    ollama_runner::require_local(&args.endpoint, args.allow_remote).map_err(|e| match e {
+        ollama_runner::RunnerError::Remote { .. } => anyhow::anyhow!("{e}: pass --allow-remote to permit it"),
+        e => e.into(),
+    })
 }
