@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{headline, Headline};
 
+/// Who holds a floor of 0%: no answerer scores there.
+const NOBODY: &str = "none";
+
 /// A floor above this share marks a stratum broken.
 pub const BROKEN_FLOOR: f64 = 0.10;
 
@@ -228,6 +231,7 @@ pub struct Floor {
     pub tier: Tier,
     pub n: usize,
     pub floor: f64,
+    /// The answerer that reaches the floor, or `none` at 0%.
     pub answerer: String,
 }
 
@@ -272,7 +276,7 @@ pub fn calibrate(set: &TaskSet, oracle: Option<&dyn TestOracle>) -> Calibration 
                     tier: s.tier,
                     n: s.n,
                     floor: f,
-                    answerer: a.name.clone(),
+                    answerer: if f > 0.0 { a.name.clone() } else { NOBODY.into() },
                 }),
             }
         }
@@ -281,7 +285,7 @@ pub fn calibrate(set: &TaskSet, oracle: Option<&dyn TestOracle>) -> Calibration 
     let best = answerers
         .iter()
         .map(|a| (share(a.headline.passed, a.headline.n), a.name.clone()))
-        .fold((0.0, String::from("-")), |best, x| if x.0 > best.0 { x } else { best });
+        .fold((0.0, String::from(NOBODY)), |best, x| if x.0 > best.0 { x } else { best });
     let broken =
         floors.iter().filter(|f| f.floor > BROKEN_FLOOR).map(|f| format!("{} {}", f.category, f.tier)).collect();
     Calibration {

@@ -40,7 +40,7 @@ pub use calibrate::{calibrate, Answerer, AnswererScore, Calibration, Floor, ANSW
 pub use error::SynthError;
 pub use execute::grade_completions;
 pub use grade::{grade, grade_completion, pair_scores, PairScore};
-pub use rules::Rules;
+pub use rules::{AuditRules, CodegenRules, Exclude, Quota, Rules, TestRules, UnderstandingRules};
 pub use sinks::{find_sinks, Sink};
 pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};
 pub use units::{headline, units, Headline, Stratum, Unit};

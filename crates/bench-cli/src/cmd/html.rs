@@ -20,7 +20,12 @@ fn color(rate: f64) -> String {
 
 fn heatmap(run: &RunReport) -> String {
     let (cw, ch, left, top) = (110.0, 44.0, 170.0, 30.0);
-    let mut s = format!("<svg id=\"heatmap-{}\" class=\"chart heatmap\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"pass rate by category and tier\">", run.run_id, left + cw * 5.0 + 10.0, top + ch * 3.0 + 10.0);
+    let mut s = format!("<svg id=\"heatmap-{}\" class=\"chart heatmap\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"pass rate by category and tier\">", run.run_id, left + cw * 5.0 + 10.0, top + ch * 3.0 + 30.0);
+    let _ = write!(
+        s,
+        "<text class=\"x-label\" x=\"{left}\" y=\"{}\">tier (columns) × category (rows); cells: tasks passed/graded, colour: pass rate from 0% to 100%</text>",
+        top + ch * 3.0 + 20.0
+    );
     for (j, t) in Tier::ALL.iter().enumerate() {
         let _ = write!(s, "<text x=\"{}\" y=\"20\" text-anchor=\"middle\">{t}</text>", left + cw * j as f64 + cw / 2.0);
     }
@@ -51,23 +56,42 @@ fn heatmap(run: &RunReport) -> String {
     s + "</svg>"
 }
 
-fn bars(id: &str, label: &str, values: &[(String, f64)], unit: &str) -> String {
-    let (w, h, pad) = (640.0, 180.0, 30.0);
+/// A bar chart with both axes drawn and labelled: `unit` on the y axis
+/// (0 and the maximum marked), `x_label` under the x axis.
+fn bars(id: &str, label: &str, values: &[(String, f64)], unit: &str, x_label: &str) -> String {
+    let (w, h, pad, left) = (640.0, 180.0, 30.0, 56.0);
     let max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-9);
-    let bw = (w - 2.0 * pad) / values.len().max(1) as f64;
+    let bw = (w - left - pad) / values.len().max(1) as f64;
     let mut s = format!(
         "<svg id=\"{id}\" class=\"chart bars\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{}\">",
-        h + 20.0,
+        h + 36.0,
         esc(label)
     );
-    let _ = write!(s, "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#333\"/>", w - pad);
-    let _ = write!(s, "<text x=\"{pad}\" y=\"12\">max {max:.0} {unit}</text>");
+    // Axes, ticks and labels.
+    let _ =
+        write!(s, "<line class=\"x-axis\" x1=\"{left}\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#333\"/>", w - pad);
+    let _ = write!(s, "<line class=\"y-axis\" x1=\"{left}\" y1=\"{pad}\" x2=\"{left}\" y2=\"{h}\" stroke=\"#333\"/>");
+    let _ = write!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>", left - 4.0, h + 4.0);
+    let _ = write!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max:.0}</text>", left - 4.0, pad + 4.0);
+    let _ = write!(
+        s,
+        "<text class=\"y-label\" transform=\"translate(12,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        (h + pad) / 2.0,
+        esc(unit)
+    );
+    let _ = write!(
+        s,
+        "<text class=\"x-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        (left + w - pad) / 2.0,
+        h + 28.0,
+        esc(x_label)
+    );
     for (i, (name, v)) in values.iter().enumerate() {
         let bh = (h - pad) * v / max;
         let _ = write!(
             s,
             "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a7bd0\"><title>{}: {v:.0} {unit}</title></rect>",
-            pad + bw * i as f64 + 1.0, h - bh, (bw - 2.0).max(1.0), esc(name)
+            left + bw * i as f64 + 1.0, h - bh, (bw - 2.0).max(1.0), esc(name)
         );
     }
     s + "</svg>"
@@ -87,7 +111,8 @@ fn histogram(run: &RunReport) -> String {
         .enumerate()
         .map(|(i, c)| (format!("{:.0}–{:.0} ms", lo + width * i as f64, lo + width * (i + 1) as f64), *c))
         .collect();
-    bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks")
+    let x = format!("wall-clock latency per task (ms), {bins} bins from {lo:.0} to {:.0} ms", lo + width * bins as f64);
+    bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks", &x)
 }
 
 pub(crate) fn page(r: &Report) -> String {
@@ -120,12 +145,21 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         s.push_str("<table class=\"manifest\">");
         let manifest = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = manifest.as_object() {
-            for (k, v) in obj {
+            for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "vram_plan") {
                 let v = if v.is_string() { v.as_str().unwrap_or_default().to_string() } else { v.to_string() };
                 let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
             }
         }
-        s.push_str("</table><h3>Pass rate by category × tier</h3>");
+        s.push_str("</table>");
+        let plan = super::report::plan_rows(m.vram_plan.as_ref());
+        if !plan.is_empty() {
+            s.push_str("<h3>VRAM plan</h3><table class=\"plan\">");
+            for (k, v) in plan {
+                let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+            }
+            s.push_str("</table>");
+        }
+        s.push_str("<h3>Pass rate by category × tier</h3>");
         s.push_str(&heatmap(run));
         for f in &run.findings {
             let _ = write!(s, "<div class=\"finding\">{}</div>", esc(f));
@@ -135,7 +169,13 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         s.push_str("<h3>Completion tokens per task</h3>");
         let tokens: Vec<(String, f64)> =
             run.rows.iter().map(|x| (x.task_id.clone(), x.completion_tokens.unwrap_or(0) as f64)).collect();
-        s.push_str(&bars(&format!("tokens-{}", run.run_id), "completion tokens per task", &tokens, "tokens"));
+        s.push_str(&bars(
+            &format!("tokens-{}", run.run_id),
+            "completion tokens per task",
+            &tokens,
+            "completion tokens",
+            "tasks, in task-set order",
+        ));
         for line in run.throughput.summary() {
             let _ = write!(s, "<p>{}</p>", esc(&line));
         }

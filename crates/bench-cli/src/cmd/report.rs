@@ -467,6 +467,43 @@ pub(crate) fn headline_table(run: &RunReport) -> String {
     s
 }
 
+/// The VRAM plan as table rows in MiB and tokens; empty without a plan.
+pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, String)> {
+    let Some(raw) = plan else { return Vec::new() };
+    let Ok(p) = serde_json::from_value::<ollama_runner::plan::Plan>(raw.clone()) else {
+        return vec![("plan", format!("unreadable: {raw}"))];
+    };
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let verdict = if p.fits {
+        format!("fits, {} to spare", mib(p.headroom.unsigned_abs()))
+    } else {
+        format!("does NOT fit, {} short", mib(p.headroom.unsigned_abs()))
+    };
+    vec![
+        ("budget", mib(p.request.vram_bytes)),
+        ("weights", format!("{} ({})", mib(p.weights), p.architecture)),
+        (
+            "KV cache",
+            format!(
+                "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} sliding layers capped at their window",
+                mib(p.kv_cache),
+                p.request.ctx,
+                p.request.parallel,
+                p.request.kv_type,
+                p.kv_bytes_per_token,
+                p.full_layers,
+                p.sliding_layers
+            ),
+        ),
+        ("recurrent state", format!("{} ({} layers)", mib(p.recurrent_state), p.recurrent_layers)),
+        ("compute buffer", mib(p.compute_buffer)),
+        ("overhead", mib(p.overhead)),
+        ("total", format!("{}: {verdict}", mib(p.total))),
+        ("largest context", format!("{} tokens at {} sequence(s)", p.max_ctx, p.request.parallel)),
+        ("largest parallelism", format!("{} sequence(s) at {} tokens", p.max_parallel, p.request.ctx)),
+    ]
+}
+
 /// A value, or `-` when it is unknown.
 pub(crate) fn dash<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
@@ -494,13 +531,6 @@ pub(crate) fn markdown(r: &Report) -> String {
             ("quantisation", m.quantization.clone().unwrap_or_else(|| "-".into())),
             ("options", serde_json::to_string(&m.options).unwrap_or_default()),
             (
-                "VRAM plan",
-                m.vram_plan
-                    .as_ref()
-                    .map(|p| format!("total {} B, fits {}", p["total"], p["fits"]))
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            (
                 "residency",
                 m.residency.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not reported by this backend".into()),
             ),
@@ -511,6 +541,13 @@ pub(crate) fn markdown(r: &Report) -> String {
             ),
         ] {
             let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
+        }
+        let plan = plan_rows(m.vram_plan.as_ref());
+        if !plan.is_empty() {
+            let _ = writeln!(s, "\n### VRAM plan\n\n| | |\n|---|---|");
+            for (k, v) in plan {
+                let _ = writeln!(s, "| {k} | {v} |");
+            }
         }
         let _ = writeln!(s, "\n{}\n", headline_table(run));
         for line in run.diagnostics() {
