@@ -23,7 +23,7 @@ fn heatmap(run: &RunReport) -> String {
     let mut s = format!("<svg id=\"heatmap-{}\" class=\"chart heatmap\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"pass rate by category and tier\">", run.run_id, left + cw * 5.0 + 10.0, top + ch * 3.0 + 30.0);
     let _ = write!(
         s,
-        "<text class=\"x-label\" x=\"{left}\" y=\"{}\">tier (columns) × category (rows); cells: tasks passed/graded, colour: pass rate from 0% to 100%</text>",
+        "<text class=\"x-label\" x=\"{left}\" y=\"{}\">columns: tier; rows: category; cells: passed/graded; colour: pass rate 0–100%</text>",
         top + ch * 3.0 + 20.0
     );
     for (j, t) in Tier::ALL.iter().enumerate() {
