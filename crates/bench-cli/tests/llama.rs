@@ -236,6 +236,12 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
         assert!(dom.contains(&format!("id=\"{id}\"")), "the rendered page lacks #{id}");
     }
     assert!(dom.matches("class=\"cell").count() >= 15, "the heatmap has no cells");
+    // Every task's prompt, answer and grade components, one click away.
+    assert_eq!(dom.matches("<tr class=\"detail\"><td colspan=\"10\"><details>").count(), 10, "per-task details");
+    assert!(
+        dom.contains("<h4>Grade components</h4>") && dom.contains("class=\"plan\""),
+        "details or plan table missing"
+    );
     let shot = dir.path().join("report.png");
     let o = Command::new(chromium)
         .args(flags)

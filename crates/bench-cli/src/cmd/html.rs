@@ -120,7 +120,7 @@ pub(crate) fn page(r: &Report) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation report</title><style>\
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}table{border-collapse:collapse;margin:1em 0}\
 td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{word-break:break-word}th{white-space:nowrap}th{background:#f2f2f2}.pass{color:#1a7f37}.fail{color:#b3261e}\
-.chart{display:block;margin:1em 0;font-size:12px}.finding{background:#fff4d6;padding:4px 8px;margin:3px 0}</style></head><body>\
+.chart{display:block;margin:1em 0;font-size:12px}pre{white-space:pre-wrap;background:#f7f7f7;padding:6px;font-size:12px;max-height:30em;overflow:auto}.finding{background:#fff4d6;padding:4px 8px;margin:3px 0}</style></head><body>\
 <h1>Evaluation report</h1>",
     );
     let _ = write!(s, "<p>bench-cli {}</p>", esc(&r.tool_version));
@@ -198,6 +198,27 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
                 dash(row.prompt_tokens), dash(row.completion_tokens),
                 esc(&row.finish_reason)
             );
+            // One click away: the prompt, the answer and how it was graded.
+            let _ = write!(
+                s,
+                "<tr class=\"detail\"><td colspan=\"10\"><details><summary>prompt, answer and grade of {}</summary>\
+<h4>Prompt (system)</h4><pre>{}</pre><h4>Prompt (user)</h4><pre>{}</pre><h4>Answer</h4><pre>{}</pre><h4>Ground truth</h4><pre>{}</pre><h4>Grade components</h4><table class=\"components\"><tr><th>component</th><th>result</th><th>detail</th></tr>",
+                esc(&row.task_id),
+                esc(&row.prompt.system),
+                esc(&row.prompt.user),
+                esc(&row.answer),
+                esc(&serde_json::to_string_pretty(&row.expected).unwrap_or_default()),
+            );
+            for c in &row.components {
+                let class = if c.pass { "pass" } else { "fail" };
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td class=\"{class}\">{class}</td><td>{}</td></tr>",
+                    esc(&c.name),
+                    esc(&c.detail)
+                );
+            }
+            s.push_str("</table></details></td></tr>");
         }
         s.push_str("</table></section>");
     }

@@ -169,6 +169,12 @@ pub(crate) struct Row {
     pub finish_reason: String,
     /// The tests that decide the task (empty for structural ground truth).
     pub decided_by: Vec<String>,
+    /// What a reader needs to check the verdict: the prompt as sent, the
+    /// answer as received, the ground truth and every grade component.
+    pub prompt: bench_core::Prompt,
+    pub answer: String,
+    pub expected: bench_core::Expected,
+    pub components: Vec<bench_core::Component>,
 }
 
 impl Row {
@@ -252,6 +258,10 @@ pub(crate) async fn build(store: &Store) -> anyhow::Result<Report> {
                 completion_tokens: c.completion_tokens,
                 finish_reason: c.finish_reason.as_str().to_string(),
                 decided_by: t.evidence.tests().to_vec(),
+                prompt: t.prompt.clone(),
+                answer: c.error.clone().map_or_else(|| c.text.clone(), |e| format!("(no answer: {e})")),
+                expected: t.expected.clone(),
+                components: g.components.clone(),
             });
         }
         let mine: Vec<PassRate> = rates.iter().filter(|p| p.run_id == r.id).cloned().collect();
