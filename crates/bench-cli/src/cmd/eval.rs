@@ -6,7 +6,7 @@ use bench_core::TestOracle;
 use ollama_runner::{Backend, OllamaBackend, OpenAiBackend};
 use result_store::Store;
 
-use super::report::{build, render};
+use super::report::render;
 use super::run::{run_model, runtime, with_backend};
 use super::synth::{derive, load_rules, table};
 use crate::cli::{BackendKind, ExecArgs, ReportFormat, RunArgs, SourceArgs};
@@ -58,7 +58,7 @@ pub(crate) fn eval(
                 grades.len()
             );
         }
-        anyhow::Ok(build(&store).await?)
+        anyhow::Ok(bench_report::build(&store).await?)
     })?;
     for (format, name) in
         [(ReportFormat::Md, "report.md"), (ReportFormat::Html, "report.html"), (ReportFormat::Json, "report.json")]

@@ -23,7 +23,6 @@ mod calibrate;
 mod eval;
 mod exec;
 mod grade;
-mod html;
 mod promptfoo;
 mod report;
 mod run;

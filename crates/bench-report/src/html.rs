@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bench_core::{Category, Tier};
 
-use super::report::{dash, Report, RunReport};
+use crate::model::{dash, headline_table, plan_rows, Report, RunReport};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -115,7 +115,8 @@ fn histogram(run: &RunReport) -> String {
     bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks", &x)
 }
 
-pub(crate) fn page(r: &Report) -> String {
+/// The report as one self-contained HTML page (inline CSS and SVG, no scripts).
+pub fn html(r: &Report) -> String {
     let mut s = String::from(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation report</title><style>\
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}table{border-collapse:collapse;margin:1em 0}\
@@ -137,7 +138,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             esc(&run.model)
         );
         let _ = write!(s, "<p><b>{}</b></p>", esc(&run.headline_line()));
-        let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&super::report::headline_table(run)));
+        let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&headline_table(run)));
         for line in run.diagnostics() {
             let _ = write!(s, "<p>{}</p>", esc(&line));
         }
@@ -151,7 +152,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             }
         }
         s.push_str("</table>");
-        let plan = super::report::plan_rows(m.vram_plan.as_ref());
+        let plan = plan_rows(m.vram_plan.as_ref());
         if !plan.is_empty() {
             s.push_str("<h3>VRAM plan</h3><table class=\"plan\">");
             for (k, v) in plan {

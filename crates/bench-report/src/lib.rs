@@ -1,0 +1,38 @@
+//! The evaluation report as a library: [`build`] reads a result store into a
+//! [`Report`] (manifest, scoring-unit headline beside the gaming floors,
+//! pass rates with Wilson intervals, findings, throughput, per-task rows with
+//! prompt, answer and grade components, item statistics across runs), and
+//! [`markdown`] and [`html`] render it; the model is `Serialize` for JSON.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = result_store::Store::open_existing(std::path::Path::new("results.sqlite")).await?;
+//! let report = bench_report::build(&store).await?;
+//! std::fs::write("report.md", bench_report::markdown(&report))?;
+//! std::fs::write("report.html", bench_report::html(&report))?;
+//! std::fs::write("report.json", serde_json::to_string_pretty(&report)?)?;
+//! # Ok(()) }
+//! ```
+
+mod html;
+mod markdown;
+mod model;
+mod time;
+
+pub use html::html;
+pub use markdown::markdown;
+pub use model::{build, Comparison, GroundTruth, Report, Row, RunReport, Throughput};
+
+/// Errors while building a report, each naming the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] result_store::StoreError),
+    #[error("{path}: the stored calibration of task set {task_set} does not decode: {source}")]
+    Calibration {
+        path: String,
+        task_set: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}

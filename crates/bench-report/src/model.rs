@@ -1,0 +1,523 @@
+//! The report model: everything a reader needs about the runs in a store,
+//! built once and rendered as Markdown, HTML or JSON.
+
+use std::collections::BTreeMap;
+
+use bench_core::{Category, RunManifest, Tier};
+use result_store::{wilson, ItemStat, PassRate, Store};
+use serde::Serialize;
+
+use crate::time::seconds_between;
+use crate::ReportError;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub tool_version: String,
+    pub runs: Vec<RunReport>,
+    /// Conditions that differ between runs of the same task set.
+    pub comparison: Vec<Comparison>,
+    pub item_stats: Vec<ItemStat>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub task_set_id: String,
+    pub runs: Vec<i64>,
+    pub comparable: bool,
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub model: String,
+    pub manifest: RunManifest,
+    pub tasks_total: usize,
+    pub graded: usize,
+    /// The headline: scoring units (an audit pair, a mutant with its paired
+    /// no-bug control, an execution-verified generation task), each counted
+    /// only when all its tasks pass.
+    pub overall: PassRate,
+    /// Units per category x tier, beside each stratum's gaming floor.
+    pub headline: task_synth::Headline,
+    /// What answerers without understanding score on this task set, when
+    /// `calibrate` (or `eval`) recorded it.
+    pub calibration: Option<task_synth::Calibration>,
+    /// Every task on its own (halves of pairs counted separately): a diagnostic.
+    pub per_task: PassRate,
+    /// The same answers judged by structure alone (execution components left
+    /// out), beside the execution-graded figure.
+    pub structural: PassRate,
+    pub ground_truth: GroundTruth,
+    pub rates: Vec<PassRate>,
+    pub findings: Vec<String>,
+    pub pairs_passed: usize,
+    pub pairs_total: usize,
+    pub rows: Vec<Row>,
+    pub invented: Vec<(String, String)>,
+    pub truncated: Vec<String>,
+    pub throughput: Throughput,
+}
+
+impl RunReport {
+    /// Beside the headline, as diagnostics: every task on its own, and the
+    /// same answers judged by structure alone.
+    pub fn diagnostics(&self) -> [String; 2] {
+        let (pt, st) = (&self.per_task, &self.structural);
+        [
+            format!(
+                "Per task (halves of pairs counted alone, a diagnostic): {}/{} ({:.1}%).",
+                pt.passed,
+                pt.n,
+                pt.rate * 100.0
+            ),
+            format!(
+                "By structure alone (execution components left out): {}/{} ({:.1}%).",
+                st.passed,
+                st.n,
+                st.rate * 100.0
+            ),
+        ]
+    }
+
+    /// The first line of every report: the headline beside its gaming floor.
+    pub fn headline_line(&self) -> String {
+        let o = &self.overall;
+        format!(
+            "Headline: {}/{} scoring units passed ({:.1}%, 95% CI {:.1}–{:.1}%){}",
+            o.passed,
+            o.n,
+            o.rate * 100.0,
+            o.low * 100.0,
+            o.high * 100.0,
+            self.calibration.as_ref().map_or(String::new(), |c| format!(
+                ", gaming floor {:.1}% ({})",
+                c.headline_floor * 100.0,
+                c.headline_floor_by
+            ))
+        )
+    }
+}
+
+/// How the task set's ground truth was settled.
+#[derive(Debug, Serialize)]
+pub struct GroundTruth {
+    pub execution_verified: bool,
+    pub execution: Option<bench_core::ExecutionRecord>,
+    /// Of the candidate mutants run, the share no covering test killed
+    /// (discarded as equivalent).
+    pub equivalent_mutant_share: Option<f64>,
+}
+
+impl GroundTruth {
+    fn of(set: &bench_core::TaskSet) -> Self {
+        let share = set
+            .execution
+            .as_ref()
+            .map(|x| &x.stats)
+            .filter(|s| s.mutants_tested > 0)
+            .map(|s| s.mutants_survived as f64 / s.mutants_tested as f64);
+        Self {
+            execution_verified: set.execution.is_some(),
+            execution: set.execution.clone(),
+            equivalent_mutant_share: share,
+        }
+    }
+
+    /// One paragraph for people.
+    pub fn summary(&self) -> String {
+        let Some(x) = &self.execution else {
+            return "Ground truth: structural only. No test environment was given, so generation answers are judged \
+                    on structure and mutants were not checked against the repository's tests."
+                .into();
+        };
+        let (b, st) = (&x.baseline, &x.stats);
+        format!(
+            "Ground truth: execution-verified by the repository's own tests (`{}`, environment {}). Baseline: {} of {} \
+             tests passed in both runs, {} flaky dropped. Candidate mutants: {} run, {} killed, {} survived and were \
+             discarded as equivalent ({}), {} inconclusive. Generation targets: {} whose stub body passed every \
+             covering test were discarded.",
+            x.environment.test_cmd.join(" "),
+            &x.environment.fingerprint[..16.min(x.environment.fingerprint.len())],
+            b.passed,
+            b.tests,
+            b.flaky.len(),
+            st.mutants_tested,
+            st.mutants_killed,
+            st.mutants_survived,
+            self.equivalent_mutant_share.map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
+            st.mutants_inconclusive,
+            st.generation_stub_passed
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub task_id: String,
+    pub category: String,
+    pub tier: String,
+    pub symbol: String,
+    pub pass: bool,
+    pub reason: Option<String>,
+    pub wall_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub finish_reason: String,
+    /// The tests that decide the task (empty for structural ground truth).
+    pub decided_by: Vec<String>,
+    /// What a reader needs to check the verdict: the prompt as sent, the
+    /// answer as received, the ground truth and every grade component.
+    pub prompt: bench_core::Prompt,
+    pub answer: String,
+    pub expected: bench_core::Expected,
+    pub components: Vec<bench_core::Component>,
+}
+
+impl Row {
+    /// The deciding tests, shortened for a table cell.
+    pub fn decided_by_short(&self) -> String {
+        match self.decided_by.as_slice() {
+            [] => "structure".into(),
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Throughput {
+    pub completion_tokens: u64,
+    /// Sum of server-side (or client-timed after the first token) generation time.
+    pub generation_ms: f64,
+    pub tokens_per_second: Option<f64>,
+    /// Sum of every request's wall time.
+    pub request_wall_ms: f64,
+    /// From the run's start (after the model was described) to its end,
+    /// warm-up included; spans the pause when a run was resumed.
+    pub run_wall_s: Option<f64>,
+    /// From the first task request's start to the last one's end.
+    pub task_window_s: Option<f64>,
+    /// Share of the task window spent outside requests (store writes,
+    /// bookkeeping, progress): the orchestration overhead.
+    pub orchestration_overhead: Option<f64>,
+}
+
+impl Throughput {
+    /// Two lines for people: tokens and speed; time and overhead.
+    pub fn summary(&self) -> [String; 2] {
+        let secs = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |w| format!("{w:.1} s"));
+        [
+            format!(
+                "completion tokens: {}; generation time {:.1} s; {}",
+                self.completion_tokens,
+                self.generation_ms / 1000.0,
+                self.tokens_per_second.map_or_else(|| "-".to_string(), |x| format!("{x:.1} tokens/s"))
+            ),
+            format!(
+                "time in requests {:.1} s; task window {}; orchestration overhead {}; run wall time (warm-up included) {}",
+                self.request_wall_ms / 1000.0,
+                secs(self.task_window_s),
+                self.orchestration_overhead.map_or_else(|| "-".to_string(), |o| format!("{:.2}%", o * 100.0)),
+                secs(self.run_wall_s)
+            ),
+        ]
+    }
+}
+
+/// Builds the report over every graded run in `store`.
+pub async fn build(store: &Store) -> Result<Report, ReportError> {
+    let runs = store.runs().await?;
+    let rates = store.pass_rates().await?;
+    let mut reports = Vec::new();
+    for r in &runs {
+        let set = store.task_set(&r.task_set_id).await?;
+        let grades = store.grades(r.id).await?;
+        if grades.is_empty() {
+            continue;
+        }
+        let completions = store.completions(r.id).await?;
+        let by_task: BTreeMap<&str, &bench_core::Completion> =
+            completions.iter().map(|c| (c.task_id.as_str(), c)).collect();
+        let grade_of: BTreeMap<&str, &bench_core::Grade> = grades.iter().map(|g| (g.task_id.as_str(), g)).collect();
+        let mut rows = Vec::new();
+        for t in &set.tasks {
+            let (Some(c), Some(g)) = (by_task.get(t.id.as_str()), grade_of.get(t.id.as_str())) else { continue };
+            rows.push(Row {
+                task_id: t.id.clone(),
+                category: t.category.to_string(),
+                tier: t.tier.to_string(),
+                symbol: t.symbol.clone(),
+                pass: g.pass,
+                reason: g.reason.clone(),
+                wall_ms: c.timings.wall_ms,
+                ttft_ms: c.timings.ttft_ms,
+                prompt_tokens: c.prompt_tokens,
+                completion_tokens: c.completion_tokens,
+                finish_reason: c.finish_reason.as_str().to_string(),
+                decided_by: t.evidence.tests().to_vec(),
+                prompt: t.prompt.clone(),
+                answer: c.error.clone().map_or_else(|| c.text.clone(), |e| format!("(no answer: {e})")),
+                expected: t.expected.clone(),
+                components: g.components.clone(),
+            });
+        }
+        let mine: Vec<PassRate> = rates.iter().filter(|p| p.run_id == r.id).cloned().collect();
+        let rate = |passed: u64, n: u64| {
+            let (low, high) = wilson(passed, n);
+            PassRate {
+                run_id: r.id,
+                model: r.model.clone(),
+                category: "all".into(),
+                tier: "all".into(),
+                n,
+                passed,
+                rate: if n == 0 { 0.0 } else { passed as f64 / n as f64 },
+                low,
+                high,
+            }
+        };
+        let n = grades.len() as u64;
+        let per_task = rate(grades.iter().filter(|g| g.pass).count() as u64, n);
+        let headline = task_synth::headline(&set, &grades);
+        let overall = rate(headline.passed as u64, headline.n as u64);
+        let calibration: Option<task_synth::Calibration> = match store.calibration(&set.taskset_id).await? {
+            Some(v) => Some(serde_json::from_value(v).map_err(|source| ReportError::Calibration {
+                path: store.path().to_string(),
+                task_set: set.taskset_id.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        // Structure alone: every component but the execution one and the recorded-only kind.
+        let structural_passed = grades
+            .iter()
+            .filter(|g| {
+                !g.components.is_empty() && g.components.iter().all(|c| c.pass || c.name == "kind" || c.name == "tests")
+            })
+            .count() as u64;
+        let structural = rate(structural_passed, n);
+        let ground_truth = GroundTruth::of(&set);
+        let pairs = task_synth::pair_scores(&set.tasks, &grades);
+        let truncated: Vec<String> =
+            rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
+        let invented: Vec<(String, String)> =
+            grades.iter().flat_map(|g| g.invented.iter().map(|i| (g.task_id.clone(), i.clone()))).collect();
+        let completion_tokens: u64 = completions.iter().filter_map(|c| c.completion_tokens).sum();
+        let generation_ms: f64 = completions.iter().filter_map(|c| c.timings.eval_ms).sum();
+        let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
+        let run_wall_s = r.manifest.finished_at.as_deref().and_then(|f| seconds_between(&r.manifest.started_at, f));
+        let task_window_s = store.task_window(r.id).await?;
+        let mut findings =
+            findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
+        findings.extend(r.manifest.warnings.iter().map(|w| format!("warning recorded by the run: {w}")));
+        if !ground_truth.execution_verified {
+            findings.push("ground truth is structural only: no test environment was given (see --python)".into());
+        } else if structural.passed != per_task.passed {
+            findings.push(format!(
+                "execution changes the verdict: {} tasks passed when graded by the repository's tests, {} by structure alone",
+                per_task.passed, structural.passed
+            ));
+        }
+        match &calibration {
+            None => {
+                findings.push("no gaming floors recorded for this task set (run `bench-cli calibrate --db`)".into())
+            }
+            Some(c) if !c.broken.is_empty() => findings.push(format!(
+                "broken strata: answerers without understanding score above 10% in {}; scores there are not evidence",
+                c.broken.join(", ")
+            )),
+            Some(_) => {}
+        }
+        reports.push(RunReport {
+            run_id: r.id,
+            model: r.model.clone(),
+            manifest: r.manifest.clone(),
+            tasks_total: set.tasks.len(),
+            graded: grades.len(),
+            overall,
+            headline,
+            calibration,
+            per_task,
+            structural,
+            ground_truth,
+            rates: mine,
+            findings,
+            pairs_passed: pairs.iter().filter(|p| p.pass).count(),
+            pairs_total: pairs.len(),
+            rows,
+            invented,
+            truncated,
+            throughput: Throughput {
+                completion_tokens,
+                generation_ms,
+                tokens_per_second: (generation_ms > 0.0).then(|| completion_tokens as f64 / (generation_ms / 1000.0)),
+                request_wall_ms,
+                run_wall_s,
+                task_window_s,
+                orchestration_overhead: task_window_s
+                    .filter(|w| *w > 0.0)
+                    .map(|w| (1.0 - request_wall_ms / 1000.0 / w).max(0.0)),
+            },
+        });
+    }
+    // Runs of one task set are compared only when their conditions match.
+    let mut by_set: BTreeMap<&str, Vec<&RunReport>> = BTreeMap::new();
+    for r in &reports {
+        by_set.entry(r.manifest.taskset_id.as_str()).or_default().push(r);
+    }
+    let mut comparison = Vec::new();
+    let mut item_stats = Vec::new();
+    for (set_id, rs) in by_set {
+        if rs.len() < 2 {
+            continue;
+        }
+        let base = &rs[0].manifest;
+        let mut differences = Vec::new();
+        for r in &rs[1..] {
+            let m = &r.manifest;
+            if m.options != base.options {
+                differences.push(format!(
+                    "run {} sampling options {:?} differ from run {}'s {:?}",
+                    r.run_id, m.options, rs[0].run_id, base.options
+                ));
+            }
+            if m.backend_kind != base.backend_kind || m.endpoint != base.endpoint {
+                differences.push(format!(
+                    "run {} used {} at {}, run {} used {} at {}",
+                    r.run_id, m.backend_kind, m.endpoint, rs[0].run_id, base.backend_kind, base.endpoint
+                ));
+            }
+            if m.quantization.is_some() && base.quantization.is_some() && m.quantization != base.quantization {
+                differences.push(format!(
+                    "run {} is quantised {:?}, run {} {:?}",
+                    r.run_id, m.quantization, rs[0].run_id, base.quantization
+                ));
+            }
+            if m.driver != base.driver {
+                differences.push(format!(
+                    "run {} was driven by {}, run {} by {}",
+                    r.run_id, m.driver, rs[0].run_id, base.driver
+                ));
+            }
+        }
+        comparison.push(Comparison {
+            task_set_id: set_id.to_string(),
+            runs: rs.iter().map(|r| r.run_id).collect(),
+            comparable: differences.is_empty(),
+            differences,
+        });
+        item_stats.extend(store.item_stats(set_id).await?);
+    }
+    Ok(Report { tool_version: bench_core::TOOL_VERSION.into(), runs: reports, comparison, item_stats })
+}
+
+fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, pairs: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let strata: Vec<&PassRate> = rates.iter().filter(|p| p.tier != "all").collect();
+    let saturated: Vec<&&PassRate> = strata.iter().filter(|p| p.n >= 2 && (p.passed == 0 || p.passed == p.n)).collect();
+    // One finding per side, naming its strata, not one line per stratum.
+    for (side, at_side) in [("floor (none passed)", true), ("ceiling (all passed)", false)] {
+        let strata: Vec<String> = saturated
+            .iter()
+            .filter(|p| (p.passed == 0) == at_side)
+            .map(|p| format!("{} {} (n={})", p.category, p.tier, p.n))
+            .collect();
+        if !strata.is_empty() {
+            out.push(format!(
+                "at {side}: {}; these strata do not discriminate at this model's level",
+                strata.join(", ")
+            ));
+        }
+    }
+    if !strata.is_empty() && saturated.len() == strata.len() {
+        out.push("every stratum is at floor or ceiling: the task set is not discriminative at this model's level; that is the finding, not a score".into());
+    }
+    if rows > 0 && truncated * 4 > rows {
+        out.push(format!("{truncated} of {rows} answers were cut off by the output budget (finish_reason length); consider a larger --num-predict"));
+    }
+    if pairs > 0 {
+        out.push(format!(
+            "security pairs: {pairs_ok} of {pairs} pairs had both halves right (a pair counts only then)"
+        ));
+    }
+    out
+}
+
+/// Units passed per category x tier, each beside its gaming floor.
+pub(crate) fn headline_table(run: &RunReport) -> String {
+    let mut s =
+        format!("| units (floor) | {} |\n|---|{}", Tier::ALL.map(|t| t.to_string()).join(" | "), "---|".repeat(5));
+    for c in Category::ALL {
+        let cells: Vec<String> = Tier::ALL
+            .iter()
+            .map(|t| {
+                let stratum = run.headline.strata.iter().find(|x| x.category == c && x.tier == *t);
+                let floor =
+                    run.calibration.as_ref().and_then(|k| k.floors.iter().find(|f| f.category == c && f.tier == *t));
+                match (stratum, floor) {
+                    (None, _) => "–".to_string(),
+                    (Some(x), None) => format!("{}/{}", x.passed, x.n),
+                    (Some(x), Some(f)) => format!(
+                        "{}/{} ({:.0}%{})",
+                        x.passed,
+                        x.n,
+                        f.floor * 100.0,
+                        if f.floor > task_synth::BROKEN_FLOOR { " BROKEN" } else { "" }
+                    ),
+                }
+            })
+            .collect();
+        s.push_str(&format!("\n| {c} | {} |", cells.join(" | ")));
+    }
+    if run.headline.structural_diagnostics > 0 {
+        s.push_str(&format!(
+            "\n\n{} generation tasks have no execution evidence: structural diagnostics, not in the headline.",
+            run.headline.structural_diagnostics
+        ));
+    }
+    s
+}
+
+/// The VRAM plan as table rows in MiB and tokens; empty without a plan.
+pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, String)> {
+    let Some(raw) = plan else { return Vec::new() };
+    let Ok(p) = serde_json::from_value::<ollama_runner::plan::Plan>(raw.clone()) else {
+        return vec![("plan", format!("unreadable: {raw}"))];
+    };
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let verdict = if p.fits {
+        format!("fits, {} to spare", mib(p.headroom.unsigned_abs()))
+    } else {
+        format!("does NOT fit, {} short", mib(p.headroom.unsigned_abs()))
+    };
+    vec![
+        ("budget", mib(p.request.vram_bytes)),
+        ("weights", format!("{} ({})", mib(p.weights), p.architecture)),
+        (
+            "KV cache",
+            format!(
+                "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} sliding layers capped at their window",
+                mib(p.kv_cache),
+                p.request.ctx,
+                p.request.parallel,
+                p.request.kv_type,
+                p.kv_bytes_per_token,
+                p.full_layers,
+                p.sliding_layers
+            ),
+        ),
+        ("recurrent state", format!("{} ({} layers)", mib(p.recurrent_state), p.recurrent_layers)),
+        ("compute buffer", mib(p.compute_buffer)),
+        ("overhead", mib(p.overhead)),
+        ("total", format!("{}: {verdict}", mib(p.total))),
+        ("largest context", format!("{} tokens at {} sequence(s)", p.max_ctx, p.request.parallel)),
+        ("largest parallelism", format!("{} sequence(s) at {} tokens", p.max_parallel, p.request.ctx)),
+    ]
+}
+
+/// A value, or `-` when it is unknown.
+pub(crate) fn dash<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}

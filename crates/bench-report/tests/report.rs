@@ -1,0 +1,108 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly
+
+//! The report over a fixture store: the fixture package's task set (written
+//! for this project), Gemma 3 270M's recorded answers to it, graded and
+//! calibrated, in a real SQLite file. Everything the clock decides is fixed
+//! or left out, so the renderings are snapshots a reviewer can read.
+
+use bench_core::{Attempt, Completion, EndpointScope, FinishReason, ResultSink, RunManifest, SamplingOptions, Timings};
+use result_store::Store;
+
+async fn fixture_store(path: &std::path::Path) -> Store {
+    let root = bench_core::testenv::workspace_root();
+    let snap =
+        repo_scan::scan(&root.join("tests/fixtures/tinyvalidator"), None, &repo_scan::Limits::default()).unwrap();
+    let files: Vec<py_ast_meta::SourceFile> =
+        snap.files.iter().map(|f| py_ast_meta::SourceFile { path: f.path.clone(), text: f.text.clone() }).collect();
+    let rules = task_synth::Rules::default();
+    let ex = py_ast_meta::extract(&snap.snapshot_id, &files, &rules.extract);
+    let set = task_synth::synthesize(&files, &ex, &rules, None);
+    let recorded: Vec<(String, String)> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/fixtures/gemma3-tinyvalidator-completions.json")).unwrap(),
+    )
+    .unwrap();
+    let store = Store::open(path).await.unwrap();
+    store.put_task_set(&set).await.unwrap();
+    let calibration = task_synth::calibrate(&set, None);
+    store.put_calibration(&set.taskset_id, &serde_json::to_value(&calibration).unwrap()).await.unwrap();
+    let plan = serde_json::json!({
+        "request": {"vram_bytes": 4294967296u64, "ctx": 4096, "parallel": 1, "kv_type": "f16", "overhead_bytes": 536870912},
+        "architecture": "gemma3", "weights": 246632448, "kv_bytes_per_token_per_full_layer": 1024,
+        "kv_bytes_per_token": 3072, "full_layers": 3, "sliding_layers": 15, "recurrent_layers": 0,
+        "kv_cache": 20447232, "recurrent_state": 0, "compute_buffer": 5242880, "overhead": 536870912,
+        "total": 809193472, "fits": true, "headroom": 3485773824i64, "max_ctx": 32768, "max_parallel": 381
+    });
+    let manifest = RunManifest {
+        taskset_id: set.taskset_id.clone(),
+        snapshot_id: set.snapshot_id.clone(),
+        rules_hash: set.rules_hash.clone(),
+        tool_version: bench_core::TOOL_VERSION.into(),
+        driver: "native".into(),
+        backend_kind: "openai".into(),
+        backend_version: Some("uvicorn".into()),
+        endpoint: "http://127.0.0.1:8080".into(),
+        endpoint_scope: EndpointScope::Loopback,
+        model: "gemma3".into(),
+        model_digest: Some("blake3:00".into()),
+        quantization: Some("Q4_K_M".into()),
+        options: SamplingOptions::default(),
+        vram_plan: Some(plan),
+        residency: None,
+        host: "fixture host".into(),
+        started_at: "2026-12-01T10:00:00.000Z".into(),
+        finished_at: Some("2026-12-01T10:05:00.000Z".into()),
+        warnings: Vec::new(),
+    };
+    let run = store.create_run(&manifest).await.unwrap();
+    let mut sink = store.sink(run);
+    let mut completions = Vec::new();
+    for (i, (task_id, text)) in recorded.iter().enumerate() {
+        let wall_ms = 1000.0 + 250.0 * (i % 7) as f64;
+        let c = Completion {
+            task_id: task_id.clone(),
+            text: text.clone(),
+            prompt_tokens: Some(300 + i as u64),
+            completion_tokens: Some(256),
+            finish_reason: FinishReason::Length,
+            timings: Timings { wall_ms, ttft_ms: Some(100.0), eval_ms: Some(wall_ms - 150.0), ..Default::default() },
+            attempts: vec![Attempt { number: 1, wall_ms, error: None }],
+            error: None,
+        };
+        sink.record(&c, false).await.unwrap();
+        completions.push(c);
+    }
+    store.finish_run(run, &manifest).await.unwrap();
+    let grades: Vec<_> =
+        completions.iter().map(|c| task_synth::grade_completion(set.task(&c.task_id).unwrap(), c)).collect();
+    store.put_grades(run, &grades).await.unwrap();
+    store
+}
+
+/// Lines that depend on when the store committed each result.
+fn steady(text: &str) -> String {
+    text.lines().filter(|l| !l.contains("task window")).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn renderings_over_a_fixture_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture_store(&dir.path().join("r.sqlite")).await;
+    let report = bench_report::build(&store).await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    insta::assert_snapshot!("markdown", steady(&bench_report::markdown(&report)));
+    let mut json = serde_json::to_value(&report).unwrap();
+    let t = &mut json["runs"][0]["throughput"];
+    for key in ["task_window_s", "orchestration_overhead"] {
+        assert!(t[key].is_number() || t[key].is_null(), "{key}");
+        t[key] = serde_json::Value::Null;
+    }
+    insta::assert_json_snapshot!(
+        "json_headline",
+        bench_core::sorted_value(&serde_json::json!({
+            "overall": json["runs"][0]["overall"], "floors": json["runs"][0]["calibration"]["floors"],
+            "findings": json["runs"][0]["findings"], "throughput": json["runs"][0]["throughput"],
+        }))
+    );
+    let html = bench_report::html(&report);
+    insta::assert_snapshot!("html", steady(&html));
+}
