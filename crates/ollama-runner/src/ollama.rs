@@ -18,6 +18,8 @@ pub struct OllamaBackend {
     endpoint: String,
     http: reqwest::Client,
     client: ollama_rs::Ollama,
+    /// The limit on control requests.
+    control: std::time::Duration,
 }
 
 /// The last line of a `/api/chat` stream. Every metric is optional: Ollama
@@ -91,7 +93,13 @@ impl OllamaBackend {
             .build()
             .map_err(|e| bad(e.to_string()))?;
         let client = ollama_rs::Ollama::try_new(endpoint.as_str()).map_err(|e| bad(e.to_string()))?;
-        Ok(Self { endpoint, http, client })
+        Ok(Self { endpoint, http, client, control: crate::CONTROL_TIMEOUT })
+    }
+
+    /// Another limit for control requests (the default is [`crate::CONTROL_TIMEOUT`]).
+    pub fn with_control_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.control = limit;
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -116,10 +124,10 @@ impl OllamaBackend {
         let resp = self
             .http
             .get(self.url(path))
-            .timeout(crate::CONTROL_TIMEOUT)
+            .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
@@ -152,10 +160,10 @@ impl Backend for OllamaBackend {
             .http
             .post(self.url("/api/show"))
             .json(&json!({"model": model}))
-            .timeout(crate::CONTROL_TIMEOUT)
+            .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
@@ -165,7 +173,7 @@ impl Backend for OllamaBackend {
         })?;
         // GGUF metadata through ollama-rs, which carries `model_info` faithfully.
         let metadata: BTreeMap<String, Value> =
-            match tokio::time::timeout(crate::CONTROL_TIMEOUT, self.client.show_model_info(model.to_string())).await {
+            match tokio::time::timeout(self.control, self.client.show_model_info(model.to_string())).await {
                 Ok(Ok(info)) => info.model_info.into_iter().collect(),
                 _ => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
             };
@@ -295,10 +303,10 @@ impl Backend for OllamaBackend {
             .http
             .post(self.url("/api/generate"))
             .json(&json!({"model": model, "keep_alive": 0}))
-            .timeout(crate::CONTROL_TIMEOUT)
+            .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }

@@ -14,6 +14,8 @@ pub struct OpenAiBackend {
     endpoint: String,
     base: String,
     http: reqwest::Client,
+    /// The limit on control requests.
+    control: std::time::Duration,
 }
 
 impl OpenAiBackend {
@@ -27,7 +29,13 @@ impl OpenAiBackend {
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
             .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
-        Ok(Self { endpoint: trimmed.to_string(), base, http })
+        Ok(Self { endpoint: trimmed.to_string(), base, http, control: crate::CONTROL_TIMEOUT })
+    }
+
+    /// Another limit for control requests (the default is [`crate::CONTROL_TIMEOUT`]).
+    pub fn with_control_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.control = limit;
+        self
     }
 
     async fn error_of(&self, model: &str, resp: reqwest::Response) -> RunnerError {
@@ -64,10 +72,10 @@ impl Backend for OpenAiBackend {
         let resp = self
             .http
             .get(&url)
-            .timeout(crate::CONTROL_TIMEOUT)
+            .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, crate::CONTROL_TIMEOUT.as_secs()))?;
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         let server = resp.headers().get("server").and_then(|v| v.to_str().ok()).map(str::to_string);
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);

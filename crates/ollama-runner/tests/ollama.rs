@@ -195,3 +195,22 @@ fn a_remote_endpoint_is_refused_without_the_flag() {
     let e = ollama_runner::require_local("http://203.0.113.9:11434", false).unwrap_err().to_string();
     assert!(e.contains("203.0.113.9") && e.contains("allowed explicitly") && !e.contains("--"), "{e}");
 }
+
+/// A server that accepts the connection and never answers: control requests
+/// end with a timeout error naming the endpoint, on both backends.
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // The kernel completes the handshake from the backlog; nothing reads or replies.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let limit = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let ollama = OllamaBackend::new(&endpoint).unwrap().with_control_timeout(limit);
+    let e = ollama.describe("m").await.unwrap_err();
+    assert!(matches!(e, RunnerError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
+    let openai = ollama_runner::OpenAiBackend::new(&endpoint).unwrap().with_control_timeout(limit);
+    let e = openai.describe("m").await.unwrap_err();
+    assert!(matches!(e, RunnerError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    drop(listener);
+}
