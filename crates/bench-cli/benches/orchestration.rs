@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-#[path = "../crates/ollama-runner/tests/support/ollama_server.rs"]
+#[path = "../../ollama-runner/tests/support/ollama_server.rs"]
 mod ollama_server;
 
 use bench_core::{Category, Expected, Prompt, SamplingOptions, Task, Tier};
