@@ -196,17 +196,20 @@ impl Store {
             .map_err(|e| self.db(e))?;
         let mut tasks = Vec::with_capacity(rows.len());
         for r in rows {
-            let decode = |column: &str| StoreError::Mismatch {
+            let expected: Expected = self.decode(&r, "id", "expected")?;
+            let evidence = self.decode(&r, "id", "evidence")?;
+            let unknown = |column: &str| StoreError::Mismatch {
                 path: self.path.clone(),
-                reason: format!("task {}: cannot decode `{column}`", r.get::<String, _>("id")),
+                reason: format!(
+                    "task {}: unknown `{column}` {:?}",
+                    r.get::<String, _>("id"),
+                    r.get::<String, _>(column)
+                ),
             };
-            let expected: Expected =
-                serde_json::from_str(r.get::<&str, _>("expected")).map_err(|_| decode("expected"))?;
-            let evidence = serde_json::from_str(r.get::<&str, _>("evidence")).map_err(|_| decode("evidence"))?;
             tasks.push(Task {
                 id: r.get("id"),
-                category: Category::parse(r.get("category")).ok_or_else(|| decode("category"))?,
-                tier: Tier::parse(r.get("tier")).ok_or_else(|| decode("tier"))?,
+                category: Category::parse(r.get("category")).ok_or_else(|| unknown("category"))?,
+                tier: Tier::parse(r.get("tier")).ok_or_else(|| unknown("tier"))?,
                 tier_rule: r.get("tier_rule"),
                 file: r.get("file"),
                 symbol: r.get("symbol"),
@@ -284,15 +287,17 @@ impl Store {
             .map_err(|e| StoreError::Mismatch { path: self.path.clone(), reason: format!("cannot encode {what}: {e}") })
     }
 
-    /// A JSON column of a row; unreadable data is reported, not defaulted.
+    /// A JSON column of a task's row (`id_column` names the task); unreadable
+    /// data is reported, not defaulted.
     fn decode<T: serde::de::DeserializeOwned>(
         &self,
         row: &sqlx::sqlite::SqliteRow,
+        id_column: &str,
         column: &str,
     ) -> Result<T, StoreError> {
         serde_json::from_str(row.get::<&str, _>(column)).map_err(|e| StoreError::Mismatch {
             path: self.path.clone(),
-            reason: format!("cannot decode `{column}` of task {}: {e}", row.get::<String, _>("task_id")),
+            reason: format!("cannot decode `{column}` of task {}: {e}", row.get::<String, _>(id_column)),
         })
     }
 
@@ -432,7 +437,7 @@ impl Store {
         .map_err(|e| self.db(e))?;
         rows.into_iter()
             .map(|r| {
-                let attempts = self.decode(&r, "attempts")?;
+                let attempts = self.decode(&r, "task_id", "attempts")?;
                 Ok(Completion {
                     task_id: r.get("task_id"),
                     text: r.get("text"),
@@ -503,7 +508,7 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 let id: String = r.get("task_id");
-                let invented = self.decode(&r, "invented")?;
+                let invented = self.decode(&r, "task_id", "invented")?;
                 Ok(Grade {
                     components: comps
                         .iter()
