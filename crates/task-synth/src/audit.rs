@@ -596,11 +596,11 @@ fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: 
     let late_at = rel(*f.body_lines.last()?);
     let indent = indent_of(base.get(top_at)?);
     // Function-local imports go first; the late block needs none of its own.
-    let top_block = |i: usize| [imports(&[h.top[i].clone(), h.late[i].clone()].concat()), h.top[i].clone()].concat();
+    let imports: [Vec<String>; 2] = [0, 1].map(|i| imports(&[h.top[i].clone(), h.late[i].clone()].concat()));
     let place = |i: usize| -> Vec<String> {
         let mut lines = base.clone();
         lines.splice(late_at..late_at, indented(&indent, h.late[i].clone()));
-        lines.splice(top_at..top_at, indented(&indent, top_block(i)));
+        lines.splice(top_at..top_at, indented(&indent, [imports[i].clone(), h.top[i].clone()].concat()));
         lines
     };
     let (vuln, clean) = (place(0), place(1));
@@ -611,10 +611,9 @@ fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: 
     for code in [&vuln, &clean] {
         py_ast_meta::normalized_ast(&code.join("\n")).ok()?;
     }
-    let top_len = top_block(0).len();
     let sink_line = match h.sink {
-        (false, at) => top_at + top_len - h.top[0].len() + at + 1,
-        (true, at) => late_at + top_len + at + 1,
+        (false, at) => top_at + imports[0].len() + at + 1,
+        (true, at) => late_at + imports[0].len() + h.top[0].len() + at + 1,
     } as u32;
     let pair = bench_core::Hasher::new()
         .field(cx.snapshot_id)
