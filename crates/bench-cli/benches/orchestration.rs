@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-#[path = "../../ollama-runner/tests/support/ollama_server.rs"]
-mod ollama_server;
 
 use bench_core::{Category, Expected, Prompt, SamplingOptions, Task, Tier};
 use divan::counter::ItemsCount;
@@ -39,7 +37,7 @@ fn tasks() -> Vec<Task> {
 
 #[divan::bench(sample_count = 5)]
 fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
-    let server = ollama_server::FakeOllama::start();
+    let server = test_support::ollama_server::FakeOllama::start();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let set = bench_core::TaskSet {
         taskset_id: "s".into(),

@@ -24,7 +24,7 @@ fn tree() -> &'static PathBuf {
         if let Ok(p) = std::env::var("BENCH_LARGE_TREE") {
             return PathBuf::from(p);
         }
-        let dir = bench_core::testenv::workspace_root().join("target/bench-data");
+        let dir = test_support::tools::workspace_root().join("target/bench-data");
         let archive = dir.join("django-5.1.4.tar.gz");
         if !archive.exists() {
             let status = std::process::Command::new("python3")

@@ -8,7 +8,6 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod progress;
-mod util;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -12,7 +12,7 @@ use repo_scan::{scan, Limits};
 #[test]
 fn the_sdist_and_its_unpacked_folder_are_the_same_snapshot_and_task_set() {
     let (Some(sdist), Some(dir)) =
-        (bench_core::testenv::tool("BENCH_CERBERUS_SDIST"), bench_core::testenv::tool("BENCH_CERBERUS_DIR"))
+        (test_support::tools::tool("BENCH_CERBERUS_SDIST"), test_support::tools::tool("BENCH_CERBERUS_DIR"))
     else {
         return;
     };
@@ -37,7 +37,7 @@ fn the_sdist_and_its_unpacked_folder_are_the_same_snapshot_and_task_set() {
 
 #[test]
 fn every_file_parses_and_validator_py_has_its_real_signatures() {
-    let Some(sdist) = bench_core::testenv::tool("BENCH_CERBERUS_SDIST") else { return };
+    let Some(sdist) = test_support::tools::tool("BENCH_CERBERUS_SDIST") else { return };
     let snap = scan(&sdist, None, &Limits::default()).unwrap();
     let files: Vec<SourceFile> =
         snap.files.iter().map(|f| SourceFile { path: f.path.clone(), text: f.text.clone() }).collect();

@@ -106,7 +106,7 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
 
 #[test]
 fn plan_reports_and_fails_when_over_budget() {
-    let Some(gguf) = bench_core::testenv::tool("BENCH_GGUF") else { return };
+    let Some(gguf) = test_support::tools::tool("BENCH_GGUF") else { return };
     let (code, out, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "8GiB", "--ctx", "8192", "--json"]);
     assert_eq!(code, 0);
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -126,9 +126,9 @@ fn plan_reports_and_fails_when_over_budget() {
 /// re-derives the set byte for byte; without it the fallback is said aloud.
 #[test]
 fn execution_verified_synth_and_verify_on_the_ledger_fixture() {
-    let Some(python) = bench_core::testenv::tool("BENCH_TEST_PYTHON") else { return };
+    let Some(python) = test_support::tools::tool("BENCH_TEST_PYTHON") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let fx = bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger");
+    let fx = test_support::tools::workspace_root().join("tests/fixtures/tinyledger");
     let tasks = dir.path().join("tasks.json");
     let cache = dir.path().join("cache");
     let exec = ["--python", s(&python), "--cache-dir", s(&cache)];

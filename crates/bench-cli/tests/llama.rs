@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use bench_core::testenv::{tool, LlamaServer};
+use test_support::tools::{tool, LlamaServer};
 use common::{block_on, read_json, run, run_tasks, s};
 
 fn completions(db: &Path, run_id: i64) -> Vec<bench_core::Completion> {
@@ -203,13 +203,13 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
     // Rerunning resumes: nothing is asked of the model again.
     let (code, _, err) = run(&args);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("resuming run 1 (10 of 10"), "{err}");
+    assert!(err.contains("resumed run 1 (10 of 10"), "{err}");
 
     let html = out.join("report.html");
     let Some(chromium) =
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists())
     else {
-        assert!(!bench_core::testenv::required(), "chromium is not installed");
+        assert!(!test_support::tools::required(), "chromium is not installed");
         eprintln!("skipped: no chromium");
         return;
     };

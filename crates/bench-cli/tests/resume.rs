@@ -6,15 +6,13 @@
 
 mod common;
 
-#[path = "../../ollama-runner/tests/support/ollama_server.rs"]
-mod ollama_server;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
 use common::{bin, block_on, fixture_dir, read_json, run, run_tasks, s};
-use ollama_server::FakeOllama;
+use test_support::ollama_server::FakeOllama;
 
 #[test]
 fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
@@ -78,7 +76,7 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
 
     let (code, _, err) = run(&args);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("resuming run 1"), "{err}");
+    assert!(err.contains("resumed run 1"), "{err}");
     let (runs, results) = block_on(async {
         let store = result_store::Store::open_existing(&db).await.unwrap();
         (store.runs().await.unwrap(), store.completions(1).await.unwrap())

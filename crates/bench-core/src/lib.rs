@@ -18,8 +18,6 @@ mod exec;
 mod hash;
 mod result;
 mod task;
-#[cfg(feature = "testenv")]
-pub mod testenv;
 
 pub use error::SinkError;
 pub use exec::{
@@ -27,8 +25,8 @@ pub use exec::{
 };
 pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{
-    Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink, RunManifest, SamplingOptions,
-    Timings,
+    host_description, now_rfc3339, Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink,
+    RunManifest, SamplingOptions, Timings,
 };
 pub use task::{Category, Expected, Prompt, Task, TaskSet, Tier};
 

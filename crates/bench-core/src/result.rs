@@ -3,7 +3,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::SinkError;
+use crate::{SinkError, TaskSet};
 
 /// Why generation stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +182,62 @@ pub struct RunManifest {
     pub warnings: Vec<String>,
 }
 
+impl RunManifest {
+    /// The one place a manifest starts: the task set's identity, this tool,
+    /// this host and now; the driver fills in what it learns (model digest,
+    /// plan, residency, end) as the run goes.
+    pub fn new(set: &TaskSet, driver: &str, backend_kind: &str, endpoint: &str, scope: EndpointScope, model: &str) -> Self {
+        Self {
+            taskset_id: set.taskset_id.clone(),
+            snapshot_id: set.snapshot_id.clone(),
+            rules_hash: set.rules_hash.clone(),
+            tool_version: crate::TOOL_VERSION.into(),
+            driver: driver.into(),
+            backend_kind: backend_kind.into(),
+            backend_version: None,
+            endpoint: endpoint.into(),
+            endpoint_scope: scope,
+            model: model.into(),
+            model_digest: None,
+            quantization: None,
+            options: SamplingOptions::default(),
+            vram_plan: None,
+            residency: None,
+            host: host_description(),
+            started_at: now_rfc3339(),
+            finished_at: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Now, as RFC 3339 UTC with milliseconds (`2026-12-01T04:43:01.893Z`).
+pub fn now_rfc3339() -> String {
+    format!("{:.3}", jiff::Timestamp::now())
+}
+
+/// A one-line description of this machine for the run manifest.
+pub fn host_description() -> String {
+    let name =
+        std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .map(|kb| format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{name}; {} {}; {cpu}; {cores} cores; {mem}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
 /// Where the runner writes results as they arrive; the store implements it.
 pub trait ResultSink {
     /// The ids of the tasks this run already has results for.
@@ -189,4 +245,16 @@ pub trait ResultSink {
     /// Records one completion durably before returning. `warmup` results are
     /// kept but excluded from statistics.
     fn record(&mut self, completion: &Completion, warmup: bool) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_rfc3339_utc_with_milliseconds() {
+        let a = now_rfc3339();
+        assert_eq!(a.len(), 24);
+        assert!(a.starts_with("20") && a.ends_with('Z') && &a[10..11] == "T", "{a}");
+    }
 }

@@ -9,7 +9,7 @@ use bench_core::{Attempt, Completion, EndpointScope, FinishReason, ResultSink, R
 use result_store::Store;
 
 async fn fixture_store(path: &std::path::Path) -> Store {
-    let root = bench_core::testenv::workspace_root();
+    let root = test_support::tools::workspace_root();
     let snap =
         repo_scan::scan(&root.join("tests/fixtures/tinyvalidator"), None, &repo_scan::Limits::default()).unwrap();
     let files: Vec<py_ast_meta::SourceFile> =

@@ -21,14 +21,18 @@ pub enum RunnerError {
     Protocol { endpoint: String, reason: String },
     #[error("{path}: not a readable GGUF file: {reason}")]
     Gguf { path: String, reason: String },
-    #[error(
-        "VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes (pass --allow-overcommit to run anyway)"
-    )]
-    PlanDoesNotFit { needed: u64, budget: u64 },
-    #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted (pass --allow-partial-offload to run anyway)")]
+    #[error("model {model:?}: VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes; an overcommitted plan must be allowed explicitly")]
+    PlanDoesNotFit { model: String, needed: u64, budget: u64 },
+    #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted unless partial offload is allowed explicitly")]
     PartialOffload { endpoint: String, model: String, size: u64, size_vram: u64 },
     #[error("{endpoint}: {count} tasks in a row failed to reach the server; stopping (last: {last})")]
     ServerDown { endpoint: String, count: u32, last: String },
+    #[error("cannot encode the {what} for the manifest")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error(transparent)]
     Sink(#[from] bench_core::SinkError),
 }

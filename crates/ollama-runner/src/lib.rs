@@ -8,6 +8,10 @@
 //! Studio, Ollama's `/v1`). The [`plan`] module sizes weights, KV cache and
 //! recurrent state against a VRAM budget from GGUF metadata. [`run`] writes
 //! every result through a [`bench_core::ResultSink`] the moment it arrives.
+//! [`prepare`] wraps it into a whole run: the air-gap check, the model's
+//! description, the plan (refused when it does not fit), the manifest, and
+//! [`Prepared::execute`], which records what the run observed. [`AnyBackend`]
+//! picks a backend at run time.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ollama_runner::RunnerError> {
@@ -20,6 +24,7 @@
 //! ```
 
 mod airgap;
+mod any;
 mod backend;
 mod error;
 pub mod gguf;
@@ -27,13 +32,16 @@ mod ollama;
 mod openai;
 pub mod plan;
 mod run;
+mod session;
 
 pub use airgap::{endpoint_scope, require_local};
+pub use any::{AnyBackend, BackendKind};
 pub use backend::{Backend, ModelInfo, Reply, Request, Residency};
 pub use error::RunnerError;
 pub use ollama::OllamaBackend;
 pub use openai::OpenAiBackend;
 pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};
+pub use session::{describe_model, prepare, Finished, Prepared, RunSpec, PLAN_OVERHEAD};
 
 /// The limit on control requests (describe, residency, unload, version) and
 /// on connecting; completions have their own per-task timeout.

@@ -313,6 +313,49 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
     Some((n * mult) as u64)
 }
 
+/// The plan as a table for a terminal: each component in bytes and GiB,
+/// the verdict, and the largest context and parallelism that fit.
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let (ctx, parallel) = (self.request.ctx, self.request.parallel);
+        writeln!(
+            f,
+            "{} architecture: {} full, {} sliding, {} recurrent layers",
+            self.architecture, self.full_layers, self.sliding_layers, self.recurrent_layers
+        )?;
+        let rows = [
+            ("weights", self.weights, String::new()),
+            ("KV cache", self.kv_cache, format!("  ({} B/token over full layers, ctx {ctx} x {parallel})", self.kv_bytes_per_token)),
+            ("recurrent state", self.recurrent_state, String::new()),
+            ("compute buffer", self.compute_buffer, String::new()),
+            ("overhead", self.overhead, String::new()),
+        ];
+        for (name, bytes, note) in rows {
+            writeln!(f, "  {name:<16} {bytes:>14} B  {:>8.2} GiB{note}", gib(bytes))?;
+        }
+        writeln!(
+            f,
+            "  {:<16} {:>14} B  {:>8.2} GiB of {:.2} GiB",
+            "total",
+            self.total,
+            gib(self.total),
+            gib(self.request.vram_bytes)
+        )?;
+        writeln!(
+            f,
+            "  {}; headroom {:.2} GiB",
+            if self.fits { "fits" } else { "DOES NOT FIT" },
+            self.headroom as f64 / (1u64 << 30) as f64
+        )?;
+        writeln!(
+            f,
+            "  largest context at parallel {parallel}: {}; largest parallelism at ctx {ctx}: {}",
+            self.max_ctx, self.max_parallel
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

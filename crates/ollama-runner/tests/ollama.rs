@@ -2,7 +2,6 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-mod support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -13,7 +12,7 @@ use bench_core::{
 };
 use ollama_runner::plan::{KvType, ModelShape, PlanRequest};
 use ollama_runner::{Backend, OllamaBackend, Request, RunConfig, RunnerError};
-use support::ollama_server::FakeOllama;
+use test_support::ollama_server::FakeOllama;
 
 fn req(model: &str) -> Request {
     Request::new(

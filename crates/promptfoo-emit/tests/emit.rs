@@ -4,7 +4,7 @@ use bench_core::{SamplingOptions, TaskSet};
 use promptfoo_emit::{config, ingest, readme, EmitError, ModelSpec};
 
 fn fixture_set() -> TaskSet {
-    let root = bench_core::testenv::workspace_root().join("tests/fixtures/tinyvalidator");
+    let root = test_support::tools::workspace_root().join("tests/fixtures/tinyvalidator");
     let snap = repo_scan::scan(&root, None, &repo_scan::Limits::default()).unwrap();
     let files: Vec<py_ast_meta::SourceFile> =
         snap.files.iter().map(|f| py_ast_meta::SourceFile { path: f.path.clone(), text: f.text.clone() }).collect();

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-use bench_core::testenv::fixture_files;
+use test_support::tools::fixture_files;
 use py_ast_meta::{extract, ExtractRules, SourceFile};
 
 fn fixture() -> Vec<SourceFile> {

@@ -10,8 +10,8 @@ use bench_core::{TestJob, TestOracle};
 use py_testenv::{Limits, Spec, TestEnv};
 
 fn env(limits: Limits) -> Option<TestEnv> {
-    let python = bench_core::testenv::tool("BENCH_TEST_PYTHON")?;
-    let files = bench_core::testenv::fixture_files("tinyledger");
+    let python = test_support::tools::tool("BENCH_TEST_PYTHON")?;
+    let files = test_support::tools::fixture_files("tinyledger");
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     let spec = Spec { python, test_cmd: None, cache_dir: None, limits, jobs: 2 };
     Some(TestEnv::prepare(&spec, "tinyledger-fixture", &refs, &["tests".into()]).unwrap())
@@ -20,7 +20,7 @@ fn env(limits: Limits) -> Option<TestEnv> {
 const MONEY: &str = "ledger/money.py";
 
 fn money() -> String {
-    std::fs::read_to_string(bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger").join(MONEY))
+    std::fs::read_to_string(test_support::tools::workspace_root().join("tests/fixtures/tinyledger").join(MONEY))
         .unwrap()
 }
 

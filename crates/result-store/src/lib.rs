@@ -20,4 +20,4 @@ mod store;
 
 pub use error::StoreError;
 pub use report::{wilson, ItemStat, PassRate};
-pub use store::{RunRow, RunSink, Store};
+pub use store::{Begun, RunRow, RunSink, Store};

@@ -36,6 +36,17 @@ pub struct RunRow {
     pub manifest: RunManifest,
 }
 
+/// A run opened for writing by [`Store::begin_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Begun {
+    /// The run's id.
+    pub id: i64,
+    /// For a resumed run: its first start and the results it already has.
+    pub resumed: Option<(String, i64)>,
+    /// Whether the resumed run had already finished.
+    pub finished: bool,
+}
+
 impl Store {
     /// Opens the store at `path`, creating it if it does not exist.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -308,6 +319,19 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.db(e))
+    }
+
+    /// The run to write into: with `resume`, the latest run with the same
+    /// identity (task set, model, endpoint, options), else a new one.
+    pub async fn begin_run(&self, m: &RunManifest, resume: bool) -> Result<Begun, StoreError> {
+        if resume {
+            if let Some(id) = self.find_run(m).await? {
+                let row = self.run(id).await?;
+                let finished = row.finished_at.is_some();
+                return Ok(Begun { id, resumed: Some((row.manifest.started_at, row.results)), finished });
+            }
+        }
+        Ok(Begun { id: self.create_run(m).await?, resumed: None, finished: false })
     }
 
     /// Updates a run's manifest (residency observed, plan) and marks it finished.

@@ -26,8 +26,8 @@ struct Target {
 }
 
 fn target() -> Target {
-    let dir = bench_core::testenv::tool("BENCH_CERBERUS_DIR").expect("run scripts/setup-tools.sh");
-    let python = bench_core::testenv::tool("BENCH_TEST_PYTHON").expect("run scripts/setup-tools.sh");
+    let dir = test_support::tools::tool("BENCH_CERBERUS_DIR").expect("run scripts/setup-tools.sh");
+    let python = test_support::tools::tool("BENCH_TEST_PYTHON").expect("run scripts/setup-tools.sh");
     let snap = repo_scan::scan(&dir, None, &repo_scan::Limits::default()).unwrap();
     let files = snap.files.iter().map(|f| SourceFile { path: f.path.clone(), text: f.text.clone() }).collect();
     Target { files, snapshot_id: snap.snapshot_id, python }

@@ -12,7 +12,7 @@ use py_testenv::{Limits, Spec, TestEnv};
 use task_synth::{calibrate, grade_completions, headline, synthesize_verified, Rules, BROKEN_FLOOR};
 
 fn oracle(src: &Source) -> Option<TestEnv> {
-    let python = bench_core::testenv::tool("BENCH_TEST_PYTHON")?;
+    let python = test_support::tools::tool("BENCH_TEST_PYTHON")?;
     let files: Vec<(&str, &str)> = src.files.iter().map(|f| (f.path.as_str(), f.text.as_str())).collect();
     let paths = Rules::default().test_paths(src.files.iter().map(|f| f.path.as_str()));
     let spec = Spec { python, test_cmd: None, cache_dir: None, limits: Limits::default(), jobs: 0 };
@@ -116,7 +116,7 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
 
 #[test]
 fn tinyledger_execution_verified_and_deterministic() {
-    let src = load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger"));
+    let src = load(&test_support::tools::workspace_root().join("tests/fixtures/tinyledger"));
     let Some(env) = oracle(&src) else { return };
     let set = synth(&src, &env, 24);
     check_execution_set(&src, &env, &set);
@@ -129,7 +129,7 @@ fn tinyledger_execution_verified_and_deterministic() {
 
 #[test]
 fn tinyledger_hostile_generation_answer_fails_with_its_reason_and_grading_goes_on() {
-    let src = load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger"));
+    let src = load(&test_support::tools::workspace_root().join("tests/fixtures/tinyledger"));
     let Some(env) = oracle(&src) else { return };
     let set = synth(&src, &env, 24);
     let gen: Vec<_> = set.tasks.iter().filter(|t| t.category == Category::CodeGeneration).take(2).collect();
@@ -152,7 +152,7 @@ fn tinyledger_hostile_generation_answer_fails_with_its_reason_and_grading_goes_o
 
 #[test]
 fn cerberus_60_tasks_execution_verified() {
-    let Some(dir) = bench_core::testenv::tool("BENCH_CERBERUS_DIR") else { return };
+    let Some(dir) = test_support::tools::tool("BENCH_CERBERUS_DIR") else { return };
     let src = load(&dir);
     let Some(env) = oracle(&src) else { return };
     assert!(env.baseline().passed >= 240, "{:?}", env.baseline());
@@ -165,7 +165,7 @@ fn cerberus_60_tasks_execution_verified() {
 /// suite needs the network).
 #[test]
 fn click_execution_verified() {
-    let Some(dir) = bench_core::testenv::tool("BENCH_EXTRA_PROJECT_2") else { return };
+    let Some(dir) = test_support::tools::tool("BENCH_EXTRA_PROJECT_2") else { return };
     let src = load(&dir);
     let Some(env) = oracle(&src) else { return };
     assert!(env.baseline().passed >= 500, "{:?}", env.baseline());

@@ -176,7 +176,7 @@ fn hostile_output_is_bounded_and_never_crashes() {
 /// snapshotted so grader changes show up as reviewable diffs.
 #[test]
 fn recorded_gemma_outputs_grade_stably() {
-    let path = bench_core::testenv::workspace_root().join("tests/fixtures/gemma3-tinyvalidator-completions.json");
+    let path = test_support::tools::workspace_root().join("tests/fixtures/gemma3-tinyvalidator-completions.json");
     let recorded: Vec<(String, String)> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let set = synth(&fixture(), None);
     let grades: Vec<_> = recorded

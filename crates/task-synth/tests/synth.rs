@@ -41,7 +41,7 @@ fn an_edited_task_set_is_refused_and_a_difference_is_named() {
 /// The pinned Cerberus 1.3.4 sdist (downloaded by scripts/setup-tools.sh).
 #[test]
 fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
-    let Some(dir) = bench_core::testenv::tool("BENCH_CERBERUS_DIR") else { return };
+    let Some(dir) = test_support::tools::tool("BENCH_CERBERUS_DIR") else { return };
     let src = load(&dir);
     assert_eq!(src.files.iter().filter(|f| f.path.ends_with(".py")).count(), 21);
     let set = synth(&src, Some(60));
@@ -71,7 +71,7 @@ fn cerberus_60_tasks_stratified_and_true_to_ground_truth() {
 #[test]
 fn other_real_projects_synthesise_sensibly() {
     for var in ["BENCH_EXTRA_PROJECT_1", "BENCH_EXTRA_PROJECT_2"] {
-        let Some(dir) = bench_core::testenv::tool(var) else { continue };
+        let Some(dir) = test_support::tools::tool(var) else { continue };
         let src = load(&dir);
         let set = synth(&src, Some(60));
         assert!(set.tasks.len() >= 30, "{var}: only {} tasks", set.tasks.len());
@@ -101,7 +101,7 @@ fn other_real_projects_synthesise_sensibly() {
 /// audit pair (a sink and its clean twin), from the ledger fixture.
 #[test]
 fn pair_shapes_snapshot() {
-    let src = load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyledger"));
+    let src = load(&test_support::tools::workspace_root().join("tests/fixtures/tinyledger"));
     let set = synth(&src, Some(12));
     let pair_of = |t: &bench_core::Task| match &t.expected {
         bench_core::Expected::CodeUnderstanding { pair, .. } => pair.clone(),

@@ -3,13 +3,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use bench_core::TestOracle;
-use ollama_runner::{Backend, OllamaBackend, OpenAiBackend};
+use ollama_runner::Backend;
 use result_store::Store;
 
 use super::report::render;
-use super::run::{run_model, runtime, with_backend};
-use super::synth::{derive, load_rules, table};
-use crate::cli::{BackendKind, ExecArgs, ReportFormat, RunArgs, SourceArgs};
+use super::run::{backend, run_model, runtime, with_flag};
+use super::synth::{derive, load_rules, write_tasks};
+use crate::cli::{ExecArgs, ReportFormat, RunArgs, SourceArgs};
 
 /// The main job: scan, extract, synthesise, then each model in turn (unloaded
 /// before the next where the backend allows), grade, report. Rerunning the
@@ -27,31 +27,28 @@ pub(crate) fn eval(
 ) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     // Refuse a non-local endpoint before anything is written.
-    super::run::local_only(args)?;
+    ollama_runner::require_local(&args.endpoint, args.allow_remote).map_err(with_flag)?;
+    let b = backend(args)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    let rules = load_rules(rules)?;
-    let (set, env) = derive(src, &rules, Some(count), exec)?;
+    let bench_eval::Derived { set, env, .. } = derive(src, &load_rules(rules)?, Some(count), exec)?;
     let tasks_path = out_dir.join("tasks.json");
-    std::fs::write(&tasks_path, task_synth::write_task_set(&set))
-        .with_context(|| format!("{}: cannot write", tasks_path.display()))?;
+    write_tasks(&tasks_path, &set)?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
-    eprint!("{}", table(&set));
+    eprint!("{}", bench_eval::text::strata_table(&set));
     let rt = runtime()?;
     let report = rt.block_on(async {
         let store = Store::open(db).await?;
         // Gaming floors first: the report shows every score beside them.
-        let c = super::calibrate::calibrate_set(&set, env.as_ref().map(|e| e as &dyn TestOracle), Some(&store)).await?;
-        eprint!("{}", super::calibrate::summary(&c));
+        let oracle = env.as_ref().map(|e| e as &dyn TestOracle);
+        let c = bench_eval::calibrate_set(&set, oracle, Some(&store)).await?;
+        eprint!("{}", bench_eval::text::calibration(&c));
         for (i, model) in models.iter().enumerate() {
-            let run_id = with_backend!(args, b => {
-                let id = run_model(&b, &set, model, &store, args, true).await?;
-                if i + 1 < models.len() {
-                    // One model resident at a time.
-                    b.unload(model).await?;
-                }
-                id
-            });
-            let grades = super::grade::grade_run(&store, run_id, env.as_ref().map(|e| e as &dyn TestOracle)).await?;
+            let run_id = run_model(&b, &set, model, &store, args, true).await?;
+            if i + 1 < models.len() {
+                // One model resident at a time.
+                b.unload(model).await?;
+            }
+            let grades = bench_eval::grade_run(&store, run_id, oracle).await?;
             eprintln!(
                 "{model}: run {run_id} graded: {}/{} passed",
                 grades.iter().filter(|g| g.pass).count(),

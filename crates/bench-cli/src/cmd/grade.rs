@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use std::collections::BTreeMap;
 
-use bench_core::{Grade, TestOracle};
+use bench_core::TestOracle;
 use py_testenv::TestEnv;
 use result_store::Store;
 
@@ -11,21 +11,6 @@ use super::exec::grading_env;
 use crate::cli::{ExecArgs, SourceArgs};
 
 use super::run::runtime;
-
-/// Grades one run against its task set's ground truth and stores the
-/// grades; `env` runs the tests of an execution-verified set.
-pub(crate) async fn grade_run(store: &Store, run: i64, env: Option<&dyn TestOracle>) -> anyhow::Result<Vec<Grade>> {
-    let row = store.run(run).await?;
-    let set = store.task_set(&row.task_set_id).await?;
-    if set.execution_verified() && env.is_none() {
-        anyhow::bail!("run {run}: its task set is execution-verified; grading needs the test environment");
-    }
-    let completions = store.completions(run).await?;
-    // Blocks while sandboxed tests run; nothing else shares this runtime.
-    let grades = task_synth::grade_completions(&set, &completions, env);
-    store.put_grades(run, &grades).await?;
-    Ok(grades)
-}
 
 pub(crate) fn grade(
     db: &Path,
@@ -49,7 +34,7 @@ pub(crate) fn grade(
                 envs.insert(set_id.clone(), grading_env(&set, src, exec)?);
             }
             let env = envs.get(&set_id).and_then(Option::as_ref).map(|e| e as &dyn TestOracle);
-            grade_run(&store, *r, env).await?;
+            bench_eval::grade_run(&store, *r, env).await?;
         }
         let rates: Vec<_> = store.pass_rates().await?.into_iter().filter(|p| runs.contains(&p.run_id)).collect();
         if json {

@@ -9,7 +9,6 @@ use result_store::Store;
 use super::run::runtime;
 use super::synth::read_tasks;
 use crate::cli::{ExecArgs, SourceArgs};
-use crate::util::{host_description, now_rfc3339};
 
 pub(crate) fn emit(
     tasks: &Path,
@@ -47,28 +46,10 @@ pub(crate) fn ingest(
     let ingested = promptfoo_emit::ingest(&text, &results.display().to_string(), &set)?;
     let endpoint = ingested.endpoint.clone().unwrap_or_else(|| "unknown".into());
     let scope = ollama_runner::endpoint_scope(&endpoint).unwrap_or(EndpointScope::Remote);
-    let now = now_rfc3339();
-    let manifest = RunManifest {
-        taskset_id: set.taskset_id.clone(),
-        snapshot_id: set.snapshot_id.clone(),
-        rules_hash: set.rules_hash.clone(),
-        tool_version: bench_core::TOOL_VERSION.into(),
-        driver: format!("promptfoo {}", ingested.promptfoo_version.clone().unwrap_or_else(|| "unknown".into())),
-        backend_kind: ingested.provider.split(':').next().unwrap_or("unknown").to_string(),
-        backend_version: None,
-        endpoint,
-        endpoint_scope: scope,
-        model: ingested.model.clone(),
-        model_digest: None,
-        quantization: None,
-        options: SamplingOptions::default(),
-        vram_plan: None,
-        residency: None,
-        host: host_description(),
-        started_at: now.clone(),
-        finished_at: Some(now),
-        warnings: Vec::new(),
-    };
+    let driver = format!("promptfoo {}", ingested.promptfoo_version.as_deref().unwrap_or("unknown"));
+    let kind = ingested.provider.split(':').next().unwrap_or("unknown");
+    let mut manifest = RunManifest::new(&set, &driver, kind, &endpoint, scope, &ingested.model);
+    manifest.finished_at = Some(manifest.started_at.clone());
     runtime()?.block_on(async {
         let store = Store::open(db).await?;
         store.put_task_set(&set).await?;
@@ -76,8 +57,7 @@ pub(crate) fn ingest(
         for c in &ingested.completions {
             store.record(run, c, false).await?;
         }
-        let grades =
-            super::grade::grade_run(&store, run, env.as_ref().map(|e| e as &dyn bench_core::TestOracle)).await?;
+        let grades = bench_eval::grade_run(&store, run, env.as_ref().map(|e| e as &dyn bench_core::TestOracle)).await?;
         out!(
             "run {run}: {} promptfoo results from {} ingested and graded: {}/{} passed",
             ingested.completions.len(),

@@ -1,25 +1,12 @@
 use std::process::ExitCode;
 
-use py_ast_meta::{ExtractRules, Extraction, SourceFile};
-use repo_scan::{Limits, Snapshot};
+use py_ast_meta::ExtractRules;
 
 use super::print_json;
 use crate::cli::SourceArgs;
 
-pub(crate) fn snapshot(src: &SourceArgs) -> anyhow::Result<Snapshot> {
-    Ok(repo_scan::scan(&src.source, src.rev.as_deref(), &Limits::default())?)
-}
-
-pub(crate) fn files(snapshot: &Snapshot) -> Vec<SourceFile> {
-    snapshot.files.iter().map(|f| SourceFile { path: f.path.clone(), text: f.text.clone() }).collect()
-}
-
-pub(crate) fn extraction(snapshot: &Snapshot, rules: &ExtractRules) -> Extraction {
-    py_ast_meta::extract(&snapshot.snapshot_id, &files(snapshot), rules)
-}
-
 pub(crate) fn scan(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let snap = snapshot(src)?;
+    let snap = src.source().snapshot()?;
     if json {
         print_json(&snap)?;
     } else {
@@ -36,8 +23,8 @@ pub(crate) fn scan(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn extract(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let snap = snapshot(src)?;
-    let ex = extraction(&snap, &ExtractRules::default());
+    let snap = src.source().snapshot()?;
+    let ex = bench_eval::extraction(&snap, &ExtractRules::default());
     if json {
         print_json(&ex)?;
     } else {

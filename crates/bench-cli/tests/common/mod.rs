@@ -9,7 +9,7 @@ pub fn bin() -> Command {
 }
 
 pub fn fixture_dir() -> PathBuf {
-    bench_core::testenv::workspace_root().join("tests/fixtures/tinyvalidator")
+    test_support::tools::workspace_root().join("tests/fixtures/tinyvalidator")
 }
 
 /// Runs bench-cli; returns (exit code, stdout, stderr).

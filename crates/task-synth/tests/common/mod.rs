@@ -23,7 +23,7 @@ pub fn load(root: &Path) -> Source {
 
 /// The fixture package written for this project.
 pub fn fixture() -> Source {
-    load(&bench_core::testenv::workspace_root().join("tests/fixtures/tinyvalidator"))
+    load(&test_support::tools::workspace_root().join("tests/fixtures/tinyvalidator"))
 }
 
 pub fn synth(src: &Source, count: Option<usize>) -> TaskSet {

@@ -10,9 +10,6 @@
 //! line; `length` stops on the output budget; `load` answers a load-only
 //! request; `partial` is only partly in VRAM; `slow` takes 150 ms per answer.
 
-#![allow(clippy::unwrap_used)] // tests and benches fail loudly
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +19,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-#[derive(Default)]
+/// What the server has seen, for assertions.
+#[derive(Debug, Default)]
 pub struct State {
     pub chat_requests: AtomicUsize,
     pub in_flight: AtomicUsize,
@@ -32,6 +30,8 @@ pub struct State {
     pub options: Mutex<Vec<Value>>,
 }
 
+/// A running server on a loopback port, until the test's runtime ends.
+#[derive(Debug)]
 pub struct FakeOllama {
     pub addr: SocketAddr,
     pub state: Arc<State>,

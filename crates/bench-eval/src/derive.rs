@@ -1,0 +1,116 @@
+use std::path::PathBuf;
+
+use bench_core::{TaskSet, TestOracle};
+use py_ast_meta::{ExtractRules, Extraction, SourceFile};
+use py_testenv::{Spec, TestEnv};
+use repo_scan::{Limits, Snapshot};
+use task_synth::Rules;
+
+use crate::EvalError;
+
+/// Where a repository comes from: a directory, a git repository at a
+/// revision, or an archive.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The directory, repository or archive.
+    pub path: PathBuf,
+    /// A git revision to read without checking it out.
+    pub rev: Option<String>,
+}
+
+impl Source {
+    /// The source's content-addressed snapshot.
+    pub fn snapshot(&self) -> Result<Snapshot, EvalError> {
+        Ok(repo_scan::scan(&self.path, self.rev.as_deref(), &Limits::default())?)
+    }
+}
+
+/// The snapshot's files as the extractor takes them.
+pub fn files(snapshot: &Snapshot) -> Vec<SourceFile> {
+    snapshot.files.iter().map(|f| SourceFile { path: f.path.clone(), text: f.text.clone() }).collect()
+}
+
+/// The snapshot's Python, parsed.
+pub fn extraction(snapshot: &Snapshot, rules: &ExtractRules) -> Extraction {
+    py_ast_meta::extract(&snapshot.snapshot_id, &files(snapshot), rules)
+}
+
+/// The snapshot's test environment: materialised, its baseline run twice (or
+/// loaded from the cache).
+pub fn test_env(snapshot: &Snapshot, rules: &Rules, spec: &Spec) -> Result<TestEnv, EvalError> {
+    let files: Vec<(&str, &str)> = snapshot.files.iter().map(|f| (f.path.as_str(), f.text.as_str())).collect();
+    let paths = rules.test_paths(snapshot.files.iter().map(|f| f.path.as_str()));
+    Ok(TestEnv::prepare(spec, &snapshot.snapshot_id, &files, &paths)?)
+}
+
+/// A task set derived from a source, with the environment that settled its
+/// ground truth and what a user should be told about how.
+#[derive(Debug)]
+pub struct Derived {
+    /// The task set.
+    pub set: TaskSet,
+    /// The test environment, when ground truth was settled by execution.
+    pub env: Option<TestEnv>,
+    /// One line each: how ground truth was settled, what execution did.
+    pub notes: Vec<String>,
+}
+
+/// Scans, extracts and synthesises; with a test environment `spec`, ground
+/// truth is settled by the repository's own tests.
+pub fn derive(src: &Source, rules: &Rules, count: Option<usize>, spec: Option<&Spec>) -> Result<Derived, EvalError> {
+    let snap = src.snapshot()?;
+    let ex = extraction(&snap, &rules.extract);
+    let env = spec.map(|s| test_env(&snap, rules, s)).transpose()?;
+    let mut notes = vec![match &env {
+        Some(env) => crate::text::baseline(env),
+        None => "ground truth: structural only (no interpreter): generation is graded on structure, and mutants are \
+                 not checked against the repository's tests"
+            .to_string(),
+    }];
+    let set = match &env {
+        Some(env) => task_synth::synthesize_verified(&files(&snap), &ex, rules, count, env),
+        None => task_synth::synthesize(&files(&snap), &ex, rules, count),
+    };
+    if let Some(x) = &set.execution {
+        notes.push(crate::text::execution(&x.stats));
+    }
+    Ok(Derived { set, env, notes })
+}
+
+/// The test environment grading `set` needs: none for a structural set; for
+/// an execution-verified one, its source (checked to be the same snapshot)
+/// under `spec`, with the set's recorded test command unless `spec` names
+/// another. A differing environment fingerprint is returned as a warning.
+pub fn grading_env(
+    set: &TaskSet,
+    src: Option<&Source>,
+    spec: Option<&Spec>,
+) -> Result<(Option<TestEnv>, Option<String>), EvalError> {
+    let Some(record) = &set.execution else { return Ok((None, None)) };
+    let (Some(src), Some(spec)) = (src, spec) else {
+        return Err(EvalError::NeedsTests { taskset: set.taskset_id.clone() });
+    };
+    let snap = src.snapshot()?;
+    if snap.snapshot_id != set.snapshot_id {
+        return Err(EvalError::WrongSource {
+            source_path: src.path.display().to_string(),
+            found: snap.snapshot_id,
+            expected: set.snapshot_id.clone(),
+        });
+    }
+    let mut spec = spec.clone();
+    if spec.test_cmd.is_none() {
+        let cmd = shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))
+            .map_err(|e| EvalError::TestCommand { taskset: set.taskset_id.clone(), reason: e.to_string() })?;
+        spec.test_cmd = Some(cmd);
+    }
+    let env = test_env(&snap, &Rules::default(), &spec)?;
+    let warning = (env.environment().fingerprint != record.environment.fingerprint).then(|| {
+        format!(
+            "the test environment differs from the one the task set was verified in ({} vs {}); grading goes on",
+            env.environment().fingerprint,
+            record.environment.fingerprint
+        )
+    });
+    Ok((Some(env), warning))
+}

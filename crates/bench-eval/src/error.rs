@@ -1,0 +1,53 @@
+/// Errors of the main job, each naming the source, task set or run at fault;
+/// the crate errors underneath are kept as sources.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The source could not be read into a snapshot.
+    #[error(transparent)]
+    Scan(#[from] repo_scan::ScanError),
+    /// Rules, task set or synthesis failed.
+    #[error(transparent)]
+    Synth(#[from] task_synth::SynthError),
+    /// The test environment could not be prepared.
+    #[error(transparent)]
+    TestEnv(#[from] py_testenv::TestEnvError),
+    /// The runner refused or failed.
+    #[error(transparent)]
+    Runner(#[from] ollama_runner::RunnerError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] result_store::StoreError),
+    /// An execution-verified task set cannot be graded without its tests.
+    #[error("task set {taskset}: it is execution-verified; grading needs its source and an interpreter")]
+    NeedsTests {
+        /// The task set's id.
+        taskset: String,
+    },
+    /// The source given for grading is not the one the task set came from.
+    #[error("{source_path}: snapshot {found} is not the task set's snapshot {expected}")]
+    WrongSource {
+        /// The source as given.
+        source_path: String,
+        /// Its snapshot id.
+        found: String,
+        /// The task set's snapshot id.
+        expected: String,
+    },
+    /// A recorded test command cannot be written back as one command line.
+    #[error("task set {taskset}: its recorded test command cannot be quoted: {reason}")]
+    TestCommand {
+        /// The task set's id.
+        taskset: String,
+        /// Why.
+        reason: String,
+    },
+    /// Calibration could not be encoded for the store.
+    #[error("task set {taskset}: cannot encode its calibration")]
+    Encode {
+        /// The task set's id.
+        taskset: String,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

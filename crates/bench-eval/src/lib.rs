@@ -1,0 +1,15 @@
+//! The main job as a library, for a team that wants it inside its own tool:
+//! a [`Source`] into a task set whose ground truth its own tests settle
+//! ([`derive`]), each model run into the store under the runner's plan check
+//! ([`run_model`]), graded ([`grade_run`]) and set beside the gaming floors
+//! ([`calibrate_set`]). `bench-cli` is argument parsing around these; the
+//! report is `bench-report`.
+
+mod derive;
+mod error;
+mod store;
+pub mod text;
+
+pub use derive::{derive, extraction, files, grading_env, test_env, Derived, Source};
+pub use error::EvalError;
+pub use store::{calibrate_set, grade_run, run_model, StoredRun};

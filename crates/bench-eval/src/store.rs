@@ -1,0 +1,74 @@
+use bench_core::{Grade, TaskSet, TestOracle};
+use ollama_runner::{Backend, Finished, Progress, RunSpec};
+use result_store::Store;
+use task_synth::Calibration;
+
+use crate::EvalError;
+
+/// A model's run as recorded in the store.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    /// The run's id in the store.
+    pub id: i64,
+    /// For a resumed run: the results it already had.
+    pub resumed_with: Option<i64>,
+    /// The finished run: its manifest and counts.
+    pub finished: Finished,
+}
+
+/// Runs one model over `set` into `store` through the runner's whole run
+/// (plan check, manifest, warnings, finish). With `resume`, the latest run of
+/// the same identity continues where it stopped.
+pub async fn run_model<B: Backend + Sync>(
+    backend: &B,
+    set: &TaskSet,
+    spec: &RunSpec,
+    store: &Store,
+    resume: bool,
+    progress: impl FnMut(&Progress) + Send,
+) -> Result<StoredRun, (Option<i64>, EvalError)> {
+    let mut prepared = ollama_runner::prepare(backend, set, spec).await.map_err(|e| (None, e.into()))?;
+    store.put_task_set(set).await.map_err(|e| (None, e.into()))?;
+    let begun = store.begin_run(&prepared.manifest, resume).await.map_err(|e| (None, e.into()))?;
+    if let Some((started_at, _)) = &begun.resumed {
+        prepared = prepared.resuming(started_at);
+    }
+    let finished =
+        prepared.execute(backend, &mut store.sink(begun.id), progress).await.map_err(|e| (Some(begun.id), e.into()))?;
+    // A resumed run with nothing left to do keeps its recorded manifest and end.
+    if finished.did_work() || !begun.finished {
+        store.finish_run(begun.id, &finished.manifest).await.map_err(|e| (Some(begun.id), e.into()))?;
+    }
+    Ok(StoredRun { id: begun.id, resumed_with: begun.resumed.map(|(_, n)| n), finished })
+}
+
+/// Grades one stored run against its task set's ground truth and stores the
+/// grades; `env` runs the tests of an execution-verified set.
+pub async fn grade_run(store: &Store, run: i64, env: Option<&dyn TestOracle>) -> Result<Vec<Grade>, EvalError> {
+    let row = store.run(run).await?;
+    let set = store.task_set(&row.task_set_id).await?;
+    if set.execution_verified() && env.is_none() {
+        return Err(EvalError::NeedsTests { taskset: set.taskset_id });
+    }
+    let completions = store.completions(run).await?;
+    // Blocks while sandboxed tests run; the caller's runtime waits on it.
+    let grades = task_synth::grade_completions(&set, &completions, env);
+    store.put_grades(run, &grades).await?;
+    Ok(grades)
+}
+
+/// Calibrates `set` and, with a store, records the floors for the report.
+pub async fn calibrate_set(
+    set: &TaskSet,
+    env: Option<&dyn TestOracle>,
+    store: Option<&Store>,
+) -> Result<Calibration, EvalError> {
+    let c = task_synth::calibrate(set, env);
+    if let Some(store) = store {
+        store.put_task_set(set).await?;
+        let value = serde_json::to_value(&c)
+            .map_err(|source| EvalError::Encode { taskset: set.taskset_id.clone(), source })?;
+        store.put_calibration(&set.taskset_id, &value).await?;
+    }
+    Ok(c)
+}
