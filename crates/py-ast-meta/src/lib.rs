@@ -4,8 +4,11 @@
 //!
 //! Per module: the head imports, the top-level function and class signatures
 //! (rendered as Python source), the methods of each class, and the *first
-//! functionally significant method*. Over a whole snapshot: an [`ApiIndex`] of
-//! which modules exist and which names each defines.
+//! functionally significant method*. Two tool modules serve the task
+//! synthesiser and grader: [`mutation`] (where a snippet can take one
+//! injected bug, and the normalised AST that proves a mutant differs) and
+//! [`facts`] (the calls and names of an answer, and an index of which modules
+//! and names a snapshot defines).
 //!
 //! # Functionally significant
 //!
@@ -31,17 +34,15 @@
 
 mod api;
 mod error;
-mod facts;
+pub mod facts;
+mod guard;
 mod lines;
 mod meta;
-mod mutate;
+pub mod mutation;
 mod visit;
 
-pub use api::ApiIndex;
 pub use error::ParseFailure;
-pub use facts::{analyze, CallFact, CodeFacts};
 pub use meta::{
     extract, module_name, parse_module, ClassSig, ExtractRules, Extraction, FunctionSig, Import, ModuleMeta, Param,
     ParamKind, SignificantMethod, SignificantRule, SourceFile,
 };
-pub use mutate::{mutation_sites, normalized_ast, Site, OPERATORS};

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lines::Lines;
 use crate::visit::{docstring, text_of, BodyStats};
-use crate::{ApiIndex, ParseFailure};
+use crate::facts::ApiIndex;
+use crate::ParseFailure;
 
 /// A source file handed to extraction: a snapshot-relative path and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,11 +213,11 @@ pub fn extract(snapshot_id: &str, files: &[SourceFile], rules: &ExtractRules) ->
         let handles: Vec<_> = python
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || part.iter().map(|f| parse_guarded(&f.path, &f.text, rules)).collect::<Vec<_>>())
+                scope.spawn(move || part.iter().map(|f| parse_module(&f.path, &f.text, rules)).collect::<Vec<_>>())
             })
             .collect();
-        // Panics are caught per file above; should a join fail anyway, its
-        // files are recorded as failures, never dropped.
+        // Panics are caught per file in `parse_module`; should a join fail
+        // anyway, its files are recorded as failures, never dropped.
         handles
             .into_iter()
             .zip(python.chunks(chunk))
@@ -247,21 +248,13 @@ pub fn extract(snapshot_id: &str, files: &[SourceFile], rules: &ExtractRules) ->
     Extraction { snapshot_id: snapshot_id.to_string(), modules, parse_failures, api }
 }
 
-/// `parse_module`, with a panic inside the parser recorded as that file's
-/// parse failure instead of failing the whole snapshot.
-fn parse_guarded(path: &str, text: &str, rules: &ExtractRules) -> Result<ModuleMeta, ParseFailure> {
-    std::panic::catch_unwind(|| parse_module(path, text, rules)).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(ParseFailure { path: path.to_string(), line: 0, error: format!("the parser panicked: {why}") })
-    })
+/// Parses one module into its metadata. Nesting CPython refuses, and a
+/// panic in the parser, are this module's parse failure.
+pub fn parse_module(path: &str, text: &str, rules: &ExtractRules) -> Result<ModuleMeta, ParseFailure> {
+    crate::guard::guarded(path, text, || parse_module_unguarded(path, text, rules))
 }
 
-/// Parses one module into its metadata.
-pub fn parse_module(path: &str, text: &str, rules: &ExtractRules) -> Result<ModuleMeta, ParseFailure> {
+fn parse_module_unguarded(path: &str, text: &str, rules: &ExtractRules) -> Result<ModuleMeta, ParseFailure> {
     let suite = ast::Suite::parse(text, path).map_err(|e| ParseFailure::from_parser(path, text, &e))?;
     let lines = Lines::new(text);
     let cx = Cx { src: text, lines: &lines };

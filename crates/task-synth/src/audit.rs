@@ -609,7 +609,7 @@ fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: 
         return None;
     }
     for code in [&vuln, &clean] {
-        py_ast_meta::normalized_ast(&code.join("\n")).ok()?;
+        py_ast_meta::mutation::normalized_ast(&code.join("\n")).ok()?;
     }
     let sink_line = match h.sink {
         (false, at) => top_at + imports[0].len() + at + 1,

@@ -71,7 +71,7 @@ impl Grader {
             self.check("answer", false, "unparseable");
             return;
         };
-        let facts = match py_ast_meta::analyze("<answer>", &code) {
+        let facts = match py_ast_meta::facts::analyze("<answer>", &code) {
             Ok(f) => f,
             Err(e) => {
                 self.check("answer", false, "unparseable");
@@ -108,7 +108,7 @@ impl Grader {
         // Imports resolve to the standard library, the snapshot or declared dependencies.
         let stdlib: BTreeSet<&str> = STDLIB.lines().collect();
         // The snapshot's API index, as the task carries it.
-        let index = py_ast_meta::ApiIndex {
+        let index = py_ast_meta::facts::ApiIndex {
             modules: api.iter().map(|(m, names)| (m.clone(), names.iter().cloned().collect())).collect(),
         };
         let roots = index.roots();

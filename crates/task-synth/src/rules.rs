@@ -119,7 +119,7 @@ impl Rules {
             return bad(format!("unsupported rules version {}", self.version));
         }
         for op in &self.code_understanding.operators {
-            if !py_ast_meta::OPERATORS.contains(&op.as_str()) {
+            if !py_ast_meta::mutation::OPERATORS.contains(&op.as_str()) {
                 return bad(format!("unknown mutation operator {op:?}"));
             }
         }

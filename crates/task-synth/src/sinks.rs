@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use py_ast_meta::CodeFacts;
+use py_ast_meta::facts::CodeFacts;
 use serde::{Deserialize, Serialize};
 
 /// A dangerous call found in code.
@@ -19,7 +19,7 @@ pub struct Sink {
 
 /// The sinks in `code`; empty when it does not parse.
 pub fn find_sinks(code: &str) -> Vec<Sink> {
-    match py_ast_meta::analyze("<code>", code) {
+    match py_ast_meta::facts::analyze("<code>", code) {
         Ok(facts) => sinks_in(&facts),
         Err(_) => Vec::new(),
     }
@@ -64,7 +64,7 @@ pub(crate) fn sinks_in(facts: &CodeFacts) -> Vec<Sink> {
     let mut push = |name: &str, cwe: &str, line: u32| {
         out.push(Sink { name: name.into(), cwe: cwe.into(), line });
     };
-    let callees: Vec<(String, &py_ast_meta::CallFact)> =
+    let callees: Vec<(String, &py_ast_meta::facts::CallFact)> =
         facts.calls.iter().filter_map(|c| c.callee.as_deref().map(|n| (resolve(n), c))).collect();
     let has = |pred: &dyn Fn(&str) -> bool| callees.iter().any(|(n, _)| pred(n));
     let contained = has(&|n| n.ends_with(".startswith") || n.ends_with("commonpath") || n.ends_with(".is_relative_to"));

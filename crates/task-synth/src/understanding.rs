@@ -52,8 +52,8 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
             let lines = snippet(text, f.start_line, f.end_line);
             let indent = common_indent(text, f.start_line, f.end_line);
             let source = lines.join("\n") + "\n";
-            let Ok(original_ast) = py_ast_meta::normalized_ast(&source) else { continue };
-            let Ok(sites) = py_ast_meta::mutation_sites(&source) else { continue };
+            let Ok(original_ast) = py_ast_meta::mutation::normalized_ast(&source) else { continue };
+            let Ok(sites) = py_ast_meta::mutation::mutation_sites(&source) else { continue };
             let mut seen = BTreeSet::from([original_ast]);
             let n = lines.len();
             let draft = |tier: Tier, tier_rule: String, shown: &[String], expected: Expected| Draft {
@@ -82,7 +82,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
                     continue;
                 }
                 let mutant = site.apply(&source);
-                let Ok(ast) = py_ast_meta::normalized_ast(&mutant) else { continue };
+                let Ok(ast) = py_ast_meta::mutation::normalized_ast(&mutant) else { continue };
                 if !seen.insert(ast) {
                     continue;
                 }
@@ -202,7 +202,7 @@ fn decoy(cx: &Context<'_>, path: &str, purpose: &str, lines: &[String]) -> (usiz
 }
 
 fn prompt(path: &str, lines: &[String]) -> Prompt {
-    let ops = py_ast_meta::OPERATORS.join(", ");
+    let ops = py_ast_meta::mutation::OPERATORS.join(", ");
     let user = format!(
         "The Python function below comes from `{path}`. It contains at most one injected bug: a single \
 small change to one line that alters its behaviour. Comments may be wrong. Line numbers are shown on the left.\n\n\

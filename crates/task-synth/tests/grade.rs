@@ -31,7 +31,7 @@ fn task(expected: Expected) -> Task {
 
 #[test]
 fn understanding_every_operator() {
-    for op in py_ast_meta::OPERATORS {
+    for op in py_ast_meta::mutation::OPERATORS {
         let t = task(Expected::CodeUnderstanding {
             line: Some(7),
             operator: Some(op.to_string()),

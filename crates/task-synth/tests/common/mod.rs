@@ -61,7 +61,7 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
             Expected::CodeUnderstanding { line, operator, original_line, .. } => {
                 let mut shown = shown_code(t);
                 let code = shown.join("\n") + "\n";
-                py_ast_meta::normalized_ast(&code)
+                py_ast_meta::mutation::normalized_ast(&code)
                     .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
                 // A decoy comment is the only line allowed besides the bug.
                 let orig = original(files, t);
@@ -94,8 +94,8 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
                             Some(orig[l as usize - 1].as_str()).map(|_| original_line.as_deref().unwrap())
                         );
                         assert_ne!(
-                            py_ast_meta::normalized_ast(&(orig.join("\n") + "\n")).unwrap(),
-                            py_ast_meta::normalized_ast(&code).unwrap(),
+                            py_ast_meta::mutation::normalized_ast(&(orig.join("\n") + "\n")).unwrap(),
+                            py_ast_meta::mutation::normalized_ast(&code).unwrap(),
                             "task {}: the mutant's AST equals the original's",
                             t.id
                         );
@@ -105,7 +105,7 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
             Expected::SecurityAudit { vulnerable, cwe, line, lines, .. } => {
                 let shown = shown_code(t);
                 let code = shown.join("\n") + "\n";
-                py_ast_meta::normalized_ast(&code)
+                py_ast_meta::mutation::normalized_ast(&code)
                     .unwrap_or_else(|e| panic!("task {}: snippet does not parse: {e}", t.id));
                 // The accepted line is the sink statement itself, and both
                 // halves hold the same sink there.

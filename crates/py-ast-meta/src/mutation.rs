@@ -45,6 +45,10 @@ impl Site {
 /// The mutation sites in the body of the first function defined in `source`,
 /// sorted by position then operator.
 pub fn mutation_sites(source: &str) -> Result<Vec<Site>, ParseFailure> {
+    crate::guard::guarded("<snippet>", source, || mutation_sites_unguarded(source))
+}
+
+fn mutation_sites_unguarded(source: &str) -> Result<Vec<Site>, ParseFailure> {
     let suite =
         ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
     let lines = Lines::new(source);
@@ -66,9 +70,11 @@ pub fn mutation_sites(source: &str) -> Result<Vec<Site>, ParseFailure> {
 /// The AST of `source` with positions removed: two texts with the same
 /// normalised AST differ only in layout and comments.
 pub fn normalized_ast(source: &str) -> Result<String, ParseFailure> {
-    let suite =
-        ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
-    Ok(strip_ranges(&format!("{suite:?}")))
+    crate::guard::guarded("<snippet>", source, || {
+        let suite =
+            ast::Suite::parse(source, "<snippet>").map_err(|e| ParseFailure::from_parser("<snippet>", source, &e))?;
+        Ok(strip_ranges(&format!("{suite:?}")))
+    })
 }
 
 fn strip_ranges(debug: &str) -> String {
