@@ -313,7 +313,7 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
             findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
         findings.extend(r.manifest.warnings.iter().map(|w| format!("warning recorded by the run: {w}")));
         if !ground_truth.execution_verified {
-            findings.push("ground truth is structural only: no test environment was given (see --python)".into());
+            findings.push("ground truth is structural only: no test environment (an interpreter with the repository's test dependencies) was given".into());
         } else if structural.passed != per_task.passed {
             findings.push(format!(
                 "execution changes the verdict: {} tasks passed when graded by the repository's tests, {} by structure alone",
@@ -435,7 +435,7 @@ fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, 
         out.push("every stratum is at floor or ceiling: the task set is not discriminative at this model's level; that is the finding, not a score".into());
     }
     if rows > 0 && truncated * 4 > rows {
-        out.push(format!("{truncated} of {rows} answers were cut off by the output budget (finish_reason length); consider a larger --num-predict"));
+        out.push(format!("{truncated} of {rows} answers were cut off by the output budget (finish_reason length); consider a larger output budget (num_predict)"));
     }
     if pairs > 0 {
         out.push(format!(
