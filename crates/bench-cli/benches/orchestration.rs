@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-
 use bench_core::{Category, Expected, Prompt, SamplingOptions, Task, Tier};
 use divan::counter::ItemsCount;
 use ollama_runner::{OllamaBackend, RunConfig};

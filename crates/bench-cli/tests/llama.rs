@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use test_support::tools::{tool, LlamaServer};
 use common::{block_on, read_json, run, run_tasks, s};
+use test_support::tools::{tool, LlamaServer};
 
 fn completions(db: &Path, run_id: i64) -> Vec<bench_core::Completion> {
     block_on(async { result_store::Store::open_existing(db).await.unwrap().completions(run_id).await.unwrap() })

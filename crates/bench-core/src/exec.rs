@@ -14,10 +14,14 @@ pub enum Evidence {
     /// The repository's own tests decide it. For a mutant, the tests that
     /// passed at baseline and fail with it; for a generation task or a no-bug
     /// control, the tests that pass at baseline and execute the function.
-    Execution { tests: Vec<String> },
+    Execution {
+        /// The deciding tests, as pytest node ids.
+        tests: Vec<String>,
+    },
 }
 
 impl Evidence {
+    /// Whether no test decided it.
     pub fn is_structural(&self) -> bool {
         matches!(self, Evidence::Structural)
     }
@@ -49,10 +53,13 @@ pub struct TestEnvironment {
 /// The suite on the pristine snapshot, run twice.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaselineSummary {
+    /// Tests collected.
     pub tests: usize,
     /// Passed in both runs: only these tests decide anything.
     pub passed: usize,
+    /// Tests that failed in a baseline run.
     pub failed: usize,
+    /// Tests skipped.
     pub skipped: usize,
     /// Tests whose outcome differed between the two runs; dropped.
     pub flaky: Vec<String>,
@@ -83,8 +90,11 @@ pub struct ExecutionStats {
 /// environment was given, absent when the set is structural only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRecord {
+    /// The interpreter, packages and command the tests ran under.
     pub environment: TestEnvironment,
+    /// What the baseline runs found.
     pub baseline: BaselineSummary,
+    /// What execution did to the candidates.
     pub stats: ExecutionStats,
 }
 
@@ -110,6 +120,7 @@ pub struct TestOutcome {
 }
 
 impl TestOutcome {
+    /// Whether every chosen test passed.
     pub fn passed(&self) -> bool {
         self.aborted.is_none() && self.failed.is_empty()
     }
@@ -120,6 +131,7 @@ impl TestOutcome {
 pub trait TestOracle: Sync {
     /// The environment and its baseline.
     fn environment(&self) -> &TestEnvironment;
+    /// What the baseline runs found.
     fn baseline(&self) -> &BaselineSummary;
     /// The pristine text of a snapshot file.
     fn file(&self, path: &str) -> Option<&str>;

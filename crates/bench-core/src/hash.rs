@@ -38,10 +38,12 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
 pub struct Hasher(blake3::Hasher);
 
 impl Hasher {
+    /// An empty hash.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds one length-prefixed field, so fields cannot run into each other.
     pub fn field(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
         let bytes = bytes.as_ref();
         self.0.update(&(bytes.len() as u64).to_le_bytes());
@@ -49,6 +51,7 @@ impl Hasher {
         self
     }
 
+    /// The hash so far, as lowercase hex.
     pub fn hex(&self) -> String {
         self.0.finalize().to_hex().to_string()
     }

@@ -22,6 +22,7 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
+    /// The reason a server reported (`stop`, `eos`, `length`, `load`, ...).
     pub fn from_server(s: Option<&str>) -> Self {
         match s {
             Some("stop") | Some("eos") => FinishReason::Stop,
@@ -32,6 +33,7 @@ impl FinishReason {
         }
     }
 
+    /// `stop`, `length`, `load` or the server's word.
     pub fn as_str(&self) -> &str {
         match self {
             FinishReason::Stop => "stop",
@@ -51,8 +53,11 @@ pub struct Timings {
     pub wall_ms: f64,
     /// Time to the first streamed content token, as seen by the client.
     pub ttft_ms: Option<f64>,
+    /// The whole request, as the server timed it.
     pub total_ms: Option<f64>,
+    /// Loading the model, when it happened.
     pub load_ms: Option<f64>,
+    /// Reading the prompt.
     pub prompt_eval_ms: Option<f64>,
     /// Time the server spent generating tokens.
     pub eval_ms: Option<f64>,
@@ -61,7 +66,9 @@ pub struct Timings {
 /// One try at a task; a completion keeps every attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// 1 for the first try.
     pub number: u32,
+    /// Its wall-clock time.
     pub wall_ms: f64,
     /// `None` when the attempt succeeded.
     pub error: Option<String>,
@@ -70,12 +77,19 @@ pub struct Attempt {
 /// A model's answer to one task, with what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Completion {
+    /// The task answered.
     pub task_id: String,
+    /// The model's answer, verbatim.
     pub text: String,
+    /// Prompt tokens, when the server reports them.
     pub prompt_tokens: Option<u64>,
+    /// Generated tokens, when the server reports them.
     pub completion_tokens: Option<u64>,
+    /// Why generation stopped.
     pub finish_reason: FinishReason,
+    /// The server's timings.
     pub timings: Timings,
+    /// Every try, the last one included.
     pub attempts: Vec<Attempt>,
     /// Set when no attempt succeeded.
     pub error: Option<String>,
@@ -108,18 +122,24 @@ impl Completion {
 /// One named part of a grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
+    /// What this component checks (`parses`, `tests_pass`, `verdict`, ...).
     pub name: String,
+    /// Whether the answer passed it.
     pub pass: bool,
+    /// Why, for a reader checking the verdict.
     pub detail: String,
 }
 
 /// The verdict on one completion, with its components.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grade {
+    /// The task graded.
     pub task_id: String,
+    /// Whether every component passed.
     pub pass: bool,
     /// The first failing component's reason, e.g. `unparseable`.
     pub reason: Option<String>,
+    /// Each check, in order.
     pub components: Vec<Component>,
     /// Names the answer used that do not exist (invented imports and APIs).
     pub invented: Vec<String>,
@@ -129,19 +149,28 @@ pub struct Grade {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointScope {
+    /// 127.0.0.0/8, ::1 or `localhost`.
     Loopback,
+    /// A private or link-local address.
     Private,
+    /// Anything else: egress.
     Remote,
 }
 
 /// Every sampling option sent with each request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SamplingOptions {
+    /// Sampling temperature (0 for reproducible runs).
     pub temperature: f64,
+    /// The sampler's seed.
     pub seed: u64,
+    /// Context length.
     pub num_ctx: u32,
+    /// Output budget in tokens.
     pub num_predict: u32,
+    /// Top-k, when set.
     pub top_k: Option<u32>,
+    /// Top-p, when set.
     pub top_p: Option<f64>,
 }
 
@@ -154,27 +183,41 @@ impl Default for SamplingOptions {
 /// What a reviewer needs to defend a run months later (DESIGN.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunManifest {
+    /// The task set run.
     pub taskset_id: String,
+    /// The snapshot it came from.
     pub snapshot_id: String,
+    /// The hash of the rules it was derived under.
     pub rules_hash: String,
+    /// This tool's version.
     pub tool_version: String,
     /// `native` or `promptfoo <version>`.
     pub driver: String,
     /// `ollama` or `openai`.
     pub backend_kind: String,
+    /// The server's version, when it reports one.
     pub backend_version: Option<String>,
+    /// The server root.
     pub endpoint: String,
+    /// Where the endpoint points.
     pub endpoint_scope: EndpointScope,
+    /// The model name as the server knows it.
     pub model: String,
     /// Ollama's digest, or the GGUF file's blake3.
     pub model_digest: Option<String>,
+    /// The quantisation, when known.
     pub quantization: Option<String>,
+    /// Sent unchanged with every request.
     pub options: SamplingOptions,
+    /// The VRAM plan the run was checked against.
     pub vram_plan: Option<serde_json::Value>,
+    /// The residency the server reported after the warm-up.
     pub residency: Option<serde_json::Value>,
+    /// This machine, in one line.
     pub host: String,
     /// RFC 3339 UTC.
     pub started_at: String,
+    /// RFC 3339 UTC; `None` while the run is unfinished.
     pub finished_at: Option<String>,
     /// What the run observed that casts doubt on its numbers (a throughput
     /// collapse, say).
@@ -186,7 +229,14 @@ impl RunManifest {
     /// The one place a manifest starts: the task set's identity, this tool,
     /// this host and now; the driver fills in what it learns (model digest,
     /// plan, residency, end) as the run goes.
-    pub fn new(set: &TaskSet, driver: &str, backend_kind: &str, endpoint: &str, scope: EndpointScope, model: &str) -> Self {
+    pub fn new(
+        set: &TaskSet,
+        driver: &str,
+        backend_kind: &str,
+        endpoint: &str,
+        scope: EndpointScope,
+        model: &str,
+    ) -> Self {
         Self {
             taskset_id: set.taskset_id.clone(),
             snapshot_id: set.snapshot_id.clone(),

@@ -6,14 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Write a function from its signature and docstring.
     CodeGeneration,
+    /// Find the line of an injected bug, or say there is none.
     CodeUnderstanding,
+    /// Say whether code is vulnerable, and where.
     SecurityAudit,
 }
 
 impl Category {
+    /// Every category, in report order.
     pub const ALL: [Category; 3] = [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit];
 
+    /// `code_generation`, `code_understanding` or `security_audit`.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::CodeGeneration => "code_generation",
@@ -22,6 +27,7 @@ impl Category {
         }
     }
 
+    /// The inverse of [`Category::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
@@ -36,24 +42,33 @@ impl fmt::Display for Category {
 /// Difficulty, from `T1` (trivial) to `T5` (adversarial).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Tier {
+    /// The easiest tier.
     T1,
+    /// Tier 2.
     T2,
+    /// Tier 3.
     T3,
+    /// Tier 4.
     T4,
+    /// The hardest tier.
     T5,
 }
 
 impl Tier {
+    /// Every tier, easiest first.
     pub const ALL: [Tier; 5] = [Tier::T1, Tier::T2, Tier::T3, Tier::T4, Tier::T5];
 
+    /// 0 for T1.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The tier at `i` (0 for T1), clamped to T5.
     pub fn from_index(i: usize) -> Tier {
         Self::ALL[i.min(4)]
     }
 
+    /// `T1` to `T5`.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.to_string() == s)
     }
@@ -68,7 +83,9 @@ impl fmt::Display for Tier {
 /// A chat prompt: one system message and one user message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
+    /// The system prompt.
     pub system: String,
+    /// The user prompt.
     pub user: String,
 }
 
@@ -76,6 +93,7 @@ pub struct Prompt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Expected {
+    /// A function to write.
     CodeGeneration {
         /// The function's name.
         name: String,
@@ -100,6 +118,7 @@ pub enum Expected {
         /// Sinks the original itself used (allowed).
         original_sinks: Vec<String>,
     },
+    /// A function that may hold one injected bug.
     CodeUnderstanding {
         /// The 1-based line of the injected bug, or `None` for a no-bug control.
         line: Option<u32>,
@@ -112,7 +131,9 @@ pub enum Expected {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pair: Option<String>,
     },
+    /// Code that may be vulnerable.
     SecurityAudit {
+        /// Whether it is.
         vulnerable: bool,
         /// e.g. `CWE-89`; for a clean twin, the CWE of its vulnerable half.
         cwe: String,
@@ -132,7 +153,9 @@ pub enum Expected {
 pub struct Task {
     /// Content hash of everything below.
     pub id: String,
+    /// The task's category.
     pub category: Category,
+    /// Its difficulty tier.
     pub tier: Tier,
     /// The stated rule that placed the task in its tier.
     pub tier_rule: String,
@@ -142,7 +165,9 @@ pub struct Task {
     pub symbol: String,
     /// Its first and last line in `file` (decorators included).
     pub span: [u32; 2],
+    /// What the model is sent.
     pub prompt: Prompt,
+    /// The ground truth.
     pub expected: Expected,
     /// What decides the ground truth: the repository's tests, or the
     /// injected change alone.
@@ -152,18 +177,24 @@ pub struct Task {
 /// A task set: the pure function of (snapshot, rules, tool version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSet {
+    /// The content hash of the whole set.
     pub taskset_id: String,
+    /// The snapshot it was derived from.
     pub snapshot_id: String,
+    /// The hash of the rules it was derived under.
     pub rules_hash: String,
+    /// The tool version that derived it.
     pub tool_version: String,
     /// The task count asked for; a small repository may yield fewer tasks.
     pub requested: usize,
     /// How the ground truth was settled by execution; `None`: structural only.
     pub execution: Option<crate::ExecutionRecord>,
+    /// The tasks, in a fixed order.
     pub tasks: Vec<Task>,
 }
 
 impl TaskSet {
+    /// The task with `id`.
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.id == id)
     }

@@ -66,8 +66,8 @@ pub async fn calibrate_set(
     let c = task_synth::calibrate(set, env);
     if let Some(store) = store {
         store.put_task_set(set).await?;
-        let value = serde_json::to_value(&c)
-            .map_err(|source| EvalError::Encode { taskset: set.taskset_id.clone(), source })?;
+        let value =
+            serde_json::to_value(&c).map_err(|source| EvalError::Encode { taskset: set.taskset_id.clone(), source })?;
         store.put_calibration(&set.taskset_id, &value).await?;
     }
     Ok(c)

@@ -76,7 +76,10 @@ async fn main_() -> Result<String, String> {
     let json = serde_json::to_string_pretty(&finished.manifest).map_err(|e| e.to_string())?;
     std::fs::write(&manifest, json).map_err(|e| format!("{manifest}: {e}"))?;
     let s = &finished.summary;
-    Ok(format!("{} completed, {} failed, {} already done; manifest {manifest}", s.completed, s.failed, s.skipped_already_done))
+    Ok(format!(
+        "{} completed, {} failed, {} already done; manifest {manifest}",
+        s.completed, s.failed, s.skipped_already_done
+    ))
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -10,13 +10,18 @@ use crate::RunnerError;
 /// One chat request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Request {
+    /// The model name as the server knows it.
     pub model: String,
+    /// The system prompt.
     pub system: String,
+    /// The user prompt.
     pub user: String,
+    /// Sent unchanged to the server.
     pub options: SamplingOptions,
 }
 
 impl Request {
+    /// A request from its parts.
     pub fn new(model: &str, system: &str, user: &str, options: &SamplingOptions) -> Self {
         Self { model: model.into(), system: system.into(), user: user.into(), options: options.clone() }
     }
@@ -25,21 +30,32 @@ impl Request {
 /// A backend's answer to one request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
+    /// The answer's text.
     pub text: String,
+    /// Prompt tokens, when the server reports them.
     pub prompt_tokens: Option<u64>,
+    /// Generated tokens, when the server reports them.
     pub completion_tokens: Option<u64>,
+    /// Why generation stopped.
     pub finish_reason: FinishReason,
+    /// Load, prompt and generation times as the server reports them.
     pub timings: Timings,
 }
 
 /// What a backend says about a model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
+    /// The model name.
     pub name: String,
+    /// Ollama's digest, or the GGUF file's blake3.
     pub digest: Option<String>,
+    /// The quantisation (`Q4_K_M`).
     pub quantization: Option<String>,
+    /// The parameter count as labelled (`270M`).
     pub parameter_size: Option<String>,
+    /// The model's size in bytes.
     pub size_bytes: Option<u64>,
+    /// The server's version, when it reports one.
     pub backend_version: Option<String>,
     /// GGUF metadata (`general.architecture`, `<arch>.block_count`, ...).
     pub metadata: BTreeMap<String, serde_json::Value>,
@@ -48,11 +64,14 @@ pub struct ModelInfo {
 /// How much of a loaded model sits in VRAM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Residency {
+    /// The loaded model's size in bytes.
     pub size: u64,
+    /// The bytes of it in VRAM.
     pub size_vram: u64,
 }
 
 impl Residency {
+    /// Whether all of the model is in VRAM.
     pub fn fully_resident(&self) -> bool {
         self.size_vram >= self.size
     }
@@ -63,8 +82,11 @@ impl Residency {
 pub trait Backend {
     /// `ollama` or `openai`.
     fn kind(&self) -> &'static str;
+    /// The server root.
     fn endpoint(&self) -> &str;
+    /// What the server says about `model`.
     fn describe(&self, model: &str) -> impl Future<Output = Result<ModelInfo, RunnerError>> + Send;
+    /// One chat request, bounded by `timeout`.
     fn complete(&self, request: &Request, timeout: Duration)
         -> impl Future<Output = Result<Reply, RunnerError>> + Send;
     /// `None` when the server cannot say.

@@ -1,5 +1,6 @@
 /// Errors of the runner, each naming the endpoint, model or file at fault.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum RunnerError {
     #[error("{endpoint}: invalid endpoint URL: {reason}")]
     BadEndpoint { endpoint: String, reason: String },

@@ -18,8 +18,11 @@ const MAX_STRING: u64 = 1 << 24;
 /// One tensor's name, type and shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
+    /// The tensor's name.
     pub name: String,
+    /// Its ggml element type.
     pub ggml_type: u32,
+    /// Its dimensions.
     pub dims: Vec<u64>,
 }
 
@@ -40,8 +43,11 @@ impl TensorInfo {
 /// A parsed GGUF header.
 #[derive(Debug, Clone)]
 pub struct GgufHeader {
+    /// The GGUF format version.
     pub version: u32,
+    /// The key-value metadata.
     pub metadata: BTreeMap<String, Value>,
+    /// The tensor table.
     pub tensors: Vec<TensorInfo>,
 }
 

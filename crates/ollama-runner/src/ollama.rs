@@ -83,6 +83,7 @@ fn ns_to_ms(ns: Option<u64>) -> Option<f64> {
 }
 
 impl OllamaBackend {
+    /// A client for the server at `endpoint` (no request is made).
     pub fn new(endpoint: &str) -> Result<Self, RunnerError> {
         crate::endpoint_scope(endpoint)?;
         let endpoint = endpoint.trim_end_matches('/').to_string();

@@ -17,13 +17,18 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KvType {
+    /// 32-bit floats.
     F32,
+    /// 16-bit floats (the servers' default).
     F16,
+    /// 8-bit blocks.
     Q8_0,
+    /// 4-bit blocks.
     Q4_0,
 }
 
 impl KvType {
+    /// `f32`, `f16`, `q8_0` or `q4_0`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s.to_ascii_lowercase().as_str() {
             "f32" => KvType::F32,
@@ -49,35 +54,51 @@ impl KvType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerKind {
+    /// Attention over the whole context.
     Full,
+    /// Attention over a sliding window.
     Sliding,
+    /// A recurrent layer (Mamba, Gated DeltaNet) with a fixed-size state.
     Recurrent,
 }
 
 /// The shape facts the plan needs, from GGUF metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelShape {
+    /// `general.architecture`.
     pub architecture: String,
+    /// Each layer's kind, in order.
     pub layers: Vec<LayerKind>,
     /// KV heads per layer (grouped-query attention).
     pub kv_heads: Vec<u64>,
+    /// Key width per head.
     pub key_length: u64,
+    /// Value width per head.
     pub value_length: u64,
+    /// The window of sliding layers.
     pub sliding_window: Option<u64>,
     /// Bytes of fixed state per recurrent layer per sequence.
     pub recurrent_state_bytes: u64,
+    /// The hidden size.
     pub embedding_length: u64,
+    /// The vocabulary size.
     pub vocab_size: u64,
+    /// The context the model was trained for.
     pub trained_context: Option<u64>,
+    /// The weights' bytes.
     pub weight_bytes: u64,
 }
 
 /// What to plan for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanRequest {
+    /// The budget.
     pub vram_bytes: u64,
+    /// Context length per sequence.
     pub ctx: u64,
+    /// Sequences served at once.
     pub parallel: u64,
+    /// The KV cache's element type.
     pub kv_type: KvType,
     /// Fixed margin for the runtime's own allocations (CUDA context and the like).
     pub overhead_bytes: u64,
@@ -86,21 +107,33 @@ pub struct PlanRequest {
 /// The plan, every figure in bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// What was asked.
     pub request: PlanRequest,
+    /// `general.architecture`.
     pub architecture: String,
+    /// Bytes of weights.
     pub weights: u64,
     /// KV bytes per token of one full-attention layer.
     pub kv_bytes_per_token_per_full_layer: u64,
     /// KV bytes per token summed over layers that grow with the context.
     pub kv_bytes_per_token: u64,
+    /// Layers that attend over the whole context.
     pub full_layers: usize,
+    /// Layers that attend over a window.
     pub sliding_layers: usize,
+    /// Layers with a recurrent state.
     pub recurrent_layers: usize,
+    /// Bytes of KV cache.
     pub kv_cache: u64,
+    /// Bytes of recurrent state.
     pub recurrent_state: u64,
+    /// Bytes of the compute buffer.
     pub compute_buffer: u64,
+    /// The fixed margin for the runtime's own allocations.
     pub overhead: u64,
+    /// The sum of the above.
     pub total: u64,
+    /// Whether the total is within the budget.
     pub fits: bool,
     /// Budget minus total (negative when it does not fit).
     pub headroom: i64,
@@ -235,11 +268,13 @@ impl ModelShape {
             .fold(self.weight_bytes, u64::saturating_add)
     }
 
+    /// Bytes of the compute buffer for one micro-batch.
     pub fn compute_buffer(&self) -> u64 {
         const UBATCH: u64 = 512;
         self.vocab_size * 4 * UBATCH + self.embedding_length * 4 * UBATCH * 4
     }
 
+    /// The plan for `req`.
     pub fn plan(&self, req: &PlanRequest) -> Plan {
         let count = |k: LayerKind| self.layers.iter().filter(|x| **x == k).count();
         let first_full = self.layers.iter().position(|k| *k == LayerKind::Full).unwrap_or(0);
@@ -326,7 +361,11 @@ impl std::fmt::Display for Plan {
         )?;
         let rows = [
             ("weights", self.weights, String::new()),
-            ("KV cache", self.kv_cache, format!("  ({} B/token over full layers, ctx {ctx} x {parallel})", self.kv_bytes_per_token)),
+            (
+                "KV cache",
+                self.kv_cache,
+                format!("  ({} B/token over full layers, ctx {ctx} x {parallel})", self.kv_bytes_per_token),
+            ),
             ("recurrent state", self.recurrent_state, String::new()),
             ("compute buffer", self.compute_buffer, String::new()),
             ("overhead", self.overhead, String::new()),

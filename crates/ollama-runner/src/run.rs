@@ -11,11 +11,15 @@ pub const WARMUP_TASK_ID: &str = "__warmup__";
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
+    /// The model name as the server knows it.
     pub model: String,
+    /// Sent unchanged with every request.
     pub options: SamplingOptions,
+    /// Per-request limit.
     pub timeout: Duration,
     /// Attempts per task for retryable errors (at least 1).
     pub attempts: u32,
+    /// Run even when the model is only partly in VRAM.
     pub allow_partial_offload: bool,
     /// A task whose tokens/s falls below this share of the warm-up's is flagged.
     pub collapse_ratio: f64,
@@ -24,6 +28,7 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The defaults: 300 s per request, 3 attempts, nothing allowed that corrupts the numbers.
     pub fn new(model: &str, options: SamplingOptions) -> Self {
         Self {
             model: model.into(),
@@ -40,21 +45,32 @@ impl RunConfig {
 /// One step of progress, for a progress bar or a log line.
 #[derive(Debug, Clone)]
 pub struct Progress {
+    /// Tasks done so far in this invocation.
     pub done: usize,
+    /// Tasks this invocation runs.
     pub total: usize,
+    /// The task just done.
     pub task_id: String,
+    /// Its generation speed.
     pub tokens_per_second: Option<f64>,
+    /// Why its generation stopped.
     pub finish_reason: String,
+    /// Since the run started.
     pub elapsed: Duration,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
+    /// Tasks the sink already had.
     pub skipped_already_done: usize,
+    /// Tasks answered.
     pub completed: usize,
+    /// Tasks recorded with an error.
     pub failed: usize,
+    /// The warm-up's generation speed, the reference for collapse.
     pub warmup_tokens_per_second: Option<f64>,
+    /// The model's residency after the warm-up.
     pub residency: Option<Residency>,
     /// Tasks whose throughput collapsed relative to the warm-up.
     pub collapsed: Vec<String>,

@@ -73,7 +73,12 @@ pub async fn describe_model<B: Backend + Sync>(
         info.digest = Some(format!("blake3:{}", gguf::file_hash(path)?));
         let meta_str = |k: &str| header.metadata.get(k).and_then(|v| v.as_str()).map(str::to_string);
         info.quantization = info.quantization.or_else(|| {
-            header.metadata.get("general.file_type").and_then(|v| v.as_u64()).and_then(gguf::file_type_name).map(Into::into)
+            header
+                .metadata
+                .get("general.file_type")
+                .and_then(|v| v.as_u64())
+                .and_then(gguf::file_type_name)
+                .map(Into::into)
         });
         info.parameter_size = info.parameter_size.or_else(|| meta_str("general.size_label"));
         weights = Some(header.weight_bytes());
@@ -111,10 +116,20 @@ pub async fn prepare<'a, B: Backend + Sync>(
     let plan = spec.vram_bytes.and_then(|vram_bytes| {
         let shape = ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0))?;
         let ctx = u64::from(spec.options.num_ctx);
-        Some(shape.plan(&PlanRequest { vram_bytes, ctx, parallel: 1, kv_type: spec.kv_type, overhead_bytes: PLAN_OVERHEAD }))
+        Some(shape.plan(&PlanRequest {
+            vram_bytes,
+            ctx,
+            parallel: 1,
+            kv_type: spec.kv_type,
+            overhead_bytes: PLAN_OVERHEAD,
+        }))
     });
     if let Some(p) = plan.as_ref().filter(|p| !p.fits && !spec.allow_overcommit) {
-        return Err(RunnerError::PlanDoesNotFit { model: spec.model.clone(), needed: p.total, budget: p.request.vram_bytes });
+        return Err(RunnerError::PlanDoesNotFit {
+            model: spec.model.clone(),
+            needed: p.total,
+            budget: p.request.vram_bytes,
+        });
     }
     let mut manifest = RunManifest::new(set, "native", backend.kind(), backend.endpoint(), scope, &spec.model);
     manifest.backend_version = info.backend_version;

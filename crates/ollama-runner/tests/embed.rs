@@ -91,7 +91,11 @@ fn the_run_tasks_example_checks_the_plan_writes_json_lines_and_resumes() {
             .arg(vram)
             .output()
             .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
 
     let (code, _, err) = run("1GiB");

@@ -2,7 +2,6 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

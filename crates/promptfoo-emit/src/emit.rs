@@ -6,19 +6,25 @@ use crate::EmitError;
 /// A promptfoo provider kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
+    /// Ollama's native API (`ollama:chat:MODEL`).
     Ollama,
+    /// An OpenAI-compatible server (`openai:chat:MODEL` with `apiBaseUrl`).
     OpenAi,
 }
 
 /// `ollama:MODEL[@URL]` or `openai:MODEL[@URL]`; URLs default to loopback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
+    /// Which promptfoo provider.
     pub provider: Provider,
+    /// The model name as the server knows it.
     pub model: String,
+    /// The server's base URL.
     pub base_url: String,
 }
 
 impl ModelSpec {
+    /// `ollama:MODEL[@URL]` or `openai:MODEL[@URL]`.
     pub fn parse(spec: &str) -> Result<Self, EmitError> {
         let bad = |reason: &str| EmitError::Spec { spec: spec.into(), reason: reason.into() };
         let (kind, rest) = spec.split_once(':').ok_or_else(|| bad("no provider prefix"))?;

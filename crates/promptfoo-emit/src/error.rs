@@ -1,5 +1,6 @@
 /// Errors of emitting and ingesting promptfoo files.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum EmitError {
     #[error("model spec {spec:?}: {reason} (expected ollama:MODEL[@URL] or openai:MODEL[@URL])")]
     Spec { spec: String, reason: String },

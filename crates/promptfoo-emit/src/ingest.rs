@@ -6,6 +6,7 @@ use crate::EmitError;
 /// A promptfoo results file read back as completions of one model.
 #[derive(Debug, Clone)]
 pub struct Ingested {
+    /// The promptfoo version that wrote the results.
     pub promptfoo_version: Option<String>,
     /// The provider id (`openai:chat:gemma3`).
     pub provider: String,
@@ -13,6 +14,7 @@ pub struct Ingested {
     pub model: String,
     /// The provider's base URL, where the config names one.
     pub endpoint: Option<String>,
+    /// One completion per task, in task order.
     pub completions: Vec<Completion>,
 }
 

@@ -1,3 +1,5 @@
+//! Emitted promptfoo configs (insta snapshots) and ingestion of promptfoo's results.
+
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
 use bench_core::{SamplingOptions, TaskSet};

@@ -9,10 +9,12 @@ use crate::ModuleMeta;
 /// imports. Used to tell a real API from an invented one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiIndex {
+    /// Module name (`pkg.sub`) to the names it defines or imports at top level.
     pub modules: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl ApiIndex {
+    /// The index over a snapshot's parsed modules.
     pub fn build(modules: &[ModuleMeta]) -> Self {
         let mut index = ApiIndex::default();
         for m in modules {

@@ -4,8 +4,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{path}:{line}: {error}")]
 pub struct ParseFailure {
+    /// The file, or `<snippet>`/`<answer>`.
     pub path: String,
+    /// The 1-based line, 0 when none applies.
     pub line: u32,
+    /// The parser's message.
     pub error: String,
 }
 

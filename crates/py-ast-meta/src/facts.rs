@@ -24,6 +24,7 @@ pub struct CallFact {
     /// What the first positional argument is: `str`, `fstring`, `binop`,
     /// `call`, `name`, `attribute` or `other`.
     pub first_arg: Option<String>,
+    /// Its 1-based line.
     pub line: u32,
 }
 
@@ -34,6 +35,7 @@ pub struct CodeFacts {
     pub meta: ModuleMeta,
     /// Outermost attribute chains rooted at a name (`os.path.join`).
     pub dotted: Vec<String>,
+    /// Every call, in source order.
     pub calls: Vec<CallFact>,
     /// Every import anywhere in the code.
     pub all_imports: Vec<crate::Import>,

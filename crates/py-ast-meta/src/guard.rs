@@ -66,7 +66,10 @@ pub(crate) fn check_depth(path: &str, text: &str) -> Result<(), ParseFailure> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_BRACKETS {
-                    return fail(line, format!("too many nested parentheses (CPython refuses more than {MAX_BRACKETS})"));
+                    return fail(
+                        line,
+                        format!("too many nested parentheses (CPython refuses more than {MAX_BRACKETS})"),
+                    );
                 }
                 after_operand = false;
             }
@@ -141,7 +144,11 @@ mod tests {
         assert_eq!(check_depth("m.py", &chain).unwrap_err().line, 2);
         // Unary signs in a long literal, brackets inside strings and
         // comments, and floats do not nest.
-        let flat = format!("x = [{}]\ns = '((((' # ((((\ny = [{}]\n", vec!["-1"; 5000].join(", "), vec!["1.5"; 5000].join(", "));
+        let flat = format!(
+            "x = [{}]\ns = '((((' # ((((\ny = [{}]\n",
+            vec!["-1"; 5000].join(", "),
+            vec!["1.5"; 5000].join(", ")
+        );
         assert!(check_depth("m.py", &flat).is_ok());
     }
 

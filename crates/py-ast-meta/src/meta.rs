@@ -2,15 +2,17 @@ use rustpython_ast::{self as ast, Ranged};
 use rustpython_parser::Parse;
 use serde::{Deserialize, Serialize};
 
+use crate::facts::ApiIndex;
 use crate::lines::Lines;
 use crate::visit::{docstring, text_of, BodyStats};
-use crate::facts::ApiIndex;
 use crate::ParseFailure;
 
 /// A source file handed to extraction: a snapshot-relative path and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
+    /// Snapshot-relative path.
     pub path: String,
+    /// The file's text.
     pub text: String,
 }
 
@@ -21,6 +23,7 @@ pub struct ExtractRules {
     pub max_signatures: usize,
     /// Methods kept per class.
     pub max_methods_per_class: usize,
+    /// What makes a method functionally significant.
     pub significant: SignificantRule,
 }
 
@@ -33,9 +36,13 @@ impl Default for ExtractRules {
 /// What makes a method "functionally significant" (see the crate docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignificantRule {
+    /// Statements in the body without the docstring, counted through nested blocks.
     pub min_statements: usize,
+    /// The longest span, in lines.
     pub max_lines: u32,
+    /// Whether the body must branch.
     pub require_branch: bool,
+    /// Whether the body must call something.
     pub require_call: bool,
 }
 
@@ -49,10 +56,15 @@ impl Default for SignificantRule {
 /// `from ..x import y` is `{module: "x", name: "y", level: 2}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
+    /// The module imported from (`os.path`; empty for `from . import x`).
     pub module: String,
+    /// The name imported by `from M import name`.
     pub name: Option<String>,
+    /// The `as` alias.
     pub alias: Option<String>,
+    /// Leading dots of a relative import.
     pub level: u32,
+    /// Its 1-based line.
     pub line: u32,
 }
 
@@ -72,18 +84,24 @@ impl Import {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamKind {
+    /// Before `/`.
     #[serde(rename = "posonly")]
     PositionalOnly,
+    /// Positional or keyword.
     Normal,
+    /// `*args`.
     #[serde(rename = "vararg")]
     VarArgs,
+    /// After `*` or `*args`.
     #[serde(rename = "kwonly")]
     KeywordOnly,
+    /// `**kwargs`.
     #[serde(rename = "kwarg")]
     VarKeywords,
 }
 
 impl ParamKind {
+    /// `posonly`, `normal`, `vararg`, `kwonly` or `kwarg`.
     pub fn as_str(self) -> &'static str {
         match self {
             ParamKind::PositionalOnly => "posonly",
@@ -95,27 +113,39 @@ impl ParamKind {
     }
 }
 
+/// One parameter of a function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
+    /// Its name.
     pub name: String,
+    /// Its kind.
     pub kind: ParamKind,
+    /// Its annotation, as source.
     pub annotation: Option<String>,
+    /// Its default, as source.
     pub default: Option<String>,
 }
 
 /// A function or method signature, rendered as Python source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionSig {
+    /// The function's name.
     pub name: String,
+    /// Whether it is `async def`.
     pub is_async: bool,
+    /// Its decorators, as source.
     pub decorators: Vec<String>,
+    /// Its parameters, in order.
     pub params: Vec<Param>,
+    /// Its return annotation, as source.
     pub returns: Option<String>,
     /// e.g. `def f(a: int, b=1, *, c) -> str:`
     pub signature: String,
     /// First line, decorators included.
     pub start_line: u32,
+    /// Its last line.
     pub end_line: u32,
+    /// Its docstring.
     pub docstring: Option<String>,
     /// Statements in the body (nested blocks counted), docstring excluded.
     pub statements: usize,
@@ -129,16 +159,24 @@ pub struct FunctionSig {
     pub names_used: Vec<String>,
 }
 
+/// A class and its methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassSig {
+    /// The class's name.
     pub name: String,
+    /// Its decorators, as source.
     pub decorators: Vec<String>,
+    /// Its bases, as source.
     pub bases: Vec<String>,
     /// e.g. `class Validator(BareValidator):`
     pub signature: String,
+    /// Its first line (decorators included).
     pub start_line: u32,
+    /// Its last line.
     pub end_line: u32,
+    /// Its docstring.
     pub docstring: Option<String>,
+    /// Its methods, in source order.
     pub methods: Vec<FunctionSig>,
 }
 
@@ -147,7 +185,9 @@ pub struct ClassSig {
 pub struct SignificantMethod {
     /// `Class.method` or `function`.
     pub symbol: String,
+    /// Its first line.
     pub start_line: u32,
+    /// Its last line.
     pub end_line: u32,
     /// The exact source lines `start_line..=end_line`.
     pub source: String,
@@ -156,14 +196,19 @@ pub struct SignificantMethod {
 /// The bounded metadata of one module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleMeta {
+    /// Snapshot-relative path.
     pub path: String,
     /// Dotted module name (`pkg/__init__.py` is `pkg`; a leading `src/` is dropped).
     pub module: String,
+    /// The imports before the first definition.
     pub imports: Vec<Import>,
+    /// Top-level functions.
     pub functions: Vec<FunctionSig>,
+    /// Top-level classes.
     pub classes: Vec<ClassSig>,
     /// Names bound by module-level assignments.
     pub assignments: Vec<String>,
+    /// The first functionally significant function or method.
     pub significant_method: Option<SignificantMethod>,
     /// Whether `max_signatures` cut the lists.
     pub truncated: bool,
@@ -185,9 +230,13 @@ impl ModuleMeta {
 /// Metadata of a whole snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Extraction {
+    /// The snapshot parsed.
     pub snapshot_id: String,
+    /// Modules that parsed, in path order.
     pub modules: Vec<ModuleMeta>,
+    /// Files that did not parse, with where and why.
     pub parse_failures: Vec<ParseFailure>,
+    /// Which modules exist and which names each defines.
     #[serde(skip)]
     pub api: ApiIndex,
 }

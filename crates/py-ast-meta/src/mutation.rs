@@ -27,9 +27,13 @@ pub const OPERATORS: &[&str] = &[
 /// One possible bug: replace `source[start..end]` with `replacement`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
+    /// The operator's name.
     pub operator: String,
+    /// Byte offset where the replaced text starts.
     pub start: usize,
+    /// Byte offset where it ends.
     pub end: usize,
+    /// The text put in its place.
     pub replacement: String,
     /// 1-based line of `start`.
     pub line: u32,

@@ -1,7 +1,9 @@
+//! Extraction over fixture packages: snapshots, determinism, parse failures and hostile nesting.
+
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-use test_support::tools::fixture_files;
 use py_ast_meta::{extract, ExtractRules, SourceFile};
+use test_support::tools::fixture_files;
 
 fn fixture() -> Vec<SourceFile> {
     fixture_files("tinyvalidator").into_iter().map(|(path, text)| SourceFile { path, text }).collect()

@@ -35,6 +35,7 @@ pub struct Spec {
     pub test_cmd: Option<String>,
     /// Where baselines and outcomes are cached; `None`: no cache.
     pub cache_dir: Option<PathBuf>,
+    /// Limits on each test run.
     pub limits: Limits,
     /// Parallel runs; 0: one per core.
     pub jobs: usize,

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 /// Why a test environment could not be prepared. Failures of the tests
 /// themselves are outcomes, not errors.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum TestEnvError {
     #[error("{path}: {what}")]
     Io {

@@ -28,6 +28,7 @@ const OUTPUT_TAIL: u64 = 16 * 1024;
 pub struct Limits {
     /// Wall clock, after which the whole process group is killed.
     pub wall: Duration,
+    /// CPU seconds.
     pub cpu_seconds: u64,
     /// Address space per process.
     pub memory_bytes: u64,
@@ -35,6 +36,7 @@ pub struct Limits {
     pub processes: u64,
     /// Largest file a process may write.
     pub file_bytes: u64,
+    /// Open file descriptors.
     pub open_files: u64,
 }
 
@@ -70,16 +72,20 @@ impl Limits {
 /// A host path shown inside the sandbox.
 #[derive(Debug, Clone)]
 pub struct Mount {
+    /// The path on the host.
     pub host: PathBuf,
     /// Absolute path inside the sandbox.
     pub at: String,
+    /// Whether the sandbox may write to it.
     pub writable: bool,
 }
 
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
+    /// Exited with this code.
     Code(i32),
+    /// Killed by this signal.
     Signal(i32),
     /// Killed at the wall-clock limit.
     TimedOut,
@@ -88,10 +94,13 @@ pub enum Exit {
 /// One finished execution.
 #[derive(Debug, Clone)]
 pub struct Execution {
+    /// How the command ended.
     pub exit: Exit,
     /// The last 16 KiB of each stream.
     pub stdout: String,
+    /// Its standard error, truncated.
     pub stderr: String,
+    /// How long it ran.
     pub wall: Duration,
 }
 
@@ -126,6 +135,7 @@ pub struct Sandbox {
     /// Paths under a hidden directory that must stay visible (an interpreter
     /// installed in a home directory).
     exposed: Vec<PathBuf>,
+    /// The limits each command runs under.
     pub limits: Limits,
 }
 

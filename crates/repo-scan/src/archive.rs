@@ -15,6 +15,7 @@ pub struct ArchiveSource {
 }
 
 impl ArchiveSource {
+    /// The archive at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }

@@ -11,6 +11,7 @@ pub struct DirSource {
 }
 
 impl DirSource {
+    /// The directory at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }

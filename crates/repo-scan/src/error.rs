@@ -3,6 +3,7 @@ use std::path::PathBuf;
 /// Errors that stop a scan. Per-file problems are not errors: they are
 /// recorded in the snapshot's `skipped` list.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum ScanError {
     #[error("{}: no such file or directory", .0.display())]
     NotFound(PathBuf),

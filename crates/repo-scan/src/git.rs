@@ -12,6 +12,7 @@ pub struct GitSource {
 }
 
 impl GitSource {
+    /// The repository at `repo`, read at `rev`.
     pub fn new(repo: impl Into<PathBuf>, rev: impl Into<String>) -> Self {
         Self { repo: repo.into(), rev: rev.into() }
     }

@@ -31,6 +31,7 @@ use std::path::Path;
 
 /// One kind of source a snapshot can be read from.
 pub trait Source {
+    /// Reads the source into a snapshot within `limits`.
     fn snapshot(&self, limits: &Limits) -> Result<Snapshot, ScanError>;
 }
 

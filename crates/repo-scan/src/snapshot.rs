@@ -24,7 +24,9 @@ impl Default for Limits {
 pub struct SnapshotFile {
     /// Relative to the source's root, `/`-separated.
     pub path: String,
+    /// The content's blake3.
     pub blake3: String,
+    /// The content's size.
     pub bytes: u64,
     /// The file's text; not part of the serialised snapshot.
     #[serde(skip)]
@@ -34,19 +36,25 @@ pub struct SnapshotFile {
 /// A file left out, with why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Skipped {
+    /// The file's path in the source.
     pub path: String,
+    /// Why it was left out.
     pub reason: String,
 }
 
 /// The content-addressed result of a scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// The hash over every kept file's path and content.
     pub snapshot_id: String,
+    /// The kept files, sorted by path.
     pub files: Vec<SnapshotFile>,
+    /// The files left out, with reasons.
     pub skipped: Vec<Skipped>,
 }
 
 impl Snapshot {
+    /// The kept file at `path`.
     pub fn file(&self, path: &str) -> Option<&SnapshotFile> {
         self.files.binary_search_by(|f| f.path.as_str().cmp(path)).ok().map(|i| &self.files[i])
     }

@@ -1,5 +1,6 @@
 /// Errors of the store, each naming the file (or run, or task set).
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum StoreError {
     #[error("{path}: not a result store: {reason}")]
     NotAStore { path: String, reason: String },

@@ -1,3 +1,5 @@
+//! The store in a real SQLite file: durability, resume, decoding errors.
+
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
 use bench_core::{

@@ -1,5 +1,6 @@
 /// Errors of synthesis and verification.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum SynthError {
     #[error("{origin}: invalid rules: {reason}")]
     Rules { origin: String, reason: String },

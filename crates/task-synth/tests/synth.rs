@@ -1,3 +1,5 @@
+//! Synthesis over the fixture packages: insta snapshots and byte-identical reruns.
+
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
 mod common;

@@ -22,9 +22,13 @@ use tokio::net::{TcpListener, TcpStream};
 /// What the server has seen, for assertions.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Chat requests received.
     pub chat_requests: AtomicUsize,
+    /// Chat requests being answered now.
     pub in_flight: AtomicUsize,
+    /// The most ever answered at once.
     pub max_in_flight: AtomicUsize,
+    /// Unload requests received.
     pub unloads: AtomicUsize,
     /// The `options` of every chat request.
     pub options: Mutex<Vec<Value>>,
@@ -33,11 +37,14 @@ pub struct State {
 /// A running server on a loopback port, until the test's runtime ends.
 #[derive(Debug)]
 pub struct FakeOllama {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// What it has seen.
     pub state: Arc<State>,
 }
 
 impl FakeOllama {
+    /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

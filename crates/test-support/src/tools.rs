@@ -61,6 +61,7 @@ pub fn fixture_files(name: &str) -> Vec<(String, String)> {
 #[derive(Debug)]
 pub struct LlamaServer {
     child: std::process::Child,
+    /// Its loopback port.
     pub port: u16,
 }
 
@@ -102,6 +103,7 @@ impl LlamaServer {
         panic!("the llama.cpp server on port {port} did not answer within 180 s");
     }
 
+    /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

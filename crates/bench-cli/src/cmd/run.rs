@@ -94,7 +94,10 @@ pub(crate) async fn run_model(
         eprintln!("warning: {w}");
     }
     let s = &run.finished.summary;
-    eprintln!("run {}: {} completed, {} failed, {} already done", run.id, s.completed, s.failed, s.skipped_already_done);
+    eprintln!(
+        "run {}: {} completed, {} failed, {} already done",
+        run.id, s.completed, s.failed, s.skipped_already_done
+    );
     Ok(run.id)
 }
 

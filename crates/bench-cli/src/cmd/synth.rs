@@ -16,7 +16,12 @@ pub(crate) fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
 }
 
 /// `bench_eval::derive`, telling the user on stderr how ground truth was settled.
-pub(crate) fn derive(src: &SourceArgs, rules: &Rules, count: Option<usize>, exec: &ExecArgs) -> anyhow::Result<Derived> {
+pub(crate) fn derive(
+    src: &SourceArgs,
+    rules: &Rules,
+    count: Option<usize>,
+    exec: &ExecArgs,
+) -> anyhow::Result<Derived> {
     let d = bench_eval::derive(&src.source(), rules, count, super::exec::spec(exec).as_ref())?;
     for note in &d.notes {
         eprintln!("{note}");
@@ -64,7 +69,12 @@ pub(crate) fn synth(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify(src: &SourceArgs, tasks: &Path, rules: Option<&Path>, exec: &ExecArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn verify(
+    src: &SourceArgs,
+    tasks: &Path,
+    rules: Option<&Path>,
+    exec: &ExecArgs,
+) -> anyhow::Result<ExitCode> {
     let recorded = read_tasks(tasks)?;
     let mut exec = exec.clone();
     if let Some(record) = &recorded.execution {
