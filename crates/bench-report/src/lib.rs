@@ -14,9 +14,6 @@
 //! # Ok(()) }
 //! ```
 
-// Some public fields here still lack docs (issue #12); the lint names them.
-#![allow(missing_docs)]
-
 mod html;
 mod markdown;
 mod model;

@@ -10,29 +10,44 @@ use serde::Serialize;
 use crate::time::seconds_between;
 use crate::ReportError;
 
+/// Everything the report shows, built from a store by [`build`].
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// The version of the tool that built the report.
     pub tool_version: String,
+    /// One section per run.
     pub runs: Vec<RunReport>,
     /// Conditions that differ between runs of the same task set.
     pub comparison: Vec<Comparison>,
+    /// Difficulty and discrimination per task, across runs.
     pub item_stats: Vec<ItemStat>,
 }
 
+/// Whether the runs of one task set were measured under the same conditions.
 #[derive(Debug, Serialize)]
 pub struct Comparison {
+    /// The task set.
     pub task_set_id: String,
+    /// Its runs.
     pub runs: Vec<i64>,
+    /// Whether their conditions match.
     pub comparable: bool,
+    /// What differs, one line each.
     pub differences: Vec<String>,
 }
 
+/// One run's section.
 #[derive(Debug, Serialize)]
 pub struct RunReport {
+    /// The run.
     pub run_id: i64,
+    /// Its model.
     pub model: String,
+    /// Its manifest.
     pub manifest: RunManifest,
+    /// Tasks in its task set.
     pub tasks_total: usize,
+    /// Tasks graded.
     pub graded: usize,
     /// The headline: scoring units (an audit pair, a mutant with its paired
     /// no-bug control, an execution-verified generation task), each counted
@@ -48,14 +63,23 @@ pub struct RunReport {
     /// The same answers judged by structure alone (execution components left
     /// out), beside the execution-graded figure.
     pub structural: PassRate,
+    /// How the task set's ground truth was settled.
     pub ground_truth: GroundTruth,
+    /// Per-task pass rates per category and tier.
     pub rates: Vec<PassRate>,
+    /// What a reader should know, each said once.
     pub findings: Vec<String>,
+    /// Pairs whose both halves passed.
     pub pairs_passed: usize,
+    /// Pairs graded.
     pub pairs_total: usize,
+    /// One row per task.
     pub rows: Vec<Row>,
+    /// Invented APIs: (task, name).
     pub invented: Vec<(String, String)>,
+    /// Tasks whose answer hit the output budget.
     pub truncated: Vec<String>,
+    /// Generation speed.
     pub throughput: Throughput,
 }
 
@@ -102,7 +126,9 @@ impl RunReport {
 /// How the task set's ground truth was settled.
 #[derive(Debug, Serialize)]
 pub struct GroundTruth {
+    /// Whether the repository's tests settled it.
     pub execution_verified: bool,
+    /// The environment, baseline and counts, when they did.
     pub execution: Option<bench_core::ExecutionRecord>,
     /// Of the candidate mutants run, the share no covering test killed
     /// (discarded as equivalent).
@@ -152,26 +178,41 @@ impl GroundTruth {
     }
 }
 
+/// One task's result.
 #[derive(Debug, Serialize)]
 pub struct Row {
+    /// The task.
     pub task_id: String,
+    /// Its category.
     pub category: String,
+    /// Its tier.
     pub tier: String,
+    /// The function it is about.
     pub symbol: String,
+    /// Whether every grade component passed.
     pub pass: bool,
+    /// The first failing component's detail.
     pub reason: Option<String>,
+    /// The request's wall time.
     pub wall_ms: f64,
+    /// Time to the first token, when known.
     pub ttft_ms: Option<f64>,
+    /// Prompt tokens.
     pub prompt_tokens: Option<u64>,
+    /// Generated tokens.
     pub completion_tokens: Option<u64>,
+    /// Why generation stopped.
     pub finish_reason: String,
     /// The tests that decide the task (empty for structural ground truth).
     pub decided_by: Vec<String>,
     /// What a reader needs to check the verdict: the prompt as sent, the
     /// answer as received, the ground truth and every grade component.
     pub prompt: bench_core::Prompt,
+    /// The answer as received.
     pub answer: String,
+    /// The ground truth.
     pub expected: bench_core::Expected,
+    /// Every grade component.
     pub components: Vec<bench_core::Component>,
 }
 
@@ -186,11 +227,14 @@ impl Row {
     }
 }
 
+/// Generation speed over a run.
 #[derive(Debug, Serialize)]
 pub struct Throughput {
+    /// Tokens generated.
     pub completion_tokens: u64,
     /// Sum of server-side (or client-timed after the first token) generation time.
     pub generation_ms: f64,
+    /// `completion_tokens / generation_ms`.
     pub tokens_per_second: Option<f64>,
     /// Sum of every request's wall time.
     pub request_wall_ms: f64,

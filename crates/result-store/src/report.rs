@@ -8,23 +8,36 @@ use crate::{Store, StoreError};
 /// A pass rate with its Wilson 95% interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PassRate {
+    /// The run.
     pub run_id: i64,
+    /// Its model.
     pub model: String,
+    /// The category, or `all`.
     pub category: String,
+    /// The tier, or `all`.
     pub tier: String,
+    /// Graded tasks.
     pub n: u64,
+    /// Of which passed.
     pub passed: u64,
+    /// `passed / n`.
     pub rate: f64,
+    /// Lower bound of the 95% Wilson interval.
     pub low: f64,
+    /// Upper bound of the 95% Wilson interval.
     pub high: f64,
 }
 
 /// How hard one item is across runs, and how well it separates them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemStat {
+    /// The task.
     pub task_id: String,
+    /// Its category.
     pub category: String,
+    /// Its tier.
     pub tier: String,
+    /// Runs that graded it.
     pub runs: u64,
     /// Share of runs that pass it.
     pub difficulty: f64,

@@ -24,15 +24,25 @@ pub struct Store {
 /// One run, as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRow {
+    /// The run's id.
     pub id: i64,
+    /// The task set it ran.
     pub task_set_id: String,
+    /// The model.
     pub model: String,
+    /// `ollama` or `openai`.
     pub backend_kind: String,
+    /// The server root.
     pub endpoint: String,
+    /// `native` or `promptfoo VERSION`.
     pub driver: String,
+    /// RFC 3339 UTC.
     pub started_at: String,
+    /// RFC 3339 UTC; `None` while unfinished.
     pub finished_at: Option<String>,
+    /// Results recorded, the warm-up left out.
     pub results: i64,
+    /// The full manifest.
     pub manifest: RunManifest,
 }
 
@@ -103,6 +113,7 @@ impl Store {
         sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(|e| self.db(e))
     }
 
+    /// The store's file, for messages.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -346,6 +357,7 @@ impl Store {
         Ok(())
     }
 
+    /// The run with id `run`.
     pub async fn run(&self, run: i64) -> Result<RunRow, StoreError> {
         self.runs()
             .await?
@@ -354,6 +366,7 @@ impl Store {
             .ok_or_else(|| StoreError::NoRun { path: self.path.clone(), run })
     }
 
+    /// Every run, oldest first.
     pub async fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id AND x.warmup = 0) AS n FROM runs r ORDER BY r.id",
@@ -561,6 +574,7 @@ pub struct RunSink {
 }
 
 impl RunSink {
+    /// The run this sink writes to.
     pub fn run_id(&self) -> i64 {
         self.run
     }

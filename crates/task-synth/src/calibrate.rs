@@ -16,12 +16,15 @@ pub const BROKEN_FLOOR: f64 = 0.10;
 /// An answerer that understands nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Answerer {
+    /// A short name for tables.
     pub name: &'static str,
+    /// What it does, in one line.
     pub description: &'static str,
     answer: fn(&Task) -> String,
 }
 
 impl Answerer {
+    /// Its answer to `task`.
     pub fn answer(&self, task: &Task) -> String {
         (self.answer)(task)
     }
@@ -219,29 +222,41 @@ fn taint_adversary(task: &Task) -> String {
 /// One answerer's headline on the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswererScore {
+    /// The answerer.
     pub name: String,
+    /// What it does.
     pub description: String,
+    /// Its scoring units passed.
     pub headline: Headline,
 }
 
 /// A stratum's floor: the best no-understanding score there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Floor {
+    /// The stratum's category.
     pub category: Category,
+    /// Its tier.
     pub tier: Tier,
+    /// Scoring units in it.
     pub n: usize,
+    /// The best answerer's share of them.
     pub floor: f64,
     /// The answerer that reaches the floor, or `none` at 0%.
     pub answerer: String,
 }
 
+/// What answerers without understanding score on a task set: the floor under every model's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
+    /// The task set.
     pub taskset_id: String,
+    /// Each answerer's headline.
     pub answerers: Vec<AnswererScore>,
+    /// Each stratum's floor.
     pub floors: Vec<Floor>,
     /// The best headline share of any answerer.
     pub headline_floor: f64,
+    /// The answerer that reaches the headline floor.
     pub headline_floor_by: String,
     /// Strata whose floor exceeds [`BROKEN_FLOOR`], as `category tier`.
     pub broken: Vec<String>,

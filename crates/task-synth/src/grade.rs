@@ -326,13 +326,19 @@ fn normal_cwe(v: &serde_json::Value) -> String {
 /// halves pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairScore {
+    /// The pair's id.
     pub pair: String,
+    /// Its tier.
     pub tier: bench_core::Tier,
+    /// Whether the vulnerable half passed.
     pub vulnerable_pass: bool,
+    /// Whether the clean half passed.
     pub clean_pass: bool,
+    /// Whether both did.
     pub pass: bool,
 }
 
+/// Each audit pair's score from its halves' grades.
 pub fn pair_scores(tasks: &[Task], grades: &[Grade]) -> Vec<PairScore> {
     let by_id: BTreeMap<&str, &Grade> = grades.iter().map(|g| (g.task_id.as_str(), g)).collect();
     let mut pairs: BTreeMap<&str, (bench_core::Tier, Option<bool>, Option<bool>)> = BTreeMap::new();

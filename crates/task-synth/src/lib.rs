@@ -20,9 +20,6 @@
 //! assert_eq!(set, synthesize(&files, &ex, &rules, Some(3)));
 //! ```
 
-// Some public fields here still lack docs (issue #12); the lint names them.
-#![allow(missing_docs)]
-
 mod answer;
 mod audit;
 mod calibrate;

@@ -12,12 +12,19 @@ const DEFAULT_RULES: &str = include_str!("default_rules.yaml");
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
+    /// The rules format's version.
     pub version: u32,
+    /// What the extractor keeps.
     pub extract: ExtractRules,
+    /// What is never a task.
     pub exclude: Exclude,
+    /// How many tasks, and how they split.
     pub quota: Quota,
+    /// Code generation tasks.
     pub code_generation: CodegenRules,
+    /// Bug localisation tasks.
     pub code_understanding: UnderstandingRules,
+    /// Security audit tasks.
     pub security_audit: AuditRules,
     /// Where the repository's own tests live, for execution-verified ground
     /// truth. Left out of the hash while it has its default value.
@@ -25,6 +32,7 @@ pub struct Rules {
     pub tests: TestRules,
 }
 
+/// Where the repository's tests are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestRules {
@@ -45,44 +53,63 @@ impl TestRules {
     }
 }
 
+/// What is never a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exclude {
+    /// Directories whose files are never tasks.
     pub dirs: Vec<String>,
     /// File names; `*` matches any run of characters.
     pub files: Vec<String>,
 }
 
+/// How many tasks, and how they split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
+    /// Tasks in all.
     pub total: usize,
+    /// Weight per category.
     pub categories: BTreeMap<String, u32>,
 }
 
+/// Code generation tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodegenRules {
+    /// The fewest statements a target's body has.
     pub min_statements: usize,
+    /// Statement counts that start tiers T2 to T5.
     pub tier_thresholds: [usize; 4],
+    /// Sink names a target must not contain.
     pub forbidden_sinks: Vec<String>,
 }
 
+/// Bug localisation tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnderstandingRules {
+    /// Functions taken per file at most.
     pub methods_per_file: usize,
+    /// The mutation operators used.
     pub operators: Vec<String>,
+    /// Operators whose bug is visible from its line alone.
     pub local_operators: Vec<String>,
+    /// Longest function for T1.
     pub t1_max_lines: usize,
+    /// Farthest a T1 bug lies from the function's start.
     pub t1_max_distance: usize,
+    /// Longest function for T2.
     pub t2_max_lines: usize,
 }
 
+/// Security audit tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRules {
+    /// The fewest statements a host function's body has.
     pub min_statements: usize,
+    /// Sink templates used (`shell`, `sql`, `path`, `eval`).
     pub templates: Vec<String>,
     /// Lines of the function's own code between the values and a T3 sink.
     pub min_buried_distance: usize,
@@ -100,6 +127,7 @@ impl Rules {
         DEFAULT_RULES
     }
 
+    /// Rules from YAML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, SynthError> {
         let rules: Rules = serde_yaml_ng::from_str(text)
             .map_err(|e| SynthError::Rules { origin: origin.to_string(), reason: e.to_string() })?;
@@ -107,6 +135,7 @@ impl Rules {
         Ok(rules)
     }
 
+    /// Rules from a YAML file.
     pub fn load(path: &Path) -> Result<Self, SynthError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SynthError::Rules { origin: path.display().to_string(), reason: e.to_string() })?;

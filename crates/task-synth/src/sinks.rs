@@ -13,7 +13,9 @@ pub struct Sink {
     /// `eval`, `exec`, `os.system`, `subprocess-shell`, `pickle.loads`,
     /// `sql-format` or `path-join`.
     pub name: String,
+    /// The CWE it falls under.
     pub cwe: String,
+    /// Its 1-based line.
     pub line: u32,
 }
 

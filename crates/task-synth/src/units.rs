@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 /// One scoring unit: a task, or tasks that count only together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
+    /// The unit's category.
     pub category: Category,
+    /// Its tier.
     pub tier: Tier,
+    /// Its tasks' ids.
     pub tasks: Vec<String>,
 }
 
@@ -43,19 +46,26 @@ pub fn units(set: &TaskSet) -> Vec<Unit> {
 /// Units passed and graded, per (category, tier) and overall.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Headline {
+    /// Units passed.
     pub passed: usize,
     /// Units whose every task has a grade.
     pub n: usize,
+    /// Per (category, tier).
     pub strata: Vec<Stratum>,
     /// Generation tasks left out because no test decides them.
     pub structural_diagnostics: usize,
 }
 
+/// One stratum's units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stratum {
+    /// Its category.
     pub category: Category,
+    /// Its tier.
     pub tier: Tier,
+    /// Units passed.
     pub passed: usize,
+    /// Units graded.
     pub n: usize,
 }
 
