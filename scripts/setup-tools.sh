@@ -82,6 +82,14 @@ fi
 if ! testenv/bin/python -c 'import pytest; assert pytest.__version__ == "8.3.4"' 2>/dev/null; then
   testenv/bin/python -m pip install --quiet --no-deps -r "$root/scripts/testenv-requirements.txt"
 fi
+# The invented-API anchor test's environment: the same pytest, plus requests
+# (pure Python) and PyYAML (a C extension).
+if [ ! -x apienv/bin/python ]; then
+  python3 -m venv apienv
+fi
+if ! apienv/bin/python -c 'import requests, yaml; assert yaml.__version__ == "6.0.2"' 2>/dev/null; then
+  apienv/bin/python -m pip install --quiet --no-deps -r "$root/scripts/apienv-requirements.txt"
+fi
 if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "setup: installing bubblewrap"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
@@ -98,6 +106,7 @@ cat > env.sh <<ENV
 export BENCH_TOOLS="$tools"
 export BENCH_PYTHON="$tools/venv/bin/python"
 export BENCH_TEST_PYTHON="$tools/testenv/bin/python"
+export BENCH_API_PYTHON="$tools/apienv/bin/python"
 export BENCH_GGUF="$model"
 export BENCH_NODE_BIN="$node_bin"
 export BENCH_PROMPTFOO="$tools/promptfoo"

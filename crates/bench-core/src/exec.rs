@@ -142,4 +142,9 @@ pub trait TestOracle: Sync {
     /// Runs every job, each in its own copy, in parallel up to the machine's
     /// cores; outcomes in job order.
     fn run(&self, jobs: &[TestJob]) -> Vec<TestOutcome>;
+    /// The API surface of the environment (standard library and installed
+    /// dependencies), when it was described.
+    fn api_surface(&self) -> Option<&crate::ApiSurface> {
+        None
+    }
 }

@@ -17,6 +17,7 @@ mod error;
 mod exec;
 mod hash;
 mod result;
+mod surface;
 mod task;
 
 pub use error::SinkError;
@@ -27,6 +28,9 @@ pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{
     host_description, now_rfc3339, Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink,
     RunManifest, SamplingOptions, Timings,
+};
+pub use surface::{
+    ApiCheck, ApiSurface, Invention, InventionKind, Member, MemberKind, ModuleSurface, Params, Resolved,
 };
 pub use task::{Category, Expected, Prompt, Task, TaskSet, Tier};
 

@@ -143,6 +143,9 @@ pub struct Grade {
     pub components: Vec<Component>,
     /// Names the answer used that do not exist (invented imports and APIs).
     pub invented: Vec<String>,
+    /// The invented-API check of a generation answer that parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<crate::ApiCheck>,
 }
 
 /// Whether an endpoint stays on this machine or this network.

@@ -180,12 +180,27 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         for line in run.throughput.summary() {
             let _ = write!(s, "<p>{}</p>", esc(&line));
         }
-        if !run.invented.is_empty() {
-            s.push_str("<h3>Invented imports and APIs</h3><ul>");
-            for (task, name) in &run.invented {
-                let _ = write!(s, "<li><code>{}</code> (task {})</li>", esc(name), esc(task));
+        let h = &run.hallucination;
+        if h.generation_tasks > 0 {
+            s.push_str("<h3>Invented APIs</h3><ul>");
+            for line in h.lines() {
+                let _ = write!(s, "<li>{}</li>", esc(&line));
             }
             s.push_str("</ul>");
+            if !h.top.is_empty() {
+                s.push_str("<table><tr><th>kind</th><th>invented name</th><th>answers</th><th>first task</th></tr>");
+                for f in &h.top {
+                    let _ = write!(
+                        s,
+                        "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                        f.kind.as_str(),
+                        esc(&f.name),
+                        f.answers,
+                        esc(&f.first_task)
+                    );
+                }
+                s.push_str("</table>");
+            }
         }
         s.push_str("<h3>Tasks</h3><table class=\"tasks\"><tr><th>task</th><th>category</th><th>tier</th><th>symbol</th><th>result</th><th>why</th><th>decided by</th><th>latency ms</th><th>tokens in/out</th><th>finish</th></tr>");
         for row in &run.rows {

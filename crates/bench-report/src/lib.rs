@@ -14,11 +14,13 @@
 //! # Ok(()) }
 //! ```
 
+mod hallucination;
 mod html;
 mod markdown;
 mod model;
 mod time;
 
+pub use hallucination::{Frequent, Hallucination, KindRate};
 pub use html::html;
 pub use markdown::markdown;
 pub use model::{build, Comparison, GroundTruth, Report, Row, RunReport, Throughput};

@@ -81,10 +81,17 @@ pub fn markdown(r: &Report) -> String {
         if !run.truncated.is_empty() {
             let _ = writeln!(s, "\n### Truncated answers (finish_reason length)\n\n{}", run.truncated.join(", "));
         }
-        if !run.invented.is_empty() {
-            let _ = writeln!(s, "\n### Invented imports and APIs\n");
-            for (task, name) in &run.invented {
-                let _ = writeln!(s, "- `{name}` (task {task})");
+        let h = &run.hallucination;
+        if h.generation_tasks > 0 {
+            let _ = writeln!(s, "\n### Invented APIs\n");
+            for line in h.lines() {
+                let _ = writeln!(s, "- {line}");
+            }
+            if !h.top.is_empty() {
+                let _ = writeln!(s, "\n| kind | invented name | answers | first task |\n|---|---|---|---|");
+                for f in &h.top {
+                    let _ = writeln!(s, "| {} | `{}` | {} | {} |", f.kind.as_str(), f.name, f.answers, f.first_task);
+                }
             }
         }
         let _ = writeln!(s, "\n### Tasks\n\n| task | category | tier | symbol | pass | why | decided by | latency ms | tokens in/out | finish |\n|---|---|---|---|---|---|---|---|---|---|");

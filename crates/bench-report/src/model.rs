@@ -75,8 +75,8 @@ pub struct RunReport {
     pub pairs_total: usize,
     /// One row per task.
     pub rows: Vec<Row>,
-    /// Invented APIs: (task, name).
-    pub invented: Vec<(String, String)>,
+    /// Invented modules, attributes and keywords in generation answers.
+    pub hallucination: crate::Hallucination,
     /// Tasks whose answer hit the output budget.
     pub truncated: Vec<String>,
     /// Generation speed.
@@ -346,8 +346,7 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         let pairs = task_synth::pair_scores(&set.tasks, &grades);
         let truncated: Vec<String> =
             rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
-        let invented: Vec<(String, String)> =
-            grades.iter().flat_map(|g| g.invented.iter().map(|i| (g.task_id.clone(), i.clone()))).collect();
+        let hallucination = crate::Hallucination::of(&set, &grades);
         let completion_tokens: u64 = completions.iter().filter_map(|c| c.completion_tokens).sum();
         let generation_ms: f64 = completions.iter().filter_map(|c| c.timings.eval_ms).sum();
         let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
@@ -391,7 +390,7 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
             pairs_passed: pairs.iter().filter(|p| p.pass).count(),
             pairs_total: pairs.len(),
             rows,
-            invented,
+            hallucination,
             truncated,
             throughput: Throughput {
                 completion_tokens,

@@ -72,8 +72,30 @@ async fn fixture_store(path: &std::path::Path) -> Store {
         completions.push(c);
     }
     store.finish_run(run, &manifest).await.unwrap();
-    let grades: Vec<_> =
-        completions.iter().map(|c| task_synth::grade_completion(set.task(&c.task_id).unwrap(), c)).collect();
+    let grades: Vec<_> = completions
+        .iter()
+        .map(|c| task_synth::grade_completion(set.task(&c.task_id).unwrap(), c, task_synth::stdlib_surface()))
+        .collect();
+    store.put_grades(run, &grades).await.unwrap();
+
+    // A second run, written by hand: each generation task answered with the
+    // right signature and APIs that do not exist, for the invented-API section.
+    let manifest = RunManifest { model: "fixture-inventor".into(), ..manifest };
+    let run = store.create_run(&manifest).await.unwrap();
+    let mut sink = store.sink(run);
+    let mut grades = Vec::new();
+    for (i, t) in set.tasks.iter().enumerate() {
+        let bench_core::Expected::CodeGeneration { signature, .. } = &t.expected else { continue };
+        let extra =
+            if i % 2 == 0 { "    return json.dumps(p, pretty=True)\n" } else { "    return re.fuzzymatch('x', p)\n" };
+        let text = format!(
+            "```python\nimport json\nimport os\nimport re\nimport yaml.fancy\n\n{signature}\n    p = os.path.joinpath('a', 'b')\n{extra}```"
+        );
+        let c = Completion::answer(&t.id, text);
+        sink.record(&c, false).await.unwrap();
+        grades.push(task_synth::grade_completion(t, &c, task_synth::stdlib_surface()));
+    }
+    store.finish_run(run, &manifest).await.unwrap();
     store.put_grades(run, &grades).await.unwrap();
     store
 }
@@ -88,7 +110,10 @@ async fn renderings_over_a_fixture_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture_store(&dir.path().join("r.sqlite")).await;
     let report = bench_report::build(&store).await.unwrap();
-    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs.len(), 2);
+    let h = &report.runs[1].hallucination;
+    assert!(h.checked > 0 && h.any == h.checked, "{h:?}");
+    assert_eq!(report.runs[0].hallucination.any, 0, "Gemma's recorded answers invent nothing");
     insta::assert_snapshot!("markdown", steady(&bench_report::markdown(&report)));
     let mut json = serde_json::to_value(&report).unwrap();
     let t = &mut json["runs"][0]["throughput"];
@@ -101,6 +126,7 @@ async fn renderings_over_a_fixture_store() {
         bench_core::sorted_value(&serde_json::json!({
             "overall": json["runs"][0]["overall"], "floors": json["runs"][0]["calibration"]["floors"],
             "findings": json["runs"][0]["findings"], "throughput": json["runs"][0]["throughput"],
+            "hallucination": [json["runs"][0]["hallucination"], json["runs"][1]["hallucination"]],
         }))
     );
     let html = bench_report::html(&report);

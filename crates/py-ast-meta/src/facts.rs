@@ -24,6 +24,12 @@ pub struct CallFact {
     /// What the first positional argument is: `str`, `fstring`, `binop`,
     /// `call`, `name`, `attribute` or `other`.
     pub first_arg: Option<String>,
+    /// The names of its keyword arguments, in order.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Whether it passes `**mapping`, so any keyword may arrive.
+    #[serde(default)]
+    pub star_kwargs: bool,
     /// Its 1-based line.
     pub line: u32,
 }
@@ -35,6 +41,8 @@ pub struct CodeFacts {
     pub meta: ModuleMeta,
     /// Outermost attribute chains rooted at a name (`os.path.join`).
     pub dotted: Vec<String>,
+    /// The same chains with the line of their first use.
+    pub chains: Vec<(String, u32)>,
     /// Every call, in source order.
     pub calls: Vec<CallFact>,
     /// Every import anywhere in the code.
@@ -54,18 +62,24 @@ fn analyze_unguarded(path: &str, text: &str, meta: ModuleMeta) -> Result<CodeFac
     let suite = ast::Suite::parse(text, path).map_err(|e| ParseFailure::from_parser(path, text, &e))?;
     let lines = Lines::new(text);
     let mut v =
-        FactVisitor { lines: &lines, dotted: Vec::new(), calls: Vec::new(), imports: Vec::new(), aliases: Vec::new() };
+        FactVisitor { lines: &lines, chains: Vec::new(), calls: Vec::new(), imports: Vec::new(), aliases: Vec::new() };
     for stmt in suite {
         v.visit_stmt(stmt);
     }
-    v.dotted.sort();
-    v.dotted.dedup();
-    Ok(CodeFacts { meta, dotted: v.dotted, calls: v.calls, all_imports: v.imports, aliases: v.aliases })
+    let mut chains: Vec<(String, u32)> = Vec::new();
+    for (chain, line) in v.chains {
+        if !chains.iter().any(|(c, _)| *c == chain) {
+            chains.push((chain, line));
+        }
+    }
+    let mut dotted: Vec<String> = chains.iter().map(|(c, _)| c.clone()).collect();
+    dotted.sort();
+    Ok(CodeFacts { meta, dotted, chains, calls: v.calls, all_imports: v.imports, aliases: v.aliases })
 }
 
 struct FactVisitor<'a> {
     lines: &'a Lines,
-    dotted: Vec<String>,
+    chains: Vec<(String, u32)>,
     calls: Vec<CallFact>,
     imports: Vec<crate::Import>,
     aliases: Vec<(String, String)>,
@@ -120,7 +134,7 @@ impl Visitor for FactVisitor<'_> {
         match &node {
             ast::Expr::Attribute(_) => {
                 if let Some(d) = dotted(&node) {
-                    self.dotted.push(d);
+                    self.chains.push((d, self.lines.line(node.range().start().to_usize())));
                     return;
                 }
             }
@@ -154,6 +168,8 @@ impl Visitor for FactVisitor<'_> {
                     shell_true,
                     string_args,
                     first_arg,
+                    keywords: c.keywords.iter().filter_map(|k| k.arg.as_ref().map(|a| a.to_string())).collect(),
+                    star_kwargs: c.keywords.iter().any(|k| k.arg.is_none()),
                     line: self.lines.line(node.range().start().to_usize()),
                 });
             }

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bench_core::{BaselineSummary, TestEnvironment, TestJob, TestOracle, TestOutcome};
+use bench_core::{ApiSurface, BaselineSummary, TestEnvironment, TestJob, TestOracle, TestOutcome};
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::{Execution, Limits, Mount, Sandbox, SCRATCH};
+use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
 use crate::TestEnvError;
 
 const PLUGIN: &str = include_str!("bench_pytest_plugin.py");
 const PROBE: &str = include_str!("probe.py");
+/// Lists the environment's API surface; the grader's invented-API check reads it.
+pub(crate) const SURFACE: &str = include_str!("surface.py");
 /// Inside the sandbox: the snapshot (read-only) and the harness.
 const REPO_AT: &str = "/tmp/repo";
 const HARNESS_AT: &str = "/tmp/bench-harness";
@@ -70,6 +72,7 @@ pub struct TestEnv {
     pythonpath: String,
     environment: TestEnvironment,
     baseline: Baseline,
+    surface: ApiSurface,
     snapshot_id: String,
     files: BTreeMap<String, String>,
     cache: Option<PathBuf>,
@@ -110,6 +113,8 @@ impl TestEnv {
         std::fs::create_dir_all(&harness).map_err(TestEnvError::io(&harness, "cannot create"))?;
         let plugin = harness.join("bench_pytest_plugin.py");
         std::fs::write(&plugin, PLUGIN).map_err(TestEnvError::io(&plugin, "cannot write"))?;
+        let surface_script = harness.join("bench_surface.py");
+        std::fs::write(&surface_script, SURFACE).map_err(TestEnvError::io(&surface_script, "cannot write"))?;
         // The sandboxed user reads everything here; only scratch directories are writable.
         open_up(work.path())?;
 
@@ -120,7 +125,7 @@ impl TestEnv {
             format!("{HARNESS_AT}:{REPO_AT}")
         };
         let environment = {
-            let harness = bench_core::content_id(PLUGIN.as_bytes());
+            let harness = bench_core::Hasher::new().field(PLUGIN).field(SURFACE).hex();
             let fingerprint = bench_core::content_id(&bench_core::canonical_json(&(
                 &probe.version,
                 &probe.packages,
@@ -149,6 +154,7 @@ impl TestEnv {
             pythonpath,
             environment,
             baseline: Baseline { summary: BaselineSummary::default(), coverage: BTreeMap::new() },
+            surface: ApiSurface::default(),
             snapshot_id: snapshot_id.to_string(),
             files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
             cache: spec.cache_dir.clone(),
@@ -156,6 +162,7 @@ impl TestEnv {
             next_job: AtomicUsize::new(0),
         };
         env.baseline = env.load_or_run_baseline()?;
+        env.surface = env.load_or_describe_surface()?;
         Ok(env)
     }
 
@@ -176,6 +183,56 @@ impl TestEnv {
             write_cache(&p, &baseline);
         }
         Ok(baseline)
+    }
+
+    /// The API surface, described once per environment fingerprint (which
+    /// covers the interpreter, its packages and the describing script).
+    fn load_or_describe_surface(&self) -> Result<ApiSurface, TestEnvError> {
+        let path = self.cache_path("surfaces", &self.environment.fingerprint);
+        if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
+            let text = std::fs::read_to_string(p).map_err(TestEnvError::io(p, "cannot read"))?;
+            return serde_json::from_str(&text)
+                .map_err(|e| TestEnvError::Cache { path: p.clone(), reason: e.to_string() });
+        }
+        let fail = |reason: String| TestEnvError::Surface { python: self.python.clone(), reason };
+        let n = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let dir = self.work.path().join("jobs").join(n.to_string());
+        let scratch = dir.join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(TestEnvError::io(&scratch, "cannot create"))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(TestEnvError::io(&dir, "cannot set permissions on"))?;
+        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777))
+            .map_err(TestEnvError::io(&scratch, "cannot set permissions on"))?;
+        let mounts = [Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false }];
+        // Isolated (-I): the installed packages, not the repository under test.
+        let argv = [
+            self.python.display().to_string(),
+            "-I".into(),
+            format!("{HARNESS_AT}/bench_surface.py"),
+            "--out".into(),
+            format!("{SCRATCH}/surface.json"),
+        ];
+        let env = [
+            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+            ("HOME".into(), SCRATCH.into()),
+            ("TMPDIR".into(), SCRATCH.into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("PYTHONHASHSEED".into(), "0".into()),
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        ];
+        let mut sandbox = self.sandbox.clone();
+        sandbox.limits.wall = sandbox.limits.wall.max(BASELINE_WALL);
+        let exec = sandbox.run(&argv, &env, &scratch, &mounts, SCRATCH, &dir.join("logs"))?;
+        if exec.exit != Exit::Code(0) {
+            return Err(fail(format!("{:?}: {}", exec.exit, last_lines(&exec))));
+        }
+        let out = scratch.join("surface.json");
+        let text = std::fs::read_to_string(&out).map_err(TestEnvError::io(&out, "cannot read"))?;
+        let surface: ApiSurface = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        if let Some(p) = path {
+            write_cache(&p, &surface);
+        }
+        Ok(surface)
     }
 
     fn run_baseline(&self) -> Result<Baseline, TestEnvError> {
@@ -341,6 +398,10 @@ impl TestEnv {
 impl TestOracle for TestEnv {
     fn environment(&self) -> &TestEnvironment {
         &self.environment
+    }
+
+    fn api_surface(&self) -> Option<&ApiSurface> {
+        Some(&self.surface)
     }
 
     fn baseline(&self) -> &BaselineSummary {

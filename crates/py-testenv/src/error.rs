@@ -20,6 +20,8 @@ pub enum TestEnvError {
     TestCommand { cmd: String, reason: String },
     #[error("baseline of {snapshot}: {reason}")]
     Baseline { snapshot: String, reason: String },
+    #[error("{python}: cannot describe the environment's API surface: {reason}")]
+    Surface { python: PathBuf, reason: String },
     #[error("{path}: unreadable cache entry: {reason}")]
     Cache { path: PathBuf, reason: String },
 }

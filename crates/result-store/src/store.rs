@@ -506,12 +506,13 @@ impl Store {
             sqlx::query(sql).bind(run).execute(&mut *tx).await.map_err(|e| self.db(e))?;
         }
         for g in grades {
-            sqlx::query("INSERT INTO grades (run_id, task_id, pass, reason, invented) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO grades (run_id, task_id, pass, reason, invented, api) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(run)
                 .bind(&g.task_id)
                 .bind(g.pass)
                 .bind(&g.reason)
                 .bind(self.encode("invented names", &g.invented)?)
+                .bind(self.encode("API check", &g.api)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.db(e))?;
@@ -546,6 +547,7 @@ impl Store {
             .map(|r| {
                 let id: String = r.get("task_id");
                 let invented = self.decode(&r, "task_id", "invented")?;
+                let api = self.decode(&r, "task_id", "api")?;
                 Ok(Grade {
                     components: comps
                         .iter()
@@ -560,6 +562,7 @@ impl Store {
                     pass: r.get("pass"),
                     reason: r.get("reason"),
                     invented,
+                    api,
                 })
             })
             .collect()

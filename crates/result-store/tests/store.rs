@@ -110,7 +110,14 @@ async fn grades_rates_and_discrimination() {
     let store = Store::open(&dir.path().join("r.sqlite")).await.unwrap();
     store.put_task_set(&set()).await.unwrap();
     let (a, b) = (store.create_run(&manifest("a")).await.unwrap(), store.create_run(&manifest("b")).await.unwrap());
-    let grade = |id: &str, pass| Grade { task_id: id.into(), pass, reason: None, components: vec![], invented: vec![] };
+    let grade = |id: &str, pass| Grade {
+        task_id: id.into(),
+        pass,
+        reason: None,
+        components: vec![],
+        invented: vec![],
+        api: None,
+    };
     for (run, passes) in [(a, [true, true, true, false]), (b, [false, true, false, false])] {
         for (i, _) in passes.iter().enumerate() {
             store.record(run, &completion(&format!("t{i}"), None), false).await.unwrap();

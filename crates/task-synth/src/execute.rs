@@ -19,9 +19,10 @@ const DECIDING: &[&str] = &["answer", "parses", "defines_name", "tests", "no_for
 pub fn grade_completions(set: &TaskSet, completions: &[Completion], oracle: Option<&dyn TestOracle>) -> Vec<Grade> {
     let mut grades = Vec::new();
     let mut jobs: Vec<(usize, TestJob)> = Vec::new();
+    let surface = oracle.and_then(|o| o.api_surface()).unwrap_or_else(|| crate::apis::stdlib_surface());
     for c in completions {
         let Some(task) = set.task(&c.task_id) else { continue };
-        let mut g = grade_completion(task, c);
+        let mut g = grade_completion(task, c, surface);
         if let (Category::CodeGeneration, Evidence::Execution { tests }) = (task.category, &task.evidence) {
             let job = match oracle {
                 None => Err("not run: no test environment was given for this execution-verified task".to_string()),

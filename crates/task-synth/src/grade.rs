@@ -1,26 +1,37 @@
 //! Grading: a pure function of (task, model output) with named components.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use bench_core::{Category, Component, Expected, Grade, Task};
+use bench_core::{ApiCheck, ApiSurface, Category, Component, Expected, Grade, InventionKind, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::{bounded, json_object, python_block};
 use crate::sinks::sinks_in;
 
-const STDLIB: &str = include_str!("stdlib_modules.txt");
-
-/// Grades one answer against its task's ground truth.
+/// Grades one answer against its task's ground truth, with the shipped
+/// standard-library surface for the invented-API check.
 pub fn grade(task: &Task, output: &str) -> Grade {
+    grade_in(task, output, crate::apis::stdlib_surface())
+}
+
+/// Grades one answer, checking generated code's APIs against `surface`
+/// (the evaluation environment's).
+pub fn grade_in(task: &Task, output: &str, surface: &ApiSurface) -> Grade {
     let text = bounded(output);
-    let mut g = Grader { components: Vec::new(), invented: Vec::new() };
+    let mut g = Grader { components: Vec::new(), invented: Vec::new(), api: None, surface };
     match &task.expected {
         Expected::CodeGeneration { .. } => g.code_generation(&task.expected, &text),
         Expected::CodeUnderstanding { line, operator, .. } => g.understanding(*line, operator.as_deref(), &text),
         Expected::SecurityAudit { vulnerable, cwe, lines, .. } => g.audit(*vulnerable, cwe, lines, &text),
     }
-    let mut grade =
-        Grade { task_id: task.id.clone(), pass: false, reason: None, components: g.components, invented: g.invented };
+    let mut grade = Grade {
+        task_id: task.id.clone(),
+        pass: false,
+        reason: None,
+        components: g.components,
+        invented: g.invented,
+        api: g.api,
+    };
     settle(&mut grade, &[]);
     grade
 }
@@ -41,12 +52,14 @@ pub(crate) fn settle(g: &mut Grade, deciding: &[&str]) {
     });
 }
 
-struct Grader {
+struct Grader<'s> {
     components: Vec<Component>,
     invented: Vec<String>,
+    api: Option<ApiCheck>,
+    surface: &'s ApiSurface,
 }
 
-impl Grader {
+impl Grader<'_> {
     fn check(&mut self, name: &str, pass: bool, detail: impl Into<String>) -> bool {
         self.components.push(Component { name: name.into(), pass, detail: detail.into() });
         pass
@@ -105,88 +118,25 @@ impl Grader {
             if names_kinds_ok { String::new() } else { format!("expected ({}), got ({})", show(params), show(&got)) },
         );
 
-        // Imports resolve to the standard library, the snapshot or declared dependencies.
-        let stdlib: BTreeSet<&str> = STDLIB.lines().collect();
-        // The snapshot's API index, as the task carries it.
-        let index = py_ast_meta::facts::ApiIndex {
-            modules: api.iter().map(|(m, names)| (m.clone(), names.iter().cloned().collect())).collect(),
-        };
-        let roots = index.roots();
-        let declared: BTreeSet<&str> = declared_dependencies.iter().map(String::as_str).collect();
-        let mut bad_imports = Vec::new();
-        for i in facts.all_imports.iter().filter(|i| i.level == 0) {
-            let root = i.module.split('.').next().unwrap_or_default();
-            let known =
-                stdlib.contains(root) || roots.contains(root) || declared.contains(root.to_lowercase().as_str());
-            if !known {
-                bad_imports.push(format!("import {}", i.module));
-                continue;
-            }
-            if roots.contains(root) {
-                if !index.has_module(&i.module) {
-                    bad_imports.push(format!("import {}", i.module));
-                } else if let Some(n) = &i.name {
-                    if n != "*" && !index.has_attr(&i.module, n) {
-                        bad_imports.push(format!("{}.{n}", i.module));
-                    }
-                }
-            }
+        // Every import, attribute chain and keyword resolves against the
+        // environment's API surface and the snapshot's own modules.
+        let check = crate::apis::check(
+            &facts,
+            self.surface,
+            &crate::apis::own_surface(api),
+            head_bindings,
+            declared_dependencies,
+        );
+        for (kind, component) in [
+            (InventionKind::Module, "invented_modules"),
+            (InventionKind::Attribute, "invented_attributes"),
+            (InventionKind::Keyword, "invented_keywords"),
+        ] {
+            let found: Vec<String> = check.of(kind).map(|i| format!("line {}: {}", i.line, i.name)).collect();
+            self.check(component, found.is_empty(), found.join(", "));
         }
-        self.check("imports_resolve", bad_imports.is_empty(), bad_imports.join(", "));
-        self.invented.extend(bad_imports);
-
-        // Every `module.attr` used on the snapshot's own modules exists.
-        let mut bindings: BTreeMap<String, String> = BTreeMap::new();
-        for (bound, module, name) in head_bindings {
-            let target = match name {
-                Some(n) if index.has_module(&format!("{module}.{n}")) => format!("{module}.{n}"),
-                Some(_) => continue,
-                None => module.clone(),
-            };
-            bindings.insert(bound.clone(), target);
-        }
-        for i in facts.all_imports.iter().filter(|i| i.level == 0) {
-            match (&i.name, &i.alias) {
-                (None, Some(a)) => {
-                    bindings.insert(a.clone(), i.module.clone());
-                }
-                (None, None) => {
-                    let root = i.module.split('.').next().unwrap_or_default().to_string();
-                    bindings.insert(root.clone(), root);
-                }
-                (Some(n), alias) => {
-                    let full = format!("{}.{n}", i.module);
-                    if api.contains_key(&full) {
-                        bindings.insert(alias.clone().unwrap_or_else(|| n.clone()), full);
-                    }
-                }
-            }
-        }
-        let mut bad_attrs = Vec::new();
-        for chain in &facts.dotted {
-            let mut parts = chain.split('.');
-            let Some(root) = parts.next() else { continue };
-            let Some(module) = bindings.get(root) else { continue };
-            if !roots.contains(module.split('.').next().unwrap_or_default()) {
-                continue;
-            }
-            let mut current = module.clone();
-            for part in parts {
-                let sub = format!("{current}.{part}");
-                if index.has_module(&sub) {
-                    current = sub;
-                    continue;
-                }
-                if !index.has_attr(&current, part) {
-                    bad_attrs.push(format!("{current}.{part}"));
-                }
-                break;
-            }
-        }
-        bad_attrs.sort();
-        bad_attrs.dedup();
-        self.check("api_exists", bad_attrs.is_empty(), bad_attrs.join(", "));
-        self.invented.extend(bad_attrs);
+        self.invented.extend(check.inventions.iter().map(|i| i.name.clone()));
+        self.api = Some(check);
 
         let mut used: Vec<String> = sinks_in(&facts)
             .into_iter()
@@ -363,7 +313,7 @@ pub fn pair_scores(tasks: &[Task], grades: &[Grade]) -> Vec<PairScore> {
 
 /// Grades a stored completion: one that never got an answer fails with the
 /// transport error as its reason.
-pub fn grade_completion(task: &Task, completion: &bench_core::Completion) -> Grade {
+pub fn grade_completion(task: &Task, completion: &bench_core::Completion, surface: &ApiSurface) -> Grade {
     if let Some(e) = &completion.error {
         return Grade {
             task_id: task.id.clone(),
@@ -371,7 +321,8 @@ pub fn grade_completion(task: &Task, completion: &bench_core::Completion) -> Gra
             reason: Some(format!("no answer: {e}")),
             components: vec![Component { name: "answer".into(), pass: false, detail: format!("no answer: {e}") }],
             invented: Vec::new(),
+            api: None,
         };
     }
-    grade(task, &completion.text)
+    grade_in(task, &completion.text, surface)
 }

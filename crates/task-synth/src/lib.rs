@@ -21,6 +21,7 @@
 //! ```
 
 mod answer;
+mod apis;
 mod audit;
 mod calibrate;
 mod codegen;
@@ -36,10 +37,11 @@ mod synth;
 mod understanding;
 mod units;
 
+pub use apis::{check as check_apis, own_surface, stdlib_surface};
 pub use calibrate::{calibrate, Answerer, AnswererScore, Calibration, Floor, ANSWERERS, BROKEN_FLOOR};
 pub use error::SynthError;
 pub use execute::grade_completions;
-pub use grade::{grade, grade_completion, pair_scores, PairScore};
+pub use grade::{grade, grade_completion, grade_in, pair_scores, PairScore};
 pub use rules::{AuditRules, CodegenRules, Exclude, Quota, Rules, TestRules, UnderstandingRules};
 pub use sinks::{find_sinks, Sink};
 pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};

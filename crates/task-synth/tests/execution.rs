@@ -88,6 +88,9 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
         assert!(g.pass, "the correct answer to {} ({} {}) fails: {:?}", t.id, t.category, t.symbol, g);
         if t.category == Category::CodeGeneration {
             assert!(g.components.iter().any(|c| c.name == "tests" && c.pass), "{g:?}");
+            // The original functions invent no API of the environment.
+            let api = g.api.as_ref().unwrap();
+            assert!(api.inventions.is_empty(), "{} {}: {:?}", t.id, t.symbol, api.inventions);
         }
     }
     // The correct answers take the headline too.

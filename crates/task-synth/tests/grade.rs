@@ -132,9 +132,9 @@ def check_range(field, value, minimum=None, maximum=None):\n    if minimum is no
         ("defines_name", "```python\ndef other(field, value, minimum=None, maximum=None):\n    return None\n```"),
         ("signature", "```python\ndef check_range(field, value, minimum, maximum=None):\n    return None\n```"),
         ("signature", "```python\ndef check_range(value, field, minimum=None, maximum=None):\n    return None\n```"),
-        ("imports_resolve", "```python\nimport validatorkit\ndef check_range(field, value, minimum=None, maximum=None):\n    return validatorkit.check(value)\n```"),
-        ("imports_resolve", "```python\nfrom tinyvalidator.errors import RangeError\ndef check_range(field, value, minimum=None, maximum=None):\n    return RangeError(field)\n```"),
-        ("api_exists", "```python\nfrom tinyvalidator import rules\ndef check_range(field, value, minimum=None, maximum=None):\n    return rules.check_bounds(field, value)\n```"),
+        ("invented_modules", "```python\nimport validatorkit\ndef check_range(field, value, minimum=None, maximum=None):\n    return validatorkit.check(value)\n```"),
+        ("invented_attributes", "```python\nfrom tinyvalidator.errors import RangeError\ndef check_range(field, value, minimum=None, maximum=None):\n    return RangeError(field)\n```"),
+        ("invented_attributes", "```python\nfrom tinyvalidator import rules\ndef check_range(field, value, minimum=None, maximum=None):\n    return rules.check_bounds(field, value)\n```"),
         ("no_forbidden_sink", "```python\ndef check_range(field, value, minimum=None, maximum=None):\n    return eval('value < minimum')\n```"),
     ];
     for (component, answer) in cases {
@@ -147,7 +147,7 @@ def check_range(field, value, minimum=None, maximum=None):\n    if minimum is no
     let g = grade(&t, cases[7].1);
     assert_eq!(g.invented, ["tinyvalidator.rules.check_bounds"]);
     let g = grade(&t, cases[5].1);
-    assert_eq!(g.invented, ["import validatorkit"]);
+    assert_eq!(g.invented, ["validatorkit"]);
     // Declared dependencies and the standard library resolve.
     let ok = "```python\nimport yaml\nimport json\ndef check_range(field, value, minimum=None, maximum=None):\n    return None\n```";
     assert!(grade(&t, ok).pass, "{:?}", grade(&t, ok));
