@@ -8,6 +8,12 @@ pub enum RunnerError {
     Remote { endpoint: String, host: String },
     #[error("{endpoint}: cannot connect: {reason}")]
     Transport { endpoint: String, reason: String },
+    #[error("{endpoint}: request failed")]
+    Request {
+        endpoint: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("{endpoint}: model {model:?} timed out after {secs}s")]
     Timeout { endpoint: String, model: String, secs: u64 },
     #[error("{endpoint}: model {model:?} not found: {message}")]
@@ -22,6 +28,12 @@ pub enum RunnerError {
     Protocol { endpoint: String, reason: String },
     #[error("{path}: not a readable GGUF file: {reason}")]
     Gguf { path: String, reason: String },
+    #[error("{path}: cannot read the GGUF file")]
+    GgufIo {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("model {model:?}: VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes; an overcommitted plan must be allowed explicitly")]
     PlanDoesNotFit { model: String, needed: u64, budget: u64 },
     #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted unless partial offload is allowed explicitly")]
@@ -43,7 +55,10 @@ impl RunnerError {
     /// cut streams and server-side 5xx.
     pub fn retryable(&self) -> bool {
         match self {
-            RunnerError::Transport { .. } | RunnerError::Timeout { .. } | RunnerError::StreamCut { .. } => true,
+            RunnerError::Transport { .. }
+            | RunnerError::Request { .. }
+            | RunnerError::Timeout { .. }
+            | RunnerError::StreamCut { .. } => true,
             RunnerError::Http { status, .. } => *status >= 500 || *status == 429,
             RunnerError::ServerError { .. } => true,
             _ => false,
@@ -56,15 +71,26 @@ impl RunnerError {
         } else if e.is_body() || e.is_decode() {
             RunnerError::StreamCut { endpoint: endpoint.into(), model: model.into(), reason: e.to_string() }
         } else {
-            RunnerError::Transport { endpoint: endpoint.into(), reason: root_cause(&e) }
+            RunnerError::Request { endpoint: endpoint.into(), source: e }
         }
     }
 }
 
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
+impl RunnerError {
+    /// The message with every cause after it, for a stored record (a
+    /// completion's error) that outlives the error value.
+    pub fn chain(&self) -> String {
+        let mut s = self.to_string();
+        let mut cur: &dyn std::error::Error = self;
+        while let Some(next) = cur.source() {
+            let text = next.to_string();
+            // Some wrappers repeat their cause's text; say it once.
+            if !s.ends_with(&text) {
+                s.push_str(": ");
+                s.push_str(&text);
+            }
+            cur = next;
+        }
+        s
     }
-    cur.to_string()
 }

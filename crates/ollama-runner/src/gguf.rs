@@ -164,7 +164,7 @@ impl<R: Read> Reader<R> {
 /// Reads the header of the GGUF file at `path`.
 pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| RunnerError::Gguf { path: shown.clone(), reason: e.to_string() })?;
+    let file = File::open(path).map_err(|source| RunnerError::GgufIo { path: shown.clone(), source })?;
     let mut r = Reader { r: BufReader::new(file), path: shown };
     if &r.bytes::<4>()? != b"GGUF" {
         return Err(r.err("no GGUF magic"));
@@ -205,7 +205,7 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
 
 /// The blake3 of a whole file (a GGUF model's identity).
 pub fn file_hash(path: &Path) -> Result<String, RunnerError> {
-    let err = |e: std::io::Error| RunnerError::Gguf { path: path.display().to_string(), reason: e.to_string() };
+    let err = |source: std::io::Error| RunnerError::GgufIo { path: path.display().to_string(), source };
     let file = File::open(path).map_err(err)?;
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(BufReader::new(file)).map_err(err)?;

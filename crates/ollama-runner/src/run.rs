@@ -176,9 +176,9 @@ async fn attempt_all<B: Backend + Sync>(backend: &B, task_id: &str, req: &Reques
                 return completion(task_id, reply, attempts);
             }
             Err(e) => {
-                attempts.push(Attempt { number, wall_ms: ms(t0.elapsed()), error: Some(e.to_string()) });
+                attempts.push(Attempt { number, wall_ms: ms(t0.elapsed()), error: Some(e.chain()) });
                 let retry = e.retryable();
-                last_err = Some(e.to_string());
+                last_err = Some(e.chain());
                 if !retry {
                     break;
                 }

@@ -74,7 +74,7 @@ async fn errors_name_the_model_and_endpoint() {
     let url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
     let e = OllamaBackend::new(&url).unwrap().complete(&req("qwen-test"), T).await.unwrap_err();
-    assert!(matches!(e, RunnerError::Transport { .. }) && e.to_string().contains(&url), "{e}");
+    assert!(matches!(e, RunnerError::Request { .. }) && e.to_string().contains(&url), "{e}");
     assert!(e.retryable());
 }
 

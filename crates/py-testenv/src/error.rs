@@ -22,8 +22,12 @@ pub enum TestEnvError {
     Baseline { snapshot: String, reason: String },
     #[error("{python}: cannot describe the environment's API surface: {reason}")]
     Surface { python: PathBuf, reason: String },
-    #[error("{path}: unreadable cache entry: {reason}")]
-    Cache { path: PathBuf, reason: String },
+    #[error("{path}: unreadable cache entry")]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl TestEnvError {
