@@ -49,6 +49,10 @@ fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
         for c in &cs {
             assert!(c.error.is_none(), "{c:?}");
             assert!(c.completion_tokens.is_some_and(|n| n > 0), "{c:?}");
+            // The server's stream carries no usage; the count comes from the
+            // server itself, and says so.
+            assert!(c.prompt_tokens.is_some_and(|n| n > 50), "{c:?}");
+            assert_eq!(c.prompt_tokens_from.as_deref(), Some("count request"), "{c:?}");
             assert!(
                 matches!(c.finish_reason, bench_core::FinishReason::Stop | bench_core::FinishReason::Length),
                 "{c:?}"

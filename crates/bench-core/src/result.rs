@@ -83,6 +83,10 @@ pub struct Completion {
     pub text: String,
     /// Prompt tokens, when the server reports them.
     pub prompt_tokens: Option<u64>,
+    /// Where `prompt_tokens` came from: `response` (the answer's own usage
+    /// or timings) or `count request` (see `ollama_runner`'s OpenAI backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_from: Option<String>,
     /// Generated tokens, when the server reports them.
     pub completion_tokens: Option<u64>,
     /// Why generation stopped.
@@ -103,6 +107,7 @@ impl Completion {
             task_id: task_id.to_string(),
             text,
             prompt_tokens: None,
+            prompt_tokens_from: None,
             completion_tokens: None,
             finish_reason: FinishReason::Stop,
             timings: Timings::default(),

@@ -62,6 +62,7 @@ async fn fixture_store(path: &std::path::Path) -> Store {
             task_id: task_id.clone(),
             text: text.clone(),
             prompt_tokens: Some(300 + i as u64),
+            prompt_tokens_from: Some("response".into()),
             completion_tokens: Some(256),
             finish_reason: FinishReason::Length,
             timings: Timings { wall_ms, ttft_ms: Some(100.0), eval_ms: Some(wall_ms - 150.0), ..Default::default() },

@@ -34,6 +34,9 @@ pub struct Reply {
     pub text: String,
     /// Prompt tokens, when the server reports them.
     pub prompt_tokens: Option<u64>,
+    /// Where `prompt_tokens` came from (`response` or `count request`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_from: Option<String>,
     /// Generated tokens, when the server reports them.
     pub completion_tokens: Option<u64>,
     /// Why generation stopped.

@@ -259,6 +259,7 @@ impl Backend for OllamaBackend {
                         return Ok(Reply {
                             text,
                             prompt_tokens: l.prompt_eval_count,
+                            prompt_tokens_from: l.prompt_eval_count.map(|_| "response".into()),
                             completion_tokens: l.eval_count,
                             finish_reason: FinishReason::from_server(l.done_reason.as_deref().or(Some("stop"))),
                             timings: Timings {

@@ -58,6 +58,37 @@ impl OpenAiBackend {
     }
 }
 
+impl OpenAiBackend {
+    /// The prompt's token count as the server applies its chat template:
+    /// the `usage` of a one-token, non-streamed request with the same
+    /// messages. The server's prompt cache makes it nearly free.
+    async fn count_prompt(&self, body: &Value) -> Result<Option<u64>, RunnerError> {
+        let mut body = body.clone();
+        body["stream"] = json!(false);
+        body["max_tokens"] = json!(1);
+        if let Some(o) = body.as_object_mut() {
+            o.remove("stream_options");
+        }
+        let model = body["model"].as_str().unwrap_or_default().to_string();
+        let resp = self
+            .http
+            .post(format!("{}/chat/completions", self.base))
+            .timeout(self.control)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, &model, e, self.control.as_secs().max(1)))?;
+        if !resp.status().is_success() {
+            return Err(self.error_of(&model, resp).await);
+        }
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: e.to_string() })?;
+        Ok(v["usage"]["prompt_tokens"].as_u64())
+    }
+}
+
 impl Backend for OpenAiBackend {
     fn kind(&self) -> &'static str {
         "openai"
@@ -132,6 +163,7 @@ impl Backend for OpenAiBackend {
             let mut reply = Reply {
                 text: String::new(),
                 prompt_tokens: None,
+                prompt_tokens_from: None,
                 completion_tokens: None,
                 finish_reason: FinishReason::Other("unknown".into()),
                 timings: Timings::default(),
@@ -213,6 +245,14 @@ impl Backend for OpenAiBackend {
         if reply.timings.eval_ms.is_none() {
             // Without server timings, generation time is the wall time after the first token.
             reply.timings.eval_ms = reply.timings.ttft_ms.map(|t| reply.timings.wall_ms - t);
+        }
+        if reply.prompt_tokens.is_some() {
+            reply.prompt_tokens_from = Some("response".into());
+        } else {
+            // The stream carried no usage (llama-cpp-python): ask the server
+            // itself, after the timed request, so the timings stay the answer's.
+            reply.prompt_tokens = self.count_prompt(&body).await?;
+            reply.prompt_tokens_from = reply.prompt_tokens.map(|_| "count request".into());
         }
         Ok(reply)
     }

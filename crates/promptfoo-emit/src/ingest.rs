@@ -99,6 +99,7 @@ pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitE
             task_id: task_id.to_string(),
             text,
             prompt_tokens: usage.and_then(|u| u.get("prompt")).and_then(Value::as_u64),
+            prompt_tokens_from: usage.and_then(|u| u.get("prompt")).and_then(Value::as_u64).map(|_| "promptfoo".into()),
             completion_tokens: usage.and_then(|u| u.get("completion")).and_then(Value::as_u64),
             finish_reason: if failed { FinishReason::Error } else { FinishReason::from_server(finish) },
             timings: Timings { wall_ms: latency, ..Default::default() },

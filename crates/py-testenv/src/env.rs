@@ -175,8 +175,7 @@ impl TestEnv {
         let path = self.cache_path("baselines", &key);
         if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
             let text = std::fs::read_to_string(p).map_err(TestEnvError::io(p, "cannot read"))?;
-            return serde_json::from_str(&text)
-                .map_err(|source| TestEnvError::Cache { path: p.clone(), source });
+            return serde_json::from_str(&text).map_err(|source| TestEnvError::Cache { path: p.clone(), source });
         }
         let baseline = self.run_baseline()?;
         if let Some(p) = path {
@@ -191,8 +190,7 @@ impl TestEnv {
         let path = self.cache_path("surfaces", &self.environment.fingerprint);
         if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
             let text = std::fs::read_to_string(p).map_err(TestEnvError::io(p, "cannot read"))?;
-            return serde_json::from_str(&text)
-                .map_err(|source| TestEnvError::Cache { path: p.clone(), source });
+            return serde_json::from_str(&text).map_err(|source| TestEnvError::Cache { path: p.clone(), source });
         }
         let fail = |reason: String| TestEnvError::Surface { python: self.python.clone(), reason };
         let n = self.next_job.fetch_add(1, Ordering::Relaxed);

@@ -406,8 +406,8 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         sqlx::query(
             "INSERT OR REPLACE INTO results (run_id, task_id, warmup, text, prompt_tokens, completion_tokens, finish_reason,
-                wall_ms, ttft_ms, total_ms, load_ms, prompt_eval_ms, eval_ms, attempts, error, recorded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                wall_ms, ttft_ms, total_ms, load_ms, prompt_eval_ms, eval_ms, attempts, error, prompt_tokens_from, recorded_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
         )
         .bind(run)
         .bind(&c.task_id)
@@ -424,6 +424,7 @@ impl Store {
         .bind(c.timings.eval_ms)
         .bind(self.encode("attempts", &c.attempts)?)
         .bind(&c.error)
+        .bind(&c.prompt_tokens_from)
         .execute(&mut *tx)
         .await
         .map_err(|e| self.db(e))?;
@@ -479,6 +480,7 @@ impl Store {
                     task_id: r.get("task_id"),
                     text: r.get("text"),
                     prompt_tokens: r.get::<Option<i64>, _>("prompt_tokens").map(|n| n as u64),
+                    prompt_tokens_from: r.get("prompt_tokens_from"),
                     completion_tokens: r.get::<Option<i64>, _>("completion_tokens").map(|n| n as u64),
                     finish_reason: match r.get::<&str, _>("finish_reason") {
                         "error" => FinishReason::Error,

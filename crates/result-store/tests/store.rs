@@ -68,6 +68,7 @@ fn completion(id: &str, error: Option<&str>) -> Completion {
         task_id: id.into(),
         text: format!("answer {id}"),
         prompt_tokens: Some(10),
+        prompt_tokens_from: Some("response".into()),
         completion_tokens: Some(5),
         finish_reason: if error.is_some() { FinishReason::Error } else { FinishReason::Stop },
         timings: Timings { wall_ms: 100.0, ttft_ms: Some(10.0), eval_ms: Some(80.0), ..Default::default() },
