@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// KV cache type the server uses (f16, q8_0, q4_0), for the plan.
     #[arg(long, default_value = "f16")]
     pub kv_cache: String,
+    /// The runtime whose allocations the plan follows: llama.cpp,
+    /// llama-cpp-python or ollama (default: from the backend).
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Run even when the VRAM plan does not fit.
     #[arg(long)]
     pub allow_overcommit: bool,
@@ -212,8 +216,11 @@ pub enum Command {
         parallel: u64,
         #[arg(long, default_value = "f16")]
         kv_cache: String,
-        /// Fixed margin for the runtime's own allocations.
-        #[arg(long, default_value = "512MiB")]
+        /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
+        #[arg(long, default_value = "llama.cpp")]
+        runtime: String,
+        /// Allowance on top of the modelled components (allocator alignment, graph metadata).
+        #[arg(long, default_value = "32MiB")]
         overhead: String,
         #[arg(long)]
         json: bool,

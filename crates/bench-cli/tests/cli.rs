@@ -115,7 +115,23 @@ fn plan_reports_and_fails_when_over_budget() {
     assert_eq!(plan["full_layers"], 3);
     assert_eq!(plan["sliding_layers"], 15);
     assert_eq!(plan["kv_bytes_per_token_per_full_layer"], 1024);
-    assert_eq!(plan["kv_cache"], 3 * 8192 * 1024 + 15 * 512 * 1024);
+    // llama.cpp's server keeps window + micro-batch cells (512 + 512) on
+    // sliding layers; llama-cpp-python keeps the whole context.
+    assert_eq!(plan["kv_cache"], 3 * 8192 * 1024 + 15 * 1024 * 1024);
+    let (_, out, _) = run(&[
+        "plan",
+        "--gguf",
+        s(&gguf),
+        "--vram",
+        "8GiB",
+        "--ctx",
+        "8192",
+        "--runtime",
+        "llama-cpp-python",
+        "--json",
+    ]);
+    let full: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(full["kv_cache"], 18 * 8192 * 1024);
     assert_eq!(plan["architecture"], "gemma3");
     let (code, out, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "300MiB", "--ctx", "8192"]);
     assert_eq!(code, 1, "{out}");

@@ -62,6 +62,26 @@ fn native_runs_are_complete_and_repeatable_at_temperature_zero() {
         texts.push(cs.into_iter().map(|c| (c.task_id, c.text)).collect::<Vec<_>>());
         let (code, out, _) = run(&["grade", "--db", s(&db)]);
         assert_eq!(code, 0, "{out}");
+        // One planning path: the run's recorded plan (runtime told by the
+        // server, which answers as uvicorn) is what `plan` prints.
+        let manifest =
+            block_on(async { result_store::Store::open_existing(&db).await.unwrap().run(1).await.unwrap().manifest });
+        let (code, planned, err) = run(&[
+            "plan",
+            "--gguf",
+            s(&gguf),
+            "--vram",
+            "4GiB",
+            "--ctx",
+            "4096",
+            "--runtime",
+            "llama-cpp-python",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let planned: serde_json::Value = serde_json::from_str(&planned).unwrap();
+        assert_eq!(manifest.vram_plan.as_ref(), Some(&planned));
+        assert_eq!(planned["request"]["runtime"], "llama-cpp-python");
     }
     assert_eq!(texts[0], texts[1], "two runs at temperature 0 differ");
 }

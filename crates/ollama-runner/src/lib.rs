@@ -41,7 +41,7 @@ pub use error::RunnerError;
 pub use ollama::OllamaBackend;
 pub use openai::OpenAiBackend;
 pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};
-pub use session::{describe_model, prepare, Finished, Prepared, RunSpec, PLAN_OVERHEAD};
+pub use session::{describe_model, infer_runtime, prepare, Finished, Prepared, RunSpec, PLAN_OVERHEAD};
 
 /// The limit on control requests (describe, residency, unload, version) and
 /// on connecting; completions have their own per-task timeout.

@@ -2,11 +2,16 @@
 //! overhead, against a budget (DESIGN.md §6).
 //!
 //! KV bytes per token of one full-attention layer = (key length + value
-//! length) × KV heads × bytes per element. A sliding-window layer holds at
-//! most the window; a recurrent layer holds a fixed state per sequence.
-//! Parallel streams multiply both. The compute buffer is estimated as the
-//! logits (vocabulary × 4 B × 512-token micro-batch) plus activations
-//! (embedding × 4 B × 512 × 4); the overhead margin is stated in the plan.
+//! length) × KV heads × bytes per element. A sliding-window layer holds the
+//! whole context when the runtime keeps a full-size SWA cache
+//! (llama-cpp-python), else the window plus one micro-batch, padded to 256
+//! cells (llama.cpp's server, Ollama); a recurrent layer holds a fixed state
+//! per sequence. Parallel streams multiply all three. The compute buffer is
+//! the logits of one micro-batch (vocabulary × 4 B × 512) plus activations
+//! (embedding × 4 B × 512 × 4); the output buffer is one row of logits per
+//! sequence (vocabulary × 4 B). The allowance left on top is stated in the
+//! plan and small: it covers allocator alignment and graph metadata, not the
+//! GPU driver's own context, which the budget should already exclude.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +52,41 @@ impl KvType {
             KvType::Q8_0 => (34, 32),
             KvType::Q4_0 => (18, 32),
         }
+    }
+}
+
+/// The runtime that will hold the model, with the defaults that change its
+/// allocations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// llama.cpp's `llama-server`: a windowed SWA cache (`--swa-full` off).
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// llama-cpp-python's server: always a full-size SWA cache.
+    LlamaCppPython,
+    /// Ollama: a windowed SWA cache.
+    Ollama,
+}
+
+impl Runtime {
+    /// The micro-batch every profile uses by default.
+    pub const UBATCH: u64 = 512;
+
+    /// `llama.cpp`, `llama-cpp-python` or `ollama`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "llama.cpp" | "llama-cpp" | "llama-server" => Runtime::LlamaCpp,
+            "llama-cpp-python" => Runtime::LlamaCppPython,
+            "ollama" => Runtime::Ollama,
+            _ => return None,
+        })
+    }
+
+    /// Whether sliding-window layers get a cache as long as the context.
+    pub fn swa_full(self) -> bool {
+        self == Runtime::LlamaCppPython
     }
 }
 
@@ -100,8 +140,11 @@ pub struct PlanRequest {
     pub parallel: u64,
     /// The KV cache's element type.
     pub kv_type: KvType,
-    /// Fixed margin for the runtime's own allocations (CUDA context and the like).
+    /// The allowance left on top of the modelled components.
     pub overhead_bytes: u64,
+    /// The runtime whose allocation policy the plan follows.
+    #[serde(default)]
+    pub runtime: Runtime,
 }
 
 /// The plan, every figure in bytes.
@@ -129,6 +172,9 @@ pub struct Plan {
     pub recurrent_state: u64,
     /// Bytes of the compute buffer.
     pub compute_buffer: u64,
+    /// Bytes of the output buffer (logits kept per sequence).
+    #[serde(default)]
+    pub output_buffer: u64,
     /// The fixed margin for the runtime's own allocations.
     pub overhead: u64,
     /// The sum of the above.
@@ -242,7 +288,9 @@ impl ModelShape {
         (self.key_length + self.value_length).saturating_mul(heads).saturating_mul(n).div_ceil(d)
     }
 
-    fn kv_cache(&self, ctx: u64, parallel: u64, kv: KvType) -> u64 {
+    fn kv_cache(&self, ctx: u64, parallel: u64, kv: KvType, runtime: Runtime) -> u64 {
+        // llama.cpp: min(ctx, pad(window + ubatch, 256)) cells per sequence.
+        let swa_cells = |window: u64| ctx.min(window.saturating_add(Runtime::UBATCH).div_ceil(256).saturating_mul(256));
         let per_seq: u64 = self
             .layers
             .iter()
@@ -250,7 +298,11 @@ impl ModelShape {
             .map(|(il, kind)| match kind {
                 LayerKind::Full => ctx.saturating_mul(self.kv_per_token(il, kv)),
                 LayerKind::Sliding => {
-                    ctx.min(self.sliding_window.unwrap_or(ctx)).saturating_mul(self.kv_per_token(il, kv))
+                    let cells = match self.sliding_window {
+                        Some(w) if !runtime.swa_full() => swa_cells(w),
+                        _ => ctx,
+                    };
+                    cells.saturating_mul(self.kv_per_token(il, kv))
                 }
                 LayerKind::Recurrent => 0,
             })
@@ -263,15 +315,26 @@ impl ModelShape {
         let recurrent = (self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64)
             .saturating_mul(self.recurrent_state_bytes)
             .saturating_mul(parallel);
-        [self.kv_cache(ctx, parallel, req.kv_type), recurrent, self.compute_buffer(), req.overhead_bytes]
-            .into_iter()
-            .fold(self.weight_bytes, u64::saturating_add)
+        [
+            self.kv_cache(ctx, parallel, req.kv_type, req.runtime),
+            recurrent,
+            self.compute_buffer(),
+            self.output_buffer(parallel),
+            req.overhead_bytes,
+        ]
+        .into_iter()
+        .fold(self.weight_bytes, u64::saturating_add)
     }
 
     /// Bytes of the compute buffer for one micro-batch.
     pub fn compute_buffer(&self) -> u64 {
         const UBATCH: u64 = 512;
         self.vocab_size * 4 * UBATCH + self.embedding_length * 4 * UBATCH * 4
+    }
+
+    /// Bytes of the output buffer: one row of logits per sequence.
+    pub fn output_buffer(&self, parallel: u64) -> u64 {
+        self.vocab_size.saturating_mul(4).saturating_mul(parallel)
     }
 
     /// The plan for `req`.
@@ -312,11 +375,12 @@ impl ModelShape {
             full_layers: count(LayerKind::Full),
             sliding_layers: count(LayerKind::Sliding),
             recurrent_layers: count(LayerKind::Recurrent),
-            kv_cache: self.kv_cache(req.ctx, req.parallel, req.kv_type),
+            kv_cache: self.kv_cache(req.ctx, req.parallel, req.kv_type, req.runtime),
             recurrent_state: (count(LayerKind::Recurrent) as u64)
                 .saturating_mul(self.recurrent_state_bytes)
                 .saturating_mul(req.parallel),
             compute_buffer: self.compute_buffer(),
+            output_buffer: self.output_buffer(req.parallel),
             overhead: req.overhead_bytes,
             total,
             fits: total <= req.vram_bytes,
@@ -368,7 +432,8 @@ impl std::fmt::Display for Plan {
             ),
             ("recurrent state", self.recurrent_state, String::new()),
             ("compute buffer", self.compute_buffer, String::new()),
-            ("overhead", self.overhead, String::new()),
+            ("output buffer", self.output_buffer, String::new()),
+            ("allowance", self.overhead, String::new()),
         ];
         for (name, bytes, note) in rows {
             writeln!(f, "  {name:<16} {bytes:>14} B  {:>8.2} GiB{note}", gib(bytes))?;
@@ -432,6 +497,7 @@ mod tests {
             parallel: 1,
             kv_type: kv,
             overhead_bytes: 512 << 20,
+            runtime: Runtime::LlamaCpp,
         }
     }
 

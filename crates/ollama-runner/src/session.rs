@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bench_core::{now_rfc3339, ResultSink, RunManifest, SamplingOptions, TaskSet};
 
-use crate::plan::{KvType, ModelShape, Plan, PlanRequest};
+use crate::plan::{KvType, ModelShape, Plan, PlanRequest, Runtime};
 use crate::{gguf, run, Backend, ModelInfo, Progress, RunConfig, RunSummary, RunnerError};
 
 /// What one run of one model needs besides the tasks and the backend.
@@ -29,6 +29,10 @@ pub struct RunSpec {
     pub vram_bytes: Option<u64>,
     /// The KV cache type the server uses.
     pub kv_type: KvType,
+    /// The runtime whose allocation policy the plan follows; `None`: from
+    /// the backend (Ollama; llama-cpp-python when an OpenAI-compatible server
+    /// answers as uvicorn; llama.cpp otherwise).
+    pub runtime: Option<Runtime>,
     /// Run even when the plan does not fit.
     pub allow_overcommit: bool,
     /// Run even when the model is only partly in VRAM.
@@ -49,6 +53,7 @@ impl RunSpec {
             gguf: None,
             vram_bytes: None,
             kv_type: KvType::F16,
+            runtime: None,
             allow_overcommit: false,
             allow_partial_offload: false,
             allow_remote: false,
@@ -56,8 +61,18 @@ impl RunSpec {
     }
 }
 
-/// The margin the plan leaves for the runtime's own allocations.
-pub const PLAN_OVERHEAD: u64 = 512 << 20;
+/// The allowance the plan leaves on top of its modelled components
+/// (allocator alignment, graph metadata; see the `plan` module).
+pub const PLAN_OVERHEAD: u64 = 32 << 20;
+
+/// The runtime a backend most likely is, from what it says about itself.
+pub fn infer_runtime(backend_kind: &str, backend_version: Option<&str>) -> Runtime {
+    match (backend_kind, backend_version) {
+        ("ollama", _) => Runtime::Ollama,
+        (_, Some(v)) if v.to_ascii_lowercase().contains("uvicorn") => Runtime::LlamaCppPython,
+        _ => Runtime::LlamaCpp,
+    }
+}
 
 /// The model's description, completed from its GGUF file when one is
 /// given, and the bytes of its weights when known.
@@ -83,7 +98,8 @@ pub async fn describe_model<B: Backend + Sync>(
         info.parameter_size = info.parameter_size.or_else(|| meta_str("general.size_label"));
         weights = Some(header.weight_bytes());
         for (k, v) in header.metadata {
-            if !k.starts_with("tokenizer.") {
+            // The vocabulary's length (kept by the reader) sizes the logits.
+            if !k.starts_with("tokenizer.") || k == "tokenizer.ggml.tokens" {
                 info.metadata.entry(k).or_insert(v);
             }
         }
@@ -113,10 +129,12 @@ pub async fn prepare<'a, B: Backend + Sync>(
 ) -> Result<Prepared<'a>, RunnerError> {
     let scope = crate::require_local(backend.endpoint(), spec.allow_remote)?;
     let (info, weights) = describe_model(backend, &spec.model, spec.gguf.as_deref()).await?;
+    let runtime = spec.runtime.unwrap_or_else(|| infer_runtime(backend.kind(), info.backend_version.as_deref()));
     let plan = spec.vram_bytes.and_then(|vram_bytes| {
         let shape = ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0))?;
         let ctx = u64::from(spec.options.num_ctx);
         Some(shape.plan(&PlanRequest {
+            runtime,
             vram_bytes,
             ctx,
             parallel: 1,

@@ -63,16 +63,25 @@ pub struct LlamaServer {
     child: std::process::Child,
     /// Its loopback port.
     pub port: u16,
+    /// Its log: llama.cpp's start-up lines, allocations included.
+    pub log: PathBuf,
 }
 
 impl LlamaServer {
     /// Starts the server and waits until it answers; `None` (skip) when the
     /// tools are not set up.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts the server with `extra` arguments after the usual ones (a later
+    /// `--n_ctx` replaces the default 4096).
+    pub fn start_with(extra: &[&str]) -> Option<Self> {
         let python = tool("BENCH_PYTHON")?;
         let gguf = tool("BENCH_GGUF")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("llama-test-{port}.log"))).ok()?;
+        let log_path = std::env::temp_dir().join(format!("llama-test-{port}.log"));
+        let log = std::fs::File::create(&log_path).ok()?;
         let child = std::process::Command::new(python)
             .args(["-m", "llama_cpp.server", "--model"])
             .arg(gguf)
@@ -88,11 +97,12 @@ impl LlamaServer {
                 "--port",
             ])
             .arg(port.to_string())
+            .args(extra)
             .stdout(log.try_clone().ok()?)
             .stderr(log)
             .spawn()
             .expect("the llama.cpp server starts");
-        let server = LlamaServer { child, port };
+        let server = LlamaServer { child, port, log: log_path };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
         while std::time::Instant::now() < deadline {
             if server.get("/v1/models").is_some_and(|r| r.contains("gemma3")) {

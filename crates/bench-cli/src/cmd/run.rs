@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use bench_core::{SamplingOptions, TaskSet};
-use ollama_runner::plan::{parse_bytes, KvType, ModelShape, PlanRequest};
+use ollama_runner::plan::{parse_bytes, KvType, ModelShape, PlanRequest, Runtime};
 use ollama_runner::{gguf, AnyBackend, Backend, OllamaBackend, RunSpec, RunnerError};
 use result_store::Store;
 
@@ -40,7 +40,9 @@ fn spec(args: &RunArgs, model: &str) -> anyhow::Result<RunSpec> {
         .transpose()?;
     let kv_type = KvType::parse(&args.kv_cache)
         .with_context(|| format!("--kv-cache {:?}: expected f16, q8_0 or q4_0", args.kv_cache))?;
+    let runtime = args.runtime.as_deref().map(parse_runtime).transpose()?;
     Ok(RunSpec {
+        runtime,
         timeout: Duration::from_secs(args.timeout),
         attempts: args.attempts,
         gguf: args.gguf.clone(),
@@ -51,6 +53,10 @@ fn spec(args: &RunArgs, model: &str) -> anyhow::Result<RunSpec> {
         allow_remote: args.allow_remote,
         ..RunSpec::new(model, options)
     })
+}
+
+fn parse_runtime(s: &str) -> anyhow::Result<Runtime> {
+    Runtime::parse(s).with_context(|| format!("--runtime {s:?}: expected llama.cpp, llama-cpp-python or ollama"))
 }
 
 /// The runner's refusals, with the flag that lifts each named for the CLI user.
@@ -121,6 +127,7 @@ pub(crate) fn plan(
     ctx: u64,
     parallel: u64,
     kv_cache: &str,
+    runtime_name: &str,
     overhead: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -144,7 +151,8 @@ pub(crate) fn plan(
         }
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
-    let plan = shape.plan(&PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes });
+    let runtime = parse_runtime(runtime_name)?;
+    let plan = shape.plan(&PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime });
     if json {
         super::print_json(&plan)?;
     } else {
