@@ -222,6 +222,9 @@ pub enum Command {
         /// Allowance on top of the modelled components (allocator alignment, graph metadata).
         #[arg(long, default_value = "32MiB")]
         overhead: String,
+        /// Each component with its formula and the metadata keys it used.
+        #[arg(long, conflicts_with = "json")]
+        explain: bool,
         #[arg(long)]
         json: bool,
     },

@@ -132,6 +132,12 @@ fn plan_reports_and_fails_when_over_budget() {
     ]);
     let full: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(full["kv_cache"], 18 * 8192 * 1024);
+    let (code, explained, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "8GiB", "--explain"]);
+    assert_eq!(code, 0);
+    for component in ["weights =", "KV cache =", "compute buffer =", "output buffer =", "allowance =", "total ="] {
+        assert!(explained.contains(component), "{component}: {explained}");
+    }
+    assert!(explained.contains("gemma3.attention.sliding_window") && explained.contains("vocabulary 262144"));
     assert_eq!(plan["architecture"], "gemma3");
     let (code, out, _) = run(&["plan", "--gguf", s(&gguf), "--vram", "300MiB", "--ctx", "8192"]);
     assert_eq!(code, 1, "{out}");

@@ -84,6 +84,15 @@ impl Runtime {
         })
     }
 
+    /// `llama.cpp`, `llama-cpp-python` or `ollama`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::LlamaCpp => "llama.cpp",
+            Runtime::LlamaCppPython => "llama-cpp-python",
+            Runtime::Ollama => "ollama",
+        }
+    }
+
     /// Whether sliding-window layers get a cache as long as the context.
     pub fn swa_full(self) -> bool {
         self == Runtime::LlamaCppPython
@@ -330,6 +339,65 @@ impl ModelShape {
     pub fn compute_buffer(&self) -> u64 {
         const UBATCH: u64 = 512;
         self.vocab_size * 4 * UBATCH + self.embedding_length * 4 * UBATCH * 4
+    }
+
+    /// Each component of the plan for `req` with its formula, the numbers
+    /// put into it and the metadata keys they came from.
+    pub fn explain(&self, req: &PlanRequest) -> Vec<String> {
+        let a = &self.architecture;
+        let plan = self.plan(req);
+        let (n, d) = req.kv_type.bytes_per_element();
+        let heads: std::collections::BTreeSet<u64> = self
+            .layers
+            .iter()
+            .zip(&self.kv_heads)
+            .filter(|(k, _)| **k != LayerKind::Recurrent)
+            .map(|(_, h)| *h)
+            .collect();
+        let heads: Vec<String> = heads.iter().map(u64::to_string).collect();
+        let sliding = match (self.sliding_window, req.runtime.swa_full()) {
+            (None, _) => "no sliding layers".to_string(),
+            (Some(_), true) => format!("sliding layers keep the whole context (the {} runtime keeps a full-size SWA cache)", req.runtime.as_str()),
+            (Some(w), false) => format!(
+                "sliding layers keep min(ctx, pad256(window {w} + micro-batch {})) cells ({a}.attention.sliding_window)",
+                Runtime::UBATCH
+            ),
+        };
+        vec![
+            format!(
+                "weights = {} B: the tensor table's sizes (or the server's model size)",
+                self.weight_bytes
+            ),
+            format!(
+                "KV cache = {} B = per layer (key {} + value {}) x KV heads [{}] x {n}/{d} B ({:?}) x cells x parallel {}; {} full layers keep ctx {} cells; {sliding} ({a}.block_count, {a}.attention.head_count_kv, {a}.attention.key_length / value_length or embedding_length / head_count)",
+                plan.kv_cache,
+                self.key_length,
+                self.value_length,
+                heads.join(", "),
+                req.kv_type,
+                req.parallel,
+                plan.full_layers,
+                req.ctx
+            ),
+            format!(
+                "recurrent state = {} B = {} recurrent layers x {} B x parallel {} ({a}.ssm.conv_kernel, inner_size, state_size, group_count; f32)",
+                plan.recurrent_state, plan.recurrent_layers, self.recurrent_state_bytes, req.parallel
+            ),
+            format!(
+                "compute buffer = {} B = logits vocabulary {} x 4 B x micro-batch {} + activations embedding {} x 4 B x {} x 4 ({a}.vocab_size or tokenizer.ggml.tokens, {a}.embedding_length)",
+                plan.compute_buffer,
+                self.vocab_size,
+                Runtime::UBATCH,
+                self.embedding_length,
+                Runtime::UBATCH
+            ),
+            format!(
+                "output buffer = {} B = vocabulary {} x 4 B x parallel {}",
+                plan.output_buffer, self.vocab_size, req.parallel
+            ),
+            format!("allowance = {} B: allocator alignment and graph metadata, not the GPU driver's context", plan.overhead),
+            format!("total = {} B of {} B: {}", plan.total, req.vram_bytes, if plan.fits { "fits" } else { "does not fit" }),
+        ]
     }
 
     /// Bytes of the output buffer: one row of logits per sequence.

@@ -44,20 +44,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out_nonl!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { gguf, ollama_model, endpoint, vram, ctx, parallel, kv_cache, runtime, overhead, json } => {
-            run::plan(
-                gguf.as_deref(),
-                ollama_model.as_deref(),
-                &endpoint,
-                &vram,
-                ctx,
-                parallel,
-                &kv_cache,
-                &runtime,
-                &overhead,
-                json,
-            )
-        }
+        Command::Plan {
+            gguf,
+            ollama_model,
+            endpoint,
+            vram,
+            ctx,
+            parallel,
+            kv_cache,
+            runtime,
+            overhead,
+            explain,
+            json,
+        } => run::plan(
+            gguf.as_deref(),
+            ollama_model.as_deref(),
+            &endpoint,
+            &vram,
+            ctx,
+            parallel,
+            &kv_cache,
+            &runtime,
+            &overhead,
+            explain,
+            json,
+        ),
         Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
         Command::Grade { db, run, json, origin, exec } => {
             grade::grade(&db, run, json, origin.source_args().as_ref(), &exec)

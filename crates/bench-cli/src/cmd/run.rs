@@ -129,6 +129,7 @@ pub(crate) fn plan(
     kv_cache: &str,
     runtime_name: &str,
     overhead: &str,
+    explain: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let vram_bytes = parse_bytes(vram).with_context(|| format!("--vram {vram:?}: expected a size such as 32GiB"))?;
@@ -152,8 +153,14 @@ pub(crate) fn plan(
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
     let runtime = parse_runtime(runtime_name)?;
-    let plan = shape.plan(&PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime });
-    if json {
+    let request = PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime };
+    let plan = shape.plan(&request);
+    if explain {
+        out!("{name}: {} architecture, {} layers", plan.architecture, shape.layers.len());
+        for line in shape.explain(&request) {
+            out!("  {line}");
+        }
+    } else if json {
         super::print_json(&plan)?;
     } else {
         out_nonl!("{name}: {plan}");
