@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
-use bench_core::{Category, Expected, Prompt, SamplingOptions, Task, Tier};
+use bench_core::SamplingOptions;
 use divan::counter::ItemsCount;
 use ollama_runner::{OllamaBackend, RunConfig};
 
@@ -16,23 +16,6 @@ fn main() {
 }
 
 const TASKS: usize = 50;
-
-fn tasks() -> Vec<Task> {
-    (0..TASKS)
-        .map(|i| Task {
-            id: format!("t{i:03}"),
-            category: Category::CodeUnderstanding,
-            tier: Tier::T1,
-            tier_rule: String::new(),
-            file: "m.py".into(),
-            symbol: "f".into(),
-            span: [1, 1],
-            prompt: Prompt { system: "s".into(), user: format!("task {i}") },
-            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
-            evidence: Default::default(),
-        })
-        .collect()
-}
 
 #[divan::bench(sample_count = 5)]
 fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
@@ -45,7 +28,7 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
         tool_version: "0".into(),
         requested: TASKS,
         execution: None,
-        tasks: tasks(),
+        tasks: test_support::tasks(TASKS),
     };
     let backend = OllamaBackend::new(&server.url()).unwrap();
     let cfg = RunConfig::new("qwen-test", SamplingOptions::default());

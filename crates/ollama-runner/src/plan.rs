@@ -598,7 +598,7 @@ mod tests {
     }
 
     #[test]
-    fn gemma3_layer_pattern_caps_sliding_layers_at_the_window() {
+    fn gemma3_layer_pattern_caps_sliding_layers_by_runtime() {
         let m = meta(&[
             ("general.architecture", json!("gemma3")),
             ("gemma3.block_count", json!(18)),
@@ -614,7 +614,13 @@ mod tests {
         assert_eq!((plan.full_layers, plan.sliding_layers), (3, 15));
         // 1 KV head x (256 + 256) x 2 bytes = 1024 bytes per token per layer.
         assert_eq!(plan.kv_bytes_per_token_per_full_layer, 1024);
-        assert_eq!(plan.kv_cache, 3 * 8192 * 1024 + 15 * 512 * 1024);
+        // llama.cpp: window + micro-batch cells, padded to 256.
+        assert_eq!(plan.kv_cache, 3 * 8192 * 1024 + 15 * 1024 * 1024);
+        // llama-cpp-python: a full-size SWA cache.
+        let full = shape.plan(&PlanRequest { runtime: Runtime::LlamaCppPython, ..req(8192, KvType::F16) });
+        assert_eq!(full.kv_cache, 18 * 8192 * 1024);
+        // A context shorter than the window's cells caps them.
+        assert_eq!(shape.plan(&req(600, KvType::F16)).kv_cache, 18 * 600 * 1024);
     }
 
     #[test]

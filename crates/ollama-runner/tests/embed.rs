@@ -7,25 +7,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use bench_core::{Category, Completion, Expected, Prompt, RunManifest, SamplingOptions, Task, TaskSet, Tier};
+use bench_core::{Completion, RunManifest, SamplingOptions, TaskSet};
 use ollama_runner::{AnyBackend, BackendKind, RunSpec, RunnerError};
 use test_support::ollama_server::FakeOllama;
 
 fn set(n: usize) -> TaskSet {
-    let tasks = (0..n)
-        .map(|i| Task {
-            id: format!("task{i}"),
-            category: Category::CodeUnderstanding,
-            tier: Tier::T1,
-            tier_rule: String::new(),
-            file: "m.py".into(),
-            symbol: "f".into(),
-            span: [1, 2],
-            prompt: Prompt { system: "s".into(), user: format!("task number {i}") },
-            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
-            evidence: Default::default(),
-        })
-        .collect();
+    let tasks = test_support::tasks(n);
     TaskSet {
         taskset_id: "ts".into(),
         snapshot_id: "snap".into(),

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bench_core::{
-    Category, Completion, Expected, FinishReason, Prompt, ResultSink, SamplingOptions, SinkError, Task, Tier,
-};
+use bench_core::{Completion, FinishReason, ResultSink, SamplingOptions, SinkError};
 use ollama_runner::plan::{KvType, ModelShape, PlanRequest};
 use ollama_runner::{Backend, OllamaBackend, Request, RunConfig, RunnerError};
 use test_support::ollama_server::FakeOllama;
@@ -121,28 +119,11 @@ impl ResultSink for Memory {
     }
 }
 
-fn tasks(n: usize) -> Vec<Task> {
-    (0..n)
-        .map(|i| Task {
-            id: format!("task{i}"),
-            category: Category::CodeUnderstanding,
-            tier: Tier::T1,
-            tier_rule: String::new(),
-            file: "m.py".into(),
-            symbol: "f".into(),
-            span: [1, 2],
-            prompt: Prompt { system: "s".into(), user: format!("task number {i}") },
-            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
-            evidence: Default::default(),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_run_loop_is_sequential_resumable_and_records_the_warmup() {
     let server = FakeOllama::start();
     let b = OllamaBackend::new(&server.url()).unwrap();
-    let set = tasks(5);
+    let set = test_support::tasks(5);
     let mut sink = Memory { done: BTreeSet::from(["task1".to_string(), "task3".to_string()]), ..Default::default() };
     let cfg = RunConfig::new("slow", SamplingOptions::default());
     let mut seen = Vec::new();
@@ -164,12 +145,12 @@ async fn partial_offload_stops_the_run_unless_allowed() {
     let b = OllamaBackend::new(&server.url()).unwrap();
     let mut sink = Memory::default();
     let cfg = RunConfig::new("partial", SamplingOptions::default());
-    let e = ollama_runner::run(&b, &tasks(2), &mut sink, &cfg, |_| {}).await.unwrap_err();
+    let e = ollama_runner::run(&b, &test_support::tasks(2), &mut sink, &cfg, |_| {}).await.unwrap_err();
     assert!(matches!(e, RunnerError::PartialOffload { size_vram: 12_000_000_000, .. }), "{e:?}");
     assert_eq!(sink.records.len(), 1, "only the warm-up ran");
     let mut cfg = cfg;
     cfg.allow_partial_offload = true;
-    let summary = ollama_runner::run(&b, &tasks(2), &mut Memory::default(), &cfg, |_| {}).await.unwrap();
+    let summary = ollama_runner::run(&b, &test_support::tasks(2), &mut Memory::default(), &cfg, |_| {}).await.unwrap();
     assert_eq!(summary.completed, 2);
 }
 
@@ -181,7 +162,7 @@ async fn transport_errors_are_retried_recorded_and_bounded() {
     let mut cfg = RunConfig::new("cut", SamplingOptions::default());
     cfg.attempts = 2;
     // Every attempt is cut: the warm-up fails after its two attempts.
-    let e = ollama_runner::run(&b, &tasks(3), &mut sink, &cfg, |_| {}).await.unwrap_err();
+    let e = ollama_runner::run(&b, &test_support::tasks(3), &mut sink, &cfg, |_| {}).await.unwrap_err();
     assert!(e.to_string().contains("warm-up failed"), "{e}");
     let (warm, _) = &sink.records[0];
     assert_eq!(warm.attempts.len(), 2);

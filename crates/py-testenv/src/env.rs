@@ -184,6 +184,20 @@ impl TestEnv {
         Ok(baseline)
     }
 
+    /// A fresh directory for one sandboxed run, and its scratch directory,
+    /// which the sandboxed user may write.
+    fn job_dir(&self) -> Result<(PathBuf, PathBuf), TestEnvError> {
+        let n = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let dir = self.work.path().join("jobs").join(n.to_string());
+        let scratch = dir.join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(TestEnvError::io(&scratch, "cannot create"))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(TestEnvError::io(&dir, "cannot set permissions on"))?;
+        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777))
+            .map_err(TestEnvError::io(&scratch, "cannot set permissions on"))?;
+        Ok((dir, scratch))
+    }
+
     /// The API surface, described once per environment fingerprint (which
     /// covers the interpreter, its packages and the describing script).
     fn load_or_describe_surface(&self) -> Result<ApiSurface, TestEnvError> {
@@ -193,14 +207,7 @@ impl TestEnv {
             return serde_json::from_str(&text).map_err(|source| TestEnvError::Cache { path: p.clone(), source });
         }
         let fail = |reason: String| TestEnvError::Surface { python: self.python.clone(), reason };
-        let n = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let dir = self.work.path().join("jobs").join(n.to_string());
-        let scratch = dir.join("scratch");
-        std::fs::create_dir_all(&scratch).map_err(TestEnvError::io(&scratch, "cannot create"))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .map_err(TestEnvError::io(&dir, "cannot set permissions on"))?;
-        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777))
-            .map_err(TestEnvError::io(&scratch, "cannot set permissions on"))?;
+        let (dir, scratch) = self.job_dir()?;
         let mounts = [Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false }];
         // Isolated (-I): the installed packages, not the repository under test.
         let argv = [
@@ -210,14 +217,7 @@ impl TestEnv {
             "--out".into(),
             format!("{SCRATCH}/surface.json"),
         ];
-        let env = [
-            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
-            ("HOME".into(), SCRATCH.into()),
-            ("TMPDIR".into(), SCRATCH.into()),
-            ("LANG".into(), "C.UTF-8".into()),
-            ("PYTHONHASHSEED".into(), "0".into()),
-            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-        ];
+        let env = scrubbed_env();
         let mut sandbox = self.sandbox.clone();
         sandbox.limits.wall = sandbox.limits.wall.max(BASELINE_WALL);
         let exec = sandbox.run(&argv, &env, &scratch, &mounts, SCRATCH, &dir.join("logs"))?;
@@ -292,14 +292,7 @@ impl TestEnv {
         cover: bool,
         limits: &Limits,
     ) -> Result<(Execution, Option<Report>), TestEnvError> {
-        let n = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let dir = self.work.path().join("jobs").join(n.to_string());
-        let scratch = dir.join("scratch");
-        std::fs::create_dir_all(&scratch).map_err(TestEnvError::io(&scratch, "cannot create"))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .map_err(TestEnvError::io(&dir, "cannot set permissions on"))?;
-        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777))
-            .map_err(TestEnvError::io(&scratch, "cannot set permissions on"))?;
+        let (dir, scratch) = self.job_dir()?;
         let mut mounts = vec![
             Mount { host: self.work.path().join("repo"), at: REPO_AT.into(), writable: false },
             Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false },
@@ -315,17 +308,12 @@ impl TestEnv {
             ["-p", "bench_pytest_plugin", "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"]
                 .map(String::from),
         );
-        let mut env = vec![
-            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
-            ("HOME".into(), SCRATCH.into()),
-            ("TMPDIR".into(), SCRATCH.into()),
-            ("LANG".into(), "C.UTF-8".into()),
-            ("PYTHONHASHSEED".into(), "0".into()),
-            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        let mut env = scrubbed_env();
+        env.extend([
             ("PYTHONPATH".into(), self.pythonpath.clone()),
             ("BENCH_ROOT".into(), REPO_AT.into()),
             ("BENCH_RESULTS".into(), format!("{SCRATCH}/{RESULTS}")),
-        ];
+        ]);
         match select {
             Some(tests) => {
                 let path = scratch.join(SELECT);
@@ -515,6 +503,20 @@ fn open_up(root: &Path) -> Result<(), TestEnvError> {
 }
 
 /// Best effort: a cache that cannot be written only costs time.
+/// The whole environment a sandboxed interpreter gets: nothing of ours.
+fn scrubbed_env() -> Vec<(String, String)> {
+    [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", SCRATCH),
+        ("TMPDIR", SCRATCH),
+        ("LANG", "C.UTF-8"),
+        ("PYTHONHASHSEED", "0"),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
+}
+
 fn write_cache<T: Serialize>(path: &Path, value: &T) {
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);

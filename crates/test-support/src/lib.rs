@@ -7,3 +7,23 @@
 
 pub mod ollama_server;
 pub mod tools;
+
+/// `n` bug-localisation tasks with trivial prompts (ids `task0`, `task1`, ...),
+/// for exercising a runner rather than a model.
+pub fn tasks(n: usize) -> Vec<bench_core::Task> {
+    use bench_core::{Category, Expected, Prompt, Task, Tier};
+    (0..n)
+        .map(|i| Task {
+            id: format!("task{i}"),
+            category: Category::CodeUnderstanding,
+            tier: Tier::T1,
+            tier_rule: String::new(),
+            file: "m.py".into(),
+            symbol: "f".into(),
+            span: [1, 2],
+            prompt: Prompt { system: "s".into(), user: format!("task number {i}") },
+            expected: Expected::CodeUnderstanding { line: None, operator: None, original_line: None, pair: None },
+            evidence: Default::default(),
+        })
+        .collect()
+}
