@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bench_core::{ApiSurface, BaselineSummary, TestEnvironment, TestJob, TestOracle, TestOutcome};
+use bench_core::{
+    ApiSurface, BaselineSummary, Member, MemberKind, ModuleSurface, Params, TestEnvironment, TestJob, TestOracle,
+    TestOutcome,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
@@ -226,7 +229,14 @@ impl TestEnv {
         }
         let out = scratch.join("surface.json");
         let text = std::fs::read_to_string(&out).map_err(TestEnvError::io(&out, "cannot read"))?;
-        let surface: ApiSurface = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let described: Described = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let mut surface = described.surface;
+        for (name, path) in described.sources {
+            if let Some(m) = std::fs::read_to_string(&path).ok().and_then(|text| parsed_module(&path, &text)) {
+                surface.failed.remove(&name);
+                surface.modules.insert(name, m);
+            }
+        }
         if let Some(p) = path {
             write_cache(&p, &surface);
         }
@@ -503,6 +513,57 @@ fn open_up(root: &Path) -> Result<(), TestEnvError> {
 }
 
 /// Best effort: a cache that cannot be written only costs time.
+/// What `surface.py` prints: the surface, and the sources of pure-Python
+/// modules that could not be imported.
+#[derive(Deserialize)]
+struct Described {
+    #[serde(flatten)]
+    surface: ApiSurface,
+    #[serde(default)]
+    sources: BTreeMap<String, PathBuf>,
+}
+
+/// A pure-Python module's surface from its source (py-ast-meta): its
+/// functions with their keyword parameters, classes, assignments and every
+/// name an import binds. A module that can add names at run time (a module
+/// `__getattr__`, `import *`, `globals()`) is marked dynamic.
+fn parsed_module(path: &Path, text: &str) -> Option<ModuleSurface> {
+    let facts = py_ast_meta::facts::analyze(&path.display().to_string(), text).ok()?;
+    let meta = &facts.meta;
+    let member = |kind| Member { kind, target: None, attributes: None, params: None };
+    let mut members = BTreeMap::new();
+    for f in &meta.functions {
+        let names = f
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, py_ast_meta::ParamKind::Normal | py_ast_meta::ParamKind::KeywordOnly))
+            .map(|p| p.name.clone())
+            .collect();
+        let var_keyword = f.params.iter().any(|p| p.kind == py_ast_meta::ParamKind::VarKeywords);
+        let params = Some(Params { names, var_keyword, forward_via: Vec::new() });
+        members.insert(f.name.clone(), Member { params, ..member(MemberKind::Function) });
+    }
+    for c in &meta.classes {
+        members.insert(c.name.clone(), member(MemberKind::Class));
+    }
+    for name in &meta.assignments {
+        members.entry(name.clone()).or_insert_with(|| member(MemberKind::Value));
+    }
+    for i in &facts.all_imports {
+        let bound = match (&i.alias, &i.name) {
+            (Some(a), _) => a.clone(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => i.module.split('.').next().unwrap_or_default().to_string(),
+        };
+        members.entry(bound).or_insert_with(|| member(MemberKind::Value));
+    }
+    let dynamic = meta.truncated
+        || members.contains_key("__getattr__")
+        || facts.all_imports.iter().any(|i| i.name.as_deref() == Some("*"))
+        || text.contains("globals()");
+    Some(ModuleSurface { members, submodules: Default::default(), dynamic })
+}
+
 /// The whole environment a sandboxed interpreter gets: nothing of ours.
 fn scrubbed_env() -> Vec<(String, String)> {
     [

@@ -9,6 +9,7 @@ import ast
 import builtins
 import contextlib
 import importlib
+import importlib.util
 import inspect
 import io
 import json
@@ -147,7 +148,7 @@ def roots(stdlib_only):
 def main():
     stdlib_only = "--stdlib" in sys.argv
     warnings.simplefilter("ignore")
-    modules, failed = {}, {}
+    modules, failed, sources = {}, {}, {}
     queue = roots(stdlib_only)
     budget = {}
     while queue:
@@ -157,6 +158,14 @@ def main():
             d = describe(name)
         except BaseException as e:  # an import may raise anything, SystemExit included
             failed[name] = "%s: %s" % (type(e).__name__, str(e)[:200])
+            # A pure-Python module that cannot be imported here (an optional
+            # dependency is missing) is indexed from its source instead.
+            try:
+                spec = importlib.util.find_spec(name)
+                if spec is not None and spec.origin and spec.origin.endswith(".py"):
+                    sources[name] = spec.origin
+            except BaseException:
+                pass
             continue
         modules[name] = d
         for s in d["submodules"]:
@@ -169,7 +178,7 @@ def main():
     if "--out" in sys.argv:
         out = open(sys.argv[sys.argv.index("--out") + 1], "w", encoding="utf-8")
     json.dump(
-        {"python": "%d.%d" % (v.major, v.minor), "modules": modules, "failed": failed},
+        {"python": "%d.%d" % (v.major, v.minor), "modules": modules, "failed": failed, "sources": sources},
         out,
         sort_keys=True,
         separators=(",", ":"),
