@@ -123,3 +123,30 @@ fn hostile_answers_are_contained() {
     let again = env.run(&[TestJob { file: MONEY.into(), text: money(), tests }]);
     assert!(again[0].passed());
 }
+
+/// `/root` and `/home` are hidden: a file there (the user's keys, say)
+/// cannot be read by the answer. The answer below returns the right result
+/// only when the read fails, so a passing test proves the file is hidden.
+#[test]
+fn the_home_directories_are_hidden() {
+    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from) else { return };
+    if !(home.starts_with("/root") || home.starts_with("/home")) {
+        return;
+    }
+    let Some(env) = env(Limits::default()) else { return };
+    let secret = home.join(format!(".bench-secret-{}", std::process::id()));
+    std::fs::write(&secret, "key").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let text = money();
+    let start = text.find("    sign = \"-\" if cents < 0").unwrap();
+    let end = text.find("def split_evenly").unwrap();
+    let original_body = &text[start..end];
+    let body = format!(
+        "    try:\n        open({:?}).read()\n        return 'LEAKED'\n    except OSError:\n        pass\n{original_body}",
+        secret.display().to_string()
+    );
+    let tests = vec!["tests/test_money.py::test_format_amount".to_string()];
+    let outcome = env.run(&[TestJob { file: MONEY.into(), text: with_format_body(&body), tests }]);
+    std::fs::remove_file(&secret).unwrap();
+    assert!(outcome[0].passed(), "the file under {} was readable: {:?}", home.display(), outcome[0]);
+}
