@@ -17,6 +17,17 @@ pub enum EvalError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] result_store::StoreError),
+    /// A run stopped after its row was written; rerunning resumes it.
+    #[error("run {run} of {model} stopped; rerun to resume")]
+    Stopped {
+        /// The run's id in the store.
+        run: i64,
+        /// The model.
+        model: String,
+        /// Why it stopped.
+        #[source]
+        source: Box<EvalError>,
+    },
     /// An execution-verified task set cannot be graded without its tests.
     #[error("task set {taskset}: it is execution-verified; grading needs its source and an interpreter")]
     NeedsTests {

@@ -18,7 +18,8 @@ pub struct StoredRun {
 
 /// Runs one model over `set` into `store` through the runner's whole run
 /// (plan check, manifest, warnings, finish). With `resume`, the latest run of
-/// the same identity continues where it stopped.
+/// the same identity continues where it stopped. A failure after the run's
+/// row exists is [`EvalError::Stopped`], naming the run to resume.
 pub async fn run_model<B: Backend + Sync>(
     backend: &B,
     set: &TaskSet,
@@ -26,18 +27,20 @@ pub async fn run_model<B: Backend + Sync>(
     store: &Store,
     resume: bool,
     progress: impl FnMut(&Progress) + Send,
-) -> Result<StoredRun, (Option<i64>, EvalError)> {
-    let mut prepared = ollama_runner::prepare(backend, set, spec).await.map_err(|e| (None, e.into()))?;
-    store.put_task_set(set).await.map_err(|e| (None, e.into()))?;
-    let begun = store.begin_run(&prepared.manifest, resume).await.map_err(|e| (None, e.into()))?;
+) -> Result<StoredRun, EvalError> {
+    let mut prepared = ollama_runner::prepare(backend, set, spec).await?;
+    store.put_task_set(set).await?;
+    let begun = store.begin_run(&prepared.manifest, resume).await?;
     if let Some((started_at, _)) = &begun.resumed {
         prepared = prepared.resuming(started_at);
     }
+    let stopped =
+        |source: EvalError| EvalError::Stopped { run: begun.id, model: spec.model.clone(), source: Box::new(source) };
     let finished =
-        prepared.execute(backend, &mut store.sink(begun.id), progress).await.map_err(|e| (Some(begun.id), e.into()))?;
+        prepared.execute(backend, &mut store.sink(begun.id), progress).await.map_err(|e| stopped(e.into()))?;
     // A resumed run with nothing left to do keeps its recorded manifest and end.
     if finished.did_work() || !begun.finished {
-        store.finish_run(begun.id, &finished.manifest).await.map_err(|e| (Some(begun.id), e.into()))?;
+        store.finish_run(begun.id, &finished.manifest).await.map_err(|e| stopped(e.into()))?;
     }
     Ok(StoredRun { id: begun.id, resumed_with: begun.resumed.map(|(_, n)| n), finished })
 }

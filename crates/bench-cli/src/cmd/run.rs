@@ -70,6 +70,17 @@ pub(crate) fn with_flag(e: RunnerError) -> anyhow::Error {
     anyhow::anyhow!("{e} (pass {flag})")
 }
 
+/// The main job's errors, with the flag that lifts a refusal named.
+fn hinted(e: bench_eval::EvalError) -> anyhow::Error {
+    match e {
+        bench_eval::EvalError::Runner(e) => with_flag(e),
+        bench_eval::EvalError::Stopped { run, model, source } => {
+            hinted(*source).context(format!("run {run} of {model} stopped; rerun to resume"))
+        }
+        e => e.into(),
+    }
+}
+
 /// Runs one model over a task set into the store, resuming its latest run
 /// when asked, with progress and warnings on stderr; returns the run id.
 pub(crate) async fn run_model(
@@ -83,16 +94,7 @@ pub(crate) async fn run_model(
     let mut reporter = Reporter::new(set.tasks.len(), model);
     let run = bench_eval::run_model(b, set, &spec(args, model)?, store, resume, |p| reporter.step(p)).await;
     reporter.finish();
-    let run = run.map_err(|(id, e)| {
-        let e = match e {
-            bench_eval::EvalError::Runner(e) => with_flag(e),
-            e => e.into(),
-        };
-        match id {
-            Some(id) => e.context(format!("run {id} of {model} stopped; rerun to resume")),
-            None => e,
-        }
-    })?;
+    let run = run.map_err(hinted)?;
     if let Some(done) = run.resumed_with {
         eprintln!("resumed run {} ({done} of {} tasks were already done)", run.id, set.tasks.len());
     }
