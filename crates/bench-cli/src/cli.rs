@@ -201,33 +201,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  bench-cli plan --gguf gemma-3-270m-q4_k_m.gguf --vram 8GiB --ctx 8192\n  bench-cli plan --ollama-model qwen3.6:35b-a3b --vram 32GiB --ctx 8192 --kv-cache q8_0 --json"
     )]
-    Plan {
-        #[arg(long, conflicts_with = "ollama_model", required_unless_present = "ollama_model")]
-        gguf: Option<PathBuf>,
-        #[arg(long)]
-        ollama_model: Option<String>,
-        #[arg(long, default_value = "http://127.0.0.1:11434")]
-        endpoint: String,
-        #[arg(long)]
-        vram: String,
-        #[arg(long, default_value_t = 8192)]
-        ctx: u64,
-        #[arg(long, default_value_t = 1)]
-        parallel: u64,
-        #[arg(long, default_value = "f16")]
-        kv_cache: String,
-        /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
-        #[arg(long, default_value = "llama.cpp")]
-        runtime: String,
-        /// Allowance on top of the modelled components (allocator alignment, graph metadata).
-        #[arg(long, default_value = "32MiB")]
-        overhead: String,
-        /// Each component with its formula and the metadata keys it used.
-        #[arg(long, conflicts_with = "json")]
-        explain: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(PlanArgs),
     /// Run a task set against one model, one request at a time, into the store.
     #[command(
         after_help = "Example:\n  bench-cli run --tasks tasks.json --backend openai --endpoint http://127.0.0.1:8080 --model gemma3 --db results.sqlite"
@@ -314,27 +288,61 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --python .tools/testenv/bin/python \\\n      --db results.sqlite --out-dir out/"
     )]
-    Eval {
-        #[command(flatten)]
-        src: SourceArgs,
-        /// A model name as the server knows it; repeat to evaluate several, one at a time.
-        #[arg(long = "model", required = true)]
-        models: Vec<String>,
-        /// The SQLite result store (created if missing).
-        #[arg(long)]
-        db: PathBuf,
-        /// Tasks to synthesise.
-        #[arg(long, default_value_t = 60)]
-        count: usize,
-        /// A rules YAML file (default: the shipped rules).
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        /// Where tasks.json and report.{md,html,json} go.
-        #[arg(long, default_value = "out")]
-        out_dir: PathBuf,
-        #[command(flatten)]
-        run: RunArgs,
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
+    Eval(EvalArgs),
+}
+
+/// What `plan` plans for.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(long, conflicts_with = "ollama_model", required_unless_present = "ollama_model")]
+    pub gguf: Option<PathBuf>,
+    #[arg(long)]
+    pub ollama_model: Option<String>,
+    #[arg(long, default_value = "http://127.0.0.1:11434")]
+    pub endpoint: String,
+    #[arg(long)]
+    pub vram: String,
+    #[arg(long, default_value_t = 8192)]
+    pub ctx: u64,
+    #[arg(long, default_value_t = 1)]
+    pub parallel: u64,
+    #[arg(long, default_value = "f16")]
+    pub kv_cache: String,
+    /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
+    #[arg(long, default_value = "llama.cpp")]
+    pub runtime: String,
+    /// Allowance on top of the modelled components (allocator alignment, graph metadata).
+    #[arg(long, default_value = "32MiB")]
+    pub overhead: String,
+    /// Each component with its formula and the metadata keys it used.
+    #[arg(long, conflicts_with = "json")]
+    pub explain: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `eval` evaluates, and how.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+    /// A model name as the server knows it; repeat to evaluate several, one at a time.
+    #[arg(long = "model", required = true)]
+    pub models: Vec<String>,
+    /// The SQLite result store (created if missing).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Tasks to synthesise.
+    #[arg(long, default_value_t = 60)]
+    pub count: usize,
+    /// A rules YAML file (default: the shipped rules).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Where tasks.json and report.{md,html,json} go.
+    #[arg(long, default_value = "out")]
+    pub out_dir: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }

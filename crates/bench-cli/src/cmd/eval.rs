@@ -1,4 +1,3 @@
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -9,22 +8,14 @@ use result_store::Store;
 use super::report::render;
 use super::run::{backend, run_model, runtime, with_flag};
 use super::synth::{derive, load_rules, write_tasks};
-use crate::cli::{ExecArgs, ReportFormat, RunArgs, SourceArgs};
+use crate::cli::{EvalArgs, ReportFormat};
 
 /// The main job: scan, extract, synthesise, then each model in turn (unloaded
 /// before the next where the backend allows), grade, report. Rerunning the
 /// same command resumes each model's run where it stopped.
-#[allow(clippy::too_many_arguments)] // one per group of eval's flags; bench-cli's reshaping is issue #12
-pub(crate) fn eval(
-    src: &SourceArgs,
-    models: &[String],
-    db: &Path,
-    count: usize,
-    rules: Option<&Path>,
-    out_dir: &Path,
-    args: &RunArgs,
-    exec: &ExecArgs,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let EvalArgs { src, models, db, count, rules, out_dir, run: args, exec } = a;
+    let (count, rules) = (*count, rules.as_deref());
     let started = std::time::Instant::now();
     // Refuse a non-local endpoint before anything is written.
     ollama_runner::require_local(&args.endpoint, args.allow_remote).map_err(with_flag)?;

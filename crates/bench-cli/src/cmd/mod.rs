@@ -44,31 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out_nonl!("{}", task_synth::Rules::default_text());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan {
-            gguf,
-            ollama_model,
-            endpoint,
-            vram,
-            ctx,
-            parallel,
-            kv_cache,
-            runtime,
-            overhead,
-            explain,
-            json,
-        } => run::plan(
-            gguf.as_deref(),
-            ollama_model.as_deref(),
-            &endpoint,
-            &vram,
-            ctx,
-            parallel,
-            &kv_cache,
-            &runtime,
-            &overhead,
-            explain,
-            json,
-        ),
+        Command::Plan(args) => run::plan(&args),
         Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
         Command::Grade { db, run, json, origin, exec } => {
             grade::grade(&db, run, json, origin.source_args().as_ref(), &exec)
@@ -81,9 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::IngestPromptfoo { results, tasks, db, origin, exec } => {
             promptfoo::ingest(&results, &tasks, &db, origin.source_args().as_ref(), &exec)
         }
-        Command::Eval { src, models, db, count, rules, out_dir, run: args, exec } => {
-            eval::eval(&src, &models, &db, count, rules.as_deref(), &out_dir, &args, &exec)
-        }
+        Command::Eval(args) => eval::eval(&args),
     }
 }
 

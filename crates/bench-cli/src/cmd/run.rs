@@ -9,7 +9,7 @@ use ollama_runner::{gguf, AnyBackend, Backend, OllamaBackend, RunSpec, RunnerErr
 use result_store::Store;
 
 use super::synth::read_tasks;
-use crate::cli::{BackendKind, RunArgs};
+use crate::cli::{BackendKind, PlanArgs, RunArgs};
 use crate::progress::Reporter;
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -120,20 +120,9 @@ pub(crate) fn run(tasks: &Path, model: &str, db: &Path, args: &RunArgs, resume: 
     })
 }
 
-#[allow(clippy::too_many_arguments)] // one per flag of `plan`
-pub(crate) fn plan(
-    gguf_path: Option<&Path>,
-    ollama_model: Option<&str>,
-    endpoint: &str,
-    vram: &str,
-    ctx: u64,
-    parallel: u64,
-    kv_cache: &str,
-    runtime_name: &str,
-    overhead: &str,
-    explain: bool,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let PlanArgs { gguf, ollama_model, endpoint, vram, kv_cache, overhead, .. } = args;
+    let (ctx, parallel, gguf_path, ollama_model) = (args.ctx, args.parallel, gguf.as_deref(), ollama_model.as_deref());
     let vram_bytes = parse_bytes(vram).with_context(|| format!("--vram {vram:?}: expected a size such as 32GiB"))?;
     let overhead_bytes = parse_bytes(overhead).with_context(|| format!("--overhead {overhead:?}: expected a size"))?;
     let kv_type =
@@ -154,15 +143,15 @@ pub(crate) fn plan(
         }
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
-    let runtime = parse_runtime(runtime_name)?;
+    let runtime = parse_runtime(&args.runtime)?;
     let request = PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime };
     let plan = shape.plan(&request);
-    if explain {
+    if args.explain {
         out!("{name}: {} architecture, {} layers", plan.architecture, shape.layers.len());
         for line in shape.explain(&request) {
             out!("  {line}");
         }
-    } else if json {
+    } else if args.json {
         super::print_json(&plan)?;
     } else {
         out_nonl!("{name}: {plan}");
