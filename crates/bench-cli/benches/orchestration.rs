@@ -56,6 +56,8 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
                 started_at: "2026-01-01T00:00:00.000Z".into(),
                 finished_at: None,
                 warnings: Vec::new(),
+                egress: None,
+                batch: None,
             };
             let run = store.create_run(&manifest).await.unwrap();
             ollama_runner::run(&backend, &set.tasks, &mut store.sink(run), &cfg, |_| {}).await.unwrap();

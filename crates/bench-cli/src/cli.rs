@@ -14,11 +14,20 @@ pub struct Cli {
 /// Where the repository comes from.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// A directory, a git repository (with --rev), or a .tar.gz/.tgz/.zip/.whl archive.
+    /// A directory, a git repository (with --rev), a .tar.gz/.tgz/.zip/.whl archive, or
+    /// github:OWNER/REPO@REF (fetched through the GitHub API and cached by commit).
     pub source: PathBuf,
     /// Read a git repository at this revision (commit, tag or branch) without checking it out.
     #[arg(long)]
     pub rev: Option<String>,
+    /// The GitHub API root, for GitHub Enterprise.
+    #[arg(long, default_value = "https://api.github.com")]
+    pub github_api: String,
+    /// Acknowledge egress to a provider by name (github, openai, anthropic):
+    /// needed to fetch a github: source or send a batch to a non-local API.
+    /// A GitHub token is read from GITHUB_TOKEN.
+    #[arg(long = "egress", value_name = "PROVIDER")]
+    pub egress: Vec<String>,
 }
 
 /// The repository's own tests as the judge of ground truth. Every execution
@@ -58,7 +67,12 @@ pub struct OriginArgs {
 
 impl OriginArgs {
     pub fn source_args(&self) -> Option<SourceArgs> {
-        self.source.clone().map(|source| SourceArgs { source, rev: self.rev.clone() })
+        self.source.clone().map(|source| SourceArgs {
+            source,
+            rev: self.rev.clone(),
+            github_api: "https://api.github.com".into(),
+            egress: Vec::new(),
+        })
     }
 }
 
@@ -68,6 +82,12 @@ pub enum BackendKind {
     Ollama,
     /// Any OpenAI-compatible chat server (llama.cpp, vLLM, LM Studio, Ollama's /v1).
     Openai,
+    /// A remote baseline through OpenAI's Batch API (key from OPENAI_API_KEY;
+    /// needs --allow-remote and --egress openai).
+    OpenaiBatch,
+    /// A remote baseline through Anthropic's Message Batches (key from
+    /// ANTHROPIC_API_KEY; needs --allow-remote and --egress anthropic).
+    AnthropicBatch,
 }
 
 /// Sampling and run conditions, identical for every request of a run.
@@ -117,6 +137,9 @@ pub struct RunArgs {
     /// Permit an endpoint that is not a loopback or private address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Seconds between status requests of a batch backend.
+    #[arg(long, default_value_t = 30.0)]
+    pub poll_every: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,9 +241,13 @@ pub enum Command {
         db: PathBuf,
         #[command(flatten)]
         run: RunArgs,
-        /// Continue the latest run with the same task set, model, endpoint and options.
+        /// Continue the latest run with the same task set, model, endpoint and
+        /// options (batch backends always do).
         #[arg(long)]
         resume: bool,
+        /// Acknowledge egress to a provider by name (openai, anthropic).
+        #[arg(long = "egress", value_name = "PROVIDER")]
+        egress: Vec<String>,
     },
     /// Grade (or re-grade, idempotently) stored completions against ground truth.
     #[command(

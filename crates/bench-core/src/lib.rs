@@ -26,8 +26,8 @@ pub use exec::{
 };
 pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{
-    host_description, now_rfc3339, Attempt, Completion, Component, EndpointScope, FinishReason, Grade, ResultSink,
-    RunManifest, SamplingOptions, Timings,
+    host_description, now_rfc3339, Attempt, BatchRecord, Completion, Component, Egress, EndpointScope, FinishReason,
+    Grade, ResultSink, RunManifest, SamplingOptions, Timings,
 };
 pub use surface::{
     ApiCheck, ApiSurface, Invention, InventionKind, Member, MemberKind, ModuleSurface, Params, Resolved,

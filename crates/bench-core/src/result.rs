@@ -231,6 +231,53 @@ pub struct RunManifest {
     /// collapse, say).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What left the network, for a run against a remote provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Egress>,
+    /// The provider's batch, for a remote batch baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchRecord>,
+}
+
+/// Every byte a run sent off the network, by provider (issue: egress is
+/// explicit and recorded).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Egress {
+    /// The provider acknowledged (`openai`, `anthropic`).
+    pub provider: String,
+    /// The host the requests went to.
+    pub host: String,
+    /// HTTP requests sent, polls included.
+    pub requests: u64,
+    /// Request bodies sent, in bytes.
+    pub bytes_sent: u64,
+    /// Response bodies received, in bytes.
+    pub bytes_received: u64,
+    /// The task set whose prompts were sent.
+    pub taskset_id: String,
+    /// blake3 of the request payload as uploaded (the JSONL file, or the
+    /// batch's JSON body).
+    pub payload_blake3: Option<String>,
+}
+
+/// A provider batch a run submitted, recorded before and after creation so a
+/// resumed run finds it instead of paying twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// When creation was attempted (RFC 3339 UTC).
+    pub submitted_at: String,
+    /// The provider's batch id, once creation answered.
+    pub id: Option<String>,
+    /// The uploaded input file (OpenAI).
+    pub input_file_id: Option<String>,
+    /// The provider's last reported status.
+    pub status: String,
+    /// The model id the provider answered with.
+    pub provider_model: Option<String>,
+    /// Whether its results are in the store (a later submission is then a
+    /// new batch for what failed, never this one again).
+    #[serde(default)]
+    pub ingested: bool,
 }
 
 impl RunManifest {
@@ -265,6 +312,8 @@ impl RunManifest {
             started_at: now_rfc3339(),
             finished_at: None,
             warnings: Vec::new(),
+            egress: None,
+            batch: None,
         }
     }
 }

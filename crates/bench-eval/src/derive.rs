@@ -3,24 +3,39 @@ use std::path::PathBuf;
 use bench_core::{TaskSet, TestOracle};
 use py_ast_meta::{ExtractRules, Extraction, SourceFile};
 use py_testenv::{Spec, TestEnv};
-use repo_scan::{Limits, Snapshot};
+use repo_scan::{Limits, Snapshot, Source as _};
 use task_synth::Rules;
 
 use crate::EvalError;
 
 /// Where a repository comes from: a directory, a git repository at a
-/// revision, or an archive.
+/// revision, an archive, or `github:OWNER/REPO@REF`.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// The directory, repository or archive.
+    /// The directory, repository, archive or `github:` reference.
     pub path: PathBuf,
     /// A git revision to read without checking it out.
     pub rev: Option<String>,
+    /// How `github:` sources are fetched; `None` refuses them.
+    pub github: Option<crate::GithubSpec>,
 }
 
 impl Source {
+    /// A local source.
+    pub fn local(path: impl Into<PathBuf>, rev: Option<String>) -> Self {
+        Self { path: path.into(), rev, github: None }
+    }
+
     /// The source's content-addressed snapshot.
     pub fn snapshot(&self) -> Result<Snapshot, EvalError> {
+        if let Some(r) = self.path.to_str().and_then(crate::GithubRef::parse) {
+            let spec = self.github.as_ref().ok_or_else(|| EvalError::Github {
+                repo: format!("github:{}/{}", r.owner, r.repo),
+                reason: "github sources are not enabled here".into(),
+            })?;
+            let fetched = crate::github::fetch(&r, spec)?;
+            return Ok(repo_scan::ArchiveSource::new(fetched.tarball).snapshot(&Limits::default())?);
+        }
         Ok(repo_scan::scan(&self.path, self.rev.as_deref(), &Limits::default())?)
     }
 }

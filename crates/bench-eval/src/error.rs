@@ -17,6 +17,22 @@ pub enum EvalError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] result_store::StoreError),
+    /// A `github:` source could not be fetched.
+    #[error("{repo}: {reason}")]
+    Github {
+        /// `github:OWNER/REPO`.
+        repo: String,
+        /// The status or failure, in one line.
+        reason: String,
+    },
+    /// A provider batch ended without running.
+    #[error("batch {batch}: {reason}")]
+    Batch {
+        /// The provider's batch id.
+        batch: String,
+        /// Its status or errors.
+        reason: String,
+    },
     /// A run stopped after its row was written; rerunning resumes it.
     #[error("run {run} of {model} stopped; rerun to resume")]
     Stopped {

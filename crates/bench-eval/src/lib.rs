@@ -5,11 +5,15 @@
 //! ([`calibrate_set`]). `bench-cli` is argument parsing around these; the
 //! report is `bench-report`.
 
+mod batch;
 mod derive;
 mod error;
+mod github;
 mod store;
 pub mod text;
 
+pub use batch::{run_batch, BatchProgress};
 pub use derive::{derive, extraction, files, grading_env, test_env, Derived, Source};
 pub use error::EvalError;
+pub use github::{fetch as fetch_github, Fetched, GithubRef, GithubSpec};
 pub use store::{calibrate_set, grade_run, run_model, StoredRun};

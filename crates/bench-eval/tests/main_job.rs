@@ -12,7 +12,7 @@ use test_support::ollama_server::FakeOllama;
 use test_support::tools::workspace_root;
 
 fn fixture() -> Source {
-    Source { path: workspace_root().join("tests/fixtures/tinyvalidator"), rev: None }
+    Source::local(workspace_root().join("tests/fixtures/tinyvalidator"), None)
 }
 
 #[tokio::test]

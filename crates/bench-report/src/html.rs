@@ -130,14 +130,11 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
     }
     for run in &r.runs {
         let m = &run.manifest;
-        let _ = write!(
-            s,
-            "<section class=\"run\" id=\"run-{}\"><h2>Run {}: {}</h2>",
-            run.run_id,
-            run.run_id,
-            esc(&run.model)
-        );
+        let _ = write!(s, "<section class=\"run\" id=\"run-{}\"><h2>{}</h2>", run.run_id, esc(&run.title()));
         let _ = write!(s, "<p><b>{}</b></p>", esc(&run.headline_line()));
+        if let Some(e) = run.egress_line() {
+            let _ = write!(s, "<p class=\"egress\">{}</p>", esc(&e));
+        }
         let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&headline_table(run)));
         for line in run.diagnostics() {
             let _ = write!(s, "<p>{}</p>", esc(&line));

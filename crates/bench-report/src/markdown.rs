@@ -14,8 +14,11 @@ pub fn markdown(r: &Report) -> String {
     }
     for run in &r.runs {
         let m = &run.manifest;
-        let _ = writeln!(s, "## Run {}: {}\n", run.run_id, run.model);
+        let _ = writeln!(s, "## {}\n", run.title());
         let _ = writeln!(s, "**{}**; {} of {} tasks graded.\n", run.headline_line(), run.graded, run.tasks_total);
+        if let Some(e) = run.egress_line() {
+            let _ = writeln!(s, "{e}\n");
+        }
         let _ = writeln!(s, "| manifest | |\n|---|---|");
         for (k, v) in [
             ("task set", m.taskset_id.clone()),

@@ -84,6 +84,37 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The section's title: the run, its model, and whether it is a remote
+    /// baseline rather than a local measurement.
+    pub fn title(&self) -> String {
+        match &self.manifest.batch {
+            Some(b) => format!(
+                "Run {}: {} (remote baseline via {}{})",
+                self.run_id,
+                self.model,
+                self.manifest.backend_kind,
+                b.provider_model.as_deref().map(|m| format!(", answered by {m}")).unwrap_or_default()
+            ),
+            None => format!("Run {}: {}", self.run_id, self.model),
+        }
+    }
+
+    /// What left the network, in one line, when anything did.
+    pub fn egress_line(&self) -> Option<String> {
+        self.manifest.egress.as_ref().map(|e| {
+            format!(
+                "Egress to {} ({}): {} requests, {} bytes sent, {} bytes received; task set {} sent (payload blake3 {}).",
+                e.provider,
+                e.host,
+                e.requests,
+                e.bytes_sent,
+                e.bytes_received,
+                e.taskset_id,
+                e.payload_blake3.as_deref().unwrap_or("-")
+            )
+        })
+    }
+
     /// Beside the headline, as diagnostics: every task on its own, and the
     /// same answers judged by structure alone.
     pub fn diagnostics(&self) -> [String; 2] {

@@ -52,6 +52,8 @@ async fn fixture_store(path: &std::path::Path) -> Store {
         started_at: "2026-12-01T10:00:00.000Z".into(),
         finished_at: Some("2026-12-01T10:05:00.000Z".into()),
         warnings: Vec::new(),
+        egress: None,
+        batch: None,
     };
     let run = store.create_run(&manifest).await.unwrap();
     let mut sink = store.sink(run);
@@ -98,6 +100,47 @@ async fn fixture_store(path: &std::path::Path) -> Store {
     }
     store.finish_run(run, &manifest).await.unwrap();
     store.put_grades(run, &grades).await.unwrap();
+
+    // A third: a remote batch baseline, with its egress, answering five tasks.
+    let manifest = RunManifest {
+        model: "frontier-1".into(),
+        driver: "batch".into(),
+        backend_kind: "openai-batch".into(),
+        backend_version: None,
+        endpoint: "https://api.example.invalid".into(),
+        endpoint_scope: EndpointScope::Remote,
+        model_digest: None,
+        quantization: None,
+        vram_plan: None,
+        egress: Some(bench_core::Egress {
+            provider: "openai".into(),
+            host: "api.example.invalid".into(),
+            requests: 9,
+            bytes_sent: 48_213,
+            bytes_received: 12_870,
+            taskset_id: set.taskset_id.clone(),
+            payload_blake3: Some("ab".repeat(32)),
+        }),
+        batch: Some(bench_core::BatchRecord {
+            submitted_at: "2026-12-01T11:00:00.000Z".into(),
+            id: Some("batch_0001".into()),
+            input_file_id: Some("file-0001".into()),
+            status: "completed".into(),
+            provider_model: Some("frontier-1-2026-01-01".into()),
+            ingested: true,
+        }),
+        ..manifest
+    };
+    let run = store.create_run(&manifest).await.unwrap();
+    let mut sink = store.sink(run);
+    let mut grades = Vec::new();
+    for (task_id, text) in recorded.iter().take(5) {
+        let c = Completion::answer(task_id, text.clone());
+        sink.record(&c, false).await.unwrap();
+        grades.push(task_synth::grade_completion(set.task(task_id).unwrap(), &c, task_synth::stdlib_surface()));
+    }
+    store.finish_run(run, &manifest).await.unwrap();
+    store.put_grades(run, &grades).await.unwrap();
     store
 }
 
@@ -111,7 +154,10 @@ async fn renderings_over_a_fixture_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture_store(&dir.path().join("r.sqlite")).await;
     let report = bench_report::build(&store).await.unwrap();
-    assert_eq!(report.runs.len(), 2);
+    assert_eq!(report.runs.len(), 3);
+    let remote = &report.runs[2];
+    assert!(remote.title().contains("remote baseline via openai-batch, answered by frontier-1-2026-01-01"));
+    assert!(remote.egress_line().unwrap().contains("9 requests, 48213 bytes sent"));
     let h = &report.runs[1].hallucination;
     assert!(h.checked > 0 && h.any == h.checked, "{h:?}");
     assert_eq!(report.runs[0].hallucination.any, 0, "Gemma's recorded answers invent nothing");
@@ -128,6 +174,7 @@ async fn renderings_over_a_fixture_store() {
             "overall": json["runs"][0]["overall"], "floors": json["runs"][0]["calibration"]["floors"],
             "findings": json["runs"][0]["findings"], "throughput": json["runs"][0]["throughput"],
             "hallucination": [json["runs"][0]["hallucination"], json["runs"][1]["hallucination"]],
+            "remote_baseline": {"egress": json["runs"][2]["manifest"]["egress"], "batch": json["runs"][2]["manifest"]["batch"]},
         }))
     );
     let html = bench_report::html(&report);

@@ -6,6 +6,10 @@ pub enum RunnerError {
     BadEndpoint { endpoint: String, reason: String },
     #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); remote endpoints must be allowed explicitly")]
     Remote { endpoint: String, host: String },
+    #[error("{endpoint}: egress to {provider} was not acknowledged; sending the task set to a provider must be acknowledged by name")]
+    Unacknowledged { endpoint: String, provider: &'static str },
+    #[error("{provider}: no API key in {var}")]
+    MissingKey { provider: &'static str, var: &'static str },
     #[error("{endpoint}: cannot connect: {reason}")]
     Transport { endpoint: String, reason: String },
     #[error("{endpoint}: request failed")]

@@ -26,6 +26,7 @@
 mod airgap;
 mod any;
 mod backend;
+pub mod batch;
 mod error;
 pub mod gguf;
 mod ollama;

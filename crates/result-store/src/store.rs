@@ -345,6 +345,18 @@ impl Store {
         Ok(Begun { id: self.create_run(m).await?, resumed: None, finished: false })
     }
 
+    /// Updates an unfinished run's manifest durably (a batch's id the moment
+    /// the provider answers, egress as it grows).
+    pub async fn save_manifest(&self, run: i64, m: &RunManifest) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET manifest = ? WHERE id = ?")
+            .bind(self.encode("run manifest", m)?)
+            .bind(run)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
     /// Updates a run's manifest (residency observed, plan) and marks it finished.
     pub async fn finish_run(&self, run: i64, m: &RunManifest) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET manifest = ?, finished_at = ? WHERE id = ?")

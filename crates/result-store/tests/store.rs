@@ -60,6 +60,8 @@ fn manifest(model: &str) -> RunManifest {
         started_at: "2026-11-30T12:00:00.000Z".into(),
         finished_at: None,
         warnings: Vec::new(),
+        egress: None,
+        batch: None,
     }
 }
 

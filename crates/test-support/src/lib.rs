@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly
 
+pub mod batch_server;
+pub mod github_server;
 pub mod ollama_server;
 pub mod tools;
 

@@ -2,11 +2,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use bench_core::TestOracle;
-use ollama_runner::Backend;
 use result_store::Store;
 
 use super::report::render;
-use super::run::{backend, run_model, runtime, with_flag};
+use super::run::{driver, run_model, runtime, with_flag};
 use super::synth::{derive, load_rules, write_tasks};
 use crate::cli::{EvalArgs, ReportFormat};
 
@@ -17,9 +16,9 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     let EvalArgs { src, models, db, count, rules, out_dir, run: args, exec } = a;
     let (count, rules) = (*count, rules.as_deref());
     let started = std::time::Instant::now();
-    // Refuse a non-local endpoint before anything is written.
+    // Refuse a non-local endpoint (or an unacknowledged provider) before anything is written.
     ollama_runner::require_local(&args.endpoint, args.allow_remote).map_err(with_flag)?;
-    let b = backend(args)?;
+    let mut d = driver(args, &src.egress)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
     let bench_eval::Derived { set, env, .. } = derive(src, &load_rules(rules)?, Some(count), exec)?;
     let tasks_path = out_dir.join("tasks.json");
@@ -34,10 +33,10 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         let c = bench_eval::calibrate_set(&set, oracle, Some(&store)).await?;
         eprint!("{}", bench_eval::text::calibration(&c));
         for (i, model) in models.iter().enumerate() {
-            let run_id = run_model(&b, &set, model, &store, args, true).await?;
+            let run_id = run_model(&mut d, &set, model, &store, args, true).await?;
             if i + 1 < models.len() {
                 // One model resident at a time.
-                b.unload(model).await?;
+                d.unload(model).await?;
             }
             let grades = bench_eval::grade_run(&store, run_id, oracle).await?;
             eprintln!(

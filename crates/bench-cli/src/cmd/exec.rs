@@ -2,25 +2,31 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bench_core::TaskSet;
-use bench_eval::Source;
+use bench_eval::{GithubSpec, Source};
 use py_testenv::{Limits, Spec, TestEnv};
 
 use crate::cli::{ExecArgs, SourceArgs};
 
 impl SourceArgs {
     pub(crate) fn source(&self) -> Source {
-        Source { path: self.source.clone(), rev: self.rev.clone() }
+        let mut github = GithubSpec::new(default_cache().unwrap_or_else(std::env::temp_dir).join("sources"));
+        github.api = self.github_api.clone();
+        github.allow_egress = self.egress.iter().any(|p| p.eq_ignore_ascii_case("github"));
+        Source { path: self.source.clone(), rev: self.rev.clone(), github: Some(github) }
     }
+}
+
+/// `$XDG_CACHE_HOME/bench-cli` or `~/.cache/bench-cli`.
+fn default_cache() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("bench-cli"))
 }
 
 /// The test environment's spec when `--python` is given.
 pub(crate) fn spec(exec: &ExecArgs) -> Option<Spec> {
-    let cache_dir = exec.cache_dir.clone().or_else(|| {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(base.join("bench-cli"))
-    });
+    let cache_dir = exec.cache_dir.clone().or_else(default_cache);
     Some(Spec {
         python: exec.python.clone()?,
         test_cmd: exec.test_cmd.clone(),

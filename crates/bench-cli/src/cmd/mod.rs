@@ -45,7 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan(args) => run::plan(&args),
-        Command::Run { tasks, model, db, run: args, resume } => run::run(&tasks, &model, &db, &args, resume),
+        Command::Run { tasks, model, db, run: args, resume, egress } => {
+            run::run(&tasks, &model, &db, &args, resume, &egress)
+        }
         Command::Grade { db, run, json, origin, exec } => {
             grade::grade(&db, run, json, origin.source_args().as_ref(), &exec)
         }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use bench_core::{SamplingOptions, TaskSet};
+use ollama_runner::batch::{BatchClient, Provider};
 use ollama_runner::plan::{parse_bytes, KvType, ModelShape, PlanRequest, Runtime};
 use ollama_runner::{gguf, AnyBackend, Backend, OllamaBackend, RunSpec, RunnerError};
 use result_store::Store;
@@ -16,12 +17,37 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-pub(crate) fn backend(args: &RunArgs) -> anyhow::Result<AnyBackend> {
-    let kind = match args.backend {
-        BackendKind::Ollama => ollama_runner::BackendKind::Ollama,
-        BackendKind::Openai => ollama_runner::BackendKind::OpenAi,
+/// What answers the tasks: a local server, or a provider's batch API.
+pub(crate) enum Driver {
+    Local(AnyBackend),
+    Batch(BatchClient),
+}
+
+/// The driver `args` names; `egress` lists the providers acknowledged.
+pub(crate) fn driver(args: &RunArgs, egress: &[String]) -> anyhow::Result<Driver> {
+    let local = |kind| Ok(Driver::Local(AnyBackend::new(kind, &args.endpoint)?));
+    let provider = match args.backend {
+        BackendKind::Ollama => return local(ollama_runner::BackendKind::Ollama),
+        BackendKind::Openai => return local(ollama_runner::BackendKind::OpenAi),
+        BackendKind::OpenaiBatch => Provider::OpenAi,
+        BackendKind::AnthropicBatch => Provider::Anthropic,
     };
-    Ok(AnyBackend::new(kind, &args.endpoint)?)
+    let acknowledged = egress.iter().any(|p| p.eq_ignore_ascii_case(provider.name()));
+    // The key is read here and handed to the client only; it is never stored.
+    let key = std::env::var(provider.key_var()).unwrap_or_default();
+    let (client, _) =
+        BatchClient::new(provider, &args.endpoint, key, args.allow_remote, acknowledged).map_err(with_flag)?;
+    Ok(Driver::Batch(client))
+}
+
+impl Driver {
+    /// Unloads `model` where the backend allows (one model resident at a time).
+    pub(crate) async fn unload(&self, model: &str) -> anyhow::Result<()> {
+        if let Driver::Local(b) = self {
+            b.unload(model).await?;
+        }
+        Ok(())
+    }
 }
 
 fn spec(args: &RunArgs, model: &str) -> anyhow::Result<RunSpec> {
@@ -62,6 +88,7 @@ fn parse_runtime(s: &str) -> anyhow::Result<Runtime> {
 /// The runner's refusals, with the flag that lifts each named for the CLI user.
 pub(crate) fn with_flag(e: RunnerError) -> anyhow::Error {
     let flag = match &e {
+        RunnerError::Unacknowledged { provider, .. } => return anyhow::anyhow!("{e} (pass --egress {provider})"),
         RunnerError::Remote { .. } => "--allow-remote",
         RunnerError::PlanDoesNotFit { .. } => "--allow-overcommit",
         RunnerError::PartialOffload { .. } => "--allow-partial-offload",
@@ -82,24 +109,49 @@ fn hinted(e: bench_eval::EvalError) -> anyhow::Error {
 }
 
 /// Runs one model over a task set into the store, resuming its latest run
-/// when asked, with progress and warnings on stderr; returns the run id.
+/// when asked (a batch always), with progress and warnings on stderr;
+/// returns the run id.
 pub(crate) async fn run_model(
-    b: &AnyBackend,
+    d: &mut Driver,
     set: &TaskSet,
     model: &str,
     store: &Store,
     args: &RunArgs,
     resume: bool,
 ) -> anyhow::Result<i64> {
-    let mut reporter = Reporter::new(set.tasks.len(), model);
-    let run = bench_eval::run_model(b, set, &spec(args, model)?, store, resume, |p| reporter.step(p)).await;
-    reporter.finish();
+    let run = match d {
+        Driver::Local(b) => {
+            let mut reporter = Reporter::new(set.tasks.len(), model);
+            let run = bench_eval::run_model(b, set, &spec(args, model)?, store, resume, |p| reporter.step(p)).await;
+            reporter.finish();
+            run
+        }
+        Driver::Batch(client) => {
+            let every = Duration::from_secs_f64(args.poll_every.max(0.0));
+            let options = spec(args, model)?.options;
+            let mut last = String::new();
+            bench_eval::run_batch(client, set, model, &options, every, store, |p| {
+                let line = format!("{model}: batch {} {} ({}/{} done)", p.id, p.status, p.done, p.total);
+                if line != last {
+                    eprintln!("{line}");
+                    last = line;
+                }
+            })
+            .await
+        }
+    };
     let run = run.map_err(hinted)?;
     if let Some(done) = run.resumed_with {
         eprintln!("resumed run {} ({done} of {} tasks were already done)", run.id, set.tasks.len());
     }
     for w in &run.finished.manifest.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(e) = &run.finished.manifest.egress {
+        eprintln!(
+            "egress to {} ({}): {} requests, {} bytes sent, {} received, task set {}",
+            e.provider, e.host, e.requests, e.bytes_sent, e.bytes_received, e.taskset_id
+        );
     }
     let s = &run.finished.summary;
     eprintln!(
@@ -109,12 +161,19 @@ pub(crate) async fn run_model(
     Ok(run.id)
 }
 
-pub(crate) fn run(tasks: &Path, model: &str, db: &Path, args: &RunArgs, resume: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    tasks: &Path,
+    model: &str,
+    db: &Path,
+    args: &RunArgs,
+    resume: bool,
+    egress: &[String],
+) -> anyhow::Result<ExitCode> {
     let set = read_tasks(tasks)?;
-    let b = backend(args)?;
+    let mut d = driver(args, egress)?;
     runtime()?.block_on(async {
         let store = Store::open(db).await?;
-        let run_id = run_model(&b, &set, model, &store, args, resume).await?;
+        let run_id = run_model(&mut d, &set, model, &store, args, resume).await?;
         out!("run {run_id} recorded in {}", db.display());
         Ok(ExitCode::SUCCESS)
     })
