@@ -128,6 +128,8 @@ pub struct RunArgs {
     /// llama-cpp-python or ollama (default: from the backend).
     #[arg(long)]
     pub runtime: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Run even when the VRAM plan does not fit.
     #[arg(long)]
     pub allow_overcommit: bool,
@@ -140,6 +142,29 @@ pub struct RunArgs {
     /// Seconds between status requests of a batch backend.
     #[arg(long, default_value_t = 30.0)]
     pub poll_every: f64,
+}
+
+/// Server settings that change memory, where they depart from the runtime's
+/// defaults; recorded in the plan.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Flash attention on or off (default: on for llama.cpp, off for
+    /// llama-cpp-python and Ollama). Off, long contexts need attention scores.
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub flash_attn: Option<bool>,
+    /// The micro-batch, n_ubatch (default 512).
+    #[arg(long)]
+    pub ubatch: Option<u64>,
+    /// A full-size sliding-window cache on or off (default: on for
+    /// llama-cpp-python, off otherwise; llama-server's --swa-full).
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub swa_full: Option<bool>,
+}
+
+impl PolicyArgs {
+    pub fn policy(&self) -> ollama_runner::plan::Policy {
+        ollama_runner::plan::Policy { ubatch: self.ubatch, flash_attn: self.flash_attn, swa_full: self.swa_full }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -338,6 +363,8 @@ pub struct PlanArgs {
     /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
     #[arg(long, default_value = "llama.cpp")]
     pub runtime: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Allowance on top of the modelled components (allocator alignment, graph metadata).
     #[arg(long, default_value = "32MiB")]
     pub overhead: String,

@@ -566,13 +566,26 @@ pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, 
     } else {
         format!("does NOT fit, {} short", mib(p.headroom.unsigned_abs()))
     };
+    let r = &p.request;
+    let sliding =
+        if r.swa_full() { "sliding layers keeping the whole context" } else { "sliding layers capped at their window" };
     vec![
         ("budget", mib(p.request.vram_bytes)),
+        (
+            "runtime",
+            format!(
+                "{}: flash attention {}, micro-batch {}, {} sliding-window cache",
+                r.runtime.as_str(),
+                if r.flash_attn() { "on" } else { "off" },
+                r.ubatch(),
+                if r.swa_full() { "full-size" } else { "windowed" }
+            ),
+        ),
         ("weights", format!("{} ({})", mib(p.weights), p.architecture)),
         (
             "KV cache",
             format!(
-                "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} sliding layers capped at their window",
+                "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} {sliding}",
                 mib(p.kv_cache),
                 p.request.ctx,
                 p.request.parallel,

@@ -23,6 +23,7 @@ fn main() {
         kv_type: args.get(4).and_then(|k| KvType::parse(k)).unwrap_or(KvType::F16),
         overhead_bytes: ollama_runner::PLAN_OVERHEAD,
         runtime: args.get(5).and_then(|r| Runtime::parse(r)).unwrap_or_default(),
+        policy: Default::default(),
     };
     let plan = shape.plan(&request);
     println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serialises"));

@@ -97,6 +97,13 @@ impl Runtime {
     pub fn swa_full(self) -> bool {
         self == Runtime::LlamaCppPython
     }
+
+    /// Whether flash attention is on by default: llama.cpp's `auto` turns it
+    /// on where the device supports it (every GPU backend it plans for);
+    /// llama-cpp-python and Ollama leave it off unless asked.
+    pub fn flash_attn(self) -> bool {
+        self == Runtime::LlamaCpp
+    }
 }
 
 /// How one layer keeps state.
@@ -120,6 +127,9 @@ pub struct ModelShape {
     pub layers: Vec<LayerKind>,
     /// KV heads per layer (grouped-query attention).
     pub kv_heads: Vec<u64>,
+    /// Query heads: the width of the attention scores without flash attention.
+    #[serde(default)]
+    pub head_count: u64,
     /// Key width per head.
     pub key_length: u64,
     /// Value width per head.
@@ -154,6 +164,54 @@ pub struct PlanRequest {
     /// The runtime whose allocation policy the plan follows.
     #[serde(default)]
     pub runtime: Runtime,
+    /// Where the server departs from the runtime's defaults.
+    #[serde(flatten)]
+    pub policy: Policy,
+}
+
+/// The server settings that change memory, where they depart from the
+/// runtime's defaults (`None`: the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The micro-batch (`n_ubatch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ubatch: Option<u64>,
+    /// Flash attention on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_attn: Option<bool>,
+    /// A full-size sliding-window cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swa_full: Option<bool>,
+}
+
+impl PlanRequest {
+    /// A request for `ctx` tokens, one sequence, under `runtime`'s defaults.
+    pub fn new(vram_bytes: u64, ctx: u64, kv_type: KvType, runtime: Runtime) -> Self {
+        Self {
+            vram_bytes,
+            ctx,
+            parallel: 1,
+            kv_type,
+            overhead_bytes: crate::PLAN_OVERHEAD,
+            runtime,
+            policy: Policy::default(),
+        }
+    }
+
+    /// The micro-batch in effect.
+    pub fn ubatch(&self) -> u64 {
+        self.policy.ubatch.unwrap_or(Runtime::UBATCH).max(1)
+    }
+
+    /// Whether flash attention is in effect.
+    pub fn flash_attn(&self) -> bool {
+        self.policy.flash_attn.unwrap_or(self.runtime.flash_attn())
+    }
+
+    /// Whether sliding layers keep the whole context.
+    pub fn swa_full(&self) -> bool {
+        self.policy.swa_full.unwrap_or(self.runtime.swa_full())
+    }
 }
 
 /// The plan, every figure in bytes.
@@ -279,6 +337,7 @@ impl ModelShape {
             architecture: arch.clone(),
             layers,
             kv_heads,
+            head_count: heads,
             key_length,
             value_length,
             sliding_window,
@@ -297,9 +356,10 @@ impl ModelShape {
         (self.key_length + self.value_length).saturating_mul(heads).saturating_mul(n).div_ceil(d)
     }
 
-    fn kv_cache(&self, ctx: u64, parallel: u64, kv: KvType, runtime: Runtime) -> u64 {
+    fn kv_cache(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
+        let kv = req.kv_type;
         // llama.cpp: min(ctx, pad(window + ubatch, 256)) cells per sequence.
-        let swa_cells = |window: u64| ctx.min(window.saturating_add(Runtime::UBATCH).div_ceil(256).saturating_mul(256));
+        let swa_cells = |window: u64| ctx.min(window.saturating_add(req.ubatch()).div_ceil(256).saturating_mul(256));
         let per_seq: u64 = self
             .layers
             .iter()
@@ -308,7 +368,7 @@ impl ModelShape {
                 LayerKind::Full => ctx.saturating_mul(self.kv_per_token(il, kv)),
                 LayerKind::Sliding => {
                     let cells = match self.sliding_window {
-                        Some(w) if !runtime.swa_full() => swa_cells(w),
+                        Some(w) if !req.swa_full() => swa_cells(w),
                         _ => ctx,
                     };
                     cells.saturating_mul(self.kv_per_token(il, kv))
@@ -325,9 +385,9 @@ impl ModelShape {
             .saturating_mul(self.recurrent_state_bytes)
             .saturating_mul(parallel);
         [
-            self.kv_cache(ctx, parallel, req.kv_type, req.runtime),
+            self.kv_cache(req, ctx, parallel),
             recurrent,
-            self.compute_buffer(),
+            self.compute_buffer(req, ctx, parallel),
             self.output_buffer(parallel),
             req.overhead_bytes,
         ]
@@ -335,10 +395,24 @@ impl ModelShape {
         .fold(self.weight_bytes, u64::saturating_add)
     }
 
-    /// Bytes of the compute buffer for one micro-batch.
-    pub fn compute_buffer(&self) -> u64 {
-        const UBATCH: u64 = 512;
-        self.vocab_size * 4 * UBATCH + self.embedding_length * 4 * UBATCH * 4
+    /// Bytes of the compute buffer for one micro-batch: the larger of the
+    /// output phase (the logits of every token of the micro-batch) and, without
+    /// flash attention, the attention phase (the f32 scores of every query
+    /// head over every cached token, and the f32 mask), each with the
+    /// micro-batch's activations. llama.cpp's graph allocator reuses memory
+    /// between the phases, so they do not add up.
+    pub fn compute_buffer(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
+        let ub = req.ubatch();
+        let activations = self.embedding_length.saturating_mul(16).saturating_mul(ub);
+        let logits = self.vocab_size.saturating_mul(4).saturating_mul(ub);
+        let attention = if req.flash_attn() || self.layers.iter().all(|k| *k == LayerKind::Recurrent) {
+            0
+        } else {
+            let n_kv = ctx.saturating_mul(parallel);
+            let scores = self.head_count.saturating_mul(n_kv).saturating_mul(ub).saturating_mul(4);
+            scores.saturating_add(n_kv.saturating_mul(ub).saturating_mul(4))
+        };
+        logits.max(attention).saturating_add(activations)
     }
 
     /// Each component of the plan for `req` with its formula, the numbers
@@ -347,6 +421,7 @@ impl ModelShape {
         let a = &self.architecture;
         let plan = self.plan(req);
         let (n, d) = req.kv_type.bytes_per_element();
+        let ub = req.ubatch();
         let heads: std::collections::BTreeSet<u64> = self
             .layers
             .iter()
@@ -355,12 +430,12 @@ impl ModelShape {
             .map(|(_, h)| *h)
             .collect();
         let heads: Vec<String> = heads.iter().map(u64::to_string).collect();
-        let sliding = match (self.sliding_window, req.runtime.swa_full()) {
+        let sliding = match (self.sliding_window, req.swa_full()) {
             (None, _) => "no sliding layers".to_string(),
-            (Some(_), true) => format!("sliding layers keep the whole context (the {} runtime keeps a full-size SWA cache)", req.runtime.as_str()),
+            (Some(_), true) => format!("sliding layers keep the whole context (a full-size SWA cache; {} keeps one by default)", req.runtime.as_str()),
             (Some(w), false) => format!(
                 "sliding layers keep min(ctx, pad256(window {w} + micro-batch {})) cells ({a}.attention.sliding_window)",
-                Runtime::UBATCH
+                req.ubatch()
             ),
         };
         vec![
@@ -384,12 +459,15 @@ impl ModelShape {
                 plan.recurrent_state, plan.recurrent_layers, self.recurrent_state_bytes, req.parallel
             ),
             format!(
-                "compute buffer = {} B = logits vocabulary {} x 4 B x micro-batch {} + activations embedding {} x 4 B x {} x 4 ({a}.vocab_size or tokenizer.ggml.tokens, {a}.embedding_length)",
+                "compute buffer = {} B = max(logits: vocabulary {} x 4 B x micro-batch {ub}, {}) + activations embedding {} x 16 B x {ub} ({a}.vocab_size or tokenizer.ggml.tokens, {a}.attention.head_count, {a}.embedding_length)",
                 plan.compute_buffer,
                 self.vocab_size,
-                Runtime::UBATCH,
+                if req.flash_attn() {
+                    "no attention scores: flash attention".to_string()
+                } else {
+                    format!("attention scores: (heads {} + mask 1) x cells {} x {ub} x 4 B, flash attention off", self.head_count, req.ctx.saturating_mul(req.parallel))
+                },
                 self.embedding_length,
-                Runtime::UBATCH
             ),
             format!(
                 "output buffer = {} B = vocabulary {} x 4 B x parallel {}",
@@ -443,11 +521,11 @@ impl ModelShape {
             full_layers: count(LayerKind::Full),
             sliding_layers: count(LayerKind::Sliding),
             recurrent_layers: count(LayerKind::Recurrent),
-            kv_cache: self.kv_cache(req.ctx, req.parallel, req.kv_type, req.runtime),
+            kv_cache: self.kv_cache(req, req.ctx, req.parallel),
             recurrent_state: (count(LayerKind::Recurrent) as u64)
                 .saturating_mul(self.recurrent_state_bytes)
                 .saturating_mul(req.parallel),
-            compute_buffer: self.compute_buffer(),
+            compute_buffer: self.compute_buffer(req, req.ctx, req.parallel),
             output_buffer: self.output_buffer(req.parallel),
             overhead: req.overhead_bytes,
             total,
@@ -566,6 +644,7 @@ mod tests {
             kv_type: kv,
             overhead_bytes: 512 << 20,
             runtime: Runtime::LlamaCpp,
+            policy: Policy::default(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bench_core::{now_rfc3339, ResultSink, RunManifest, SamplingOptions, TaskSet};
 
-use crate::plan::{KvType, ModelShape, Plan, PlanRequest, Runtime};
+use crate::plan::{KvType, ModelShape, Plan, PlanRequest, Policy, Runtime};
 use crate::{gguf, run, Backend, ModelInfo, Progress, RunConfig, RunSummary, RunnerError};
 
 /// What one run of one model needs besides the tasks and the backend.
@@ -33,6 +33,8 @@ pub struct RunSpec {
     /// the backend (Ollama; llama-cpp-python when an OpenAI-compatible server
     /// answers as uvicorn; llama.cpp otherwise).
     pub runtime: Option<Runtime>,
+    /// Where the server departs from the runtime's memory defaults.
+    pub policy: Policy,
     /// Run even when the plan does not fit.
     pub allow_overcommit: bool,
     /// Run even when the model is only partly in VRAM.
@@ -54,6 +56,7 @@ impl RunSpec {
             vram_bytes: None,
             kv_type: KvType::F16,
             runtime: None,
+            policy: Policy::default(),
             allow_overcommit: false,
             allow_partial_offload: false,
             allow_remote: false,
@@ -133,14 +136,10 @@ pub async fn prepare<'a, B: Backend + Sync>(
     let plan = spec.vram_bytes.and_then(|vram_bytes| {
         let shape = ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0))?;
         let ctx = u64::from(spec.options.num_ctx);
-        Some(shape.plan(&PlanRequest {
-            runtime,
-            vram_bytes,
-            ctx,
-            parallel: 1,
-            kv_type: spec.kv_type,
-            overhead_bytes: PLAN_OVERHEAD,
-        }))
+        Some(
+            shape
+                .plan(&PlanRequest { policy: spec.policy, ..PlanRequest::new(vram_bytes, ctx, spec.kv_type, runtime) }),
+        )
     });
     if let Some(p) = plan.as_ref().filter(|p| !p.fits && !spec.allow_overcommit) {
         return Err(RunnerError::PlanDoesNotFit {

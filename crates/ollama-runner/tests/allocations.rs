@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
 use ollama_runner::gguf;
-use ollama_runner::plan::{KvType, ModelShape, PlanRequest, Runtime};
+use ollama_runner::plan::{KvType, ModelShape, PlanRequest, Policy, Runtime};
 use test_support::tools::{tool, LlamaServer};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -94,6 +94,7 @@ fn the_plan_matches_llama_cpp_python_allocations() {
             kv_type,
             overhead_bytes: ollama_runner::PLAN_OVERHEAD,
             runtime: Runtime::LlamaCppPython,
+            policy: Default::default(),
         });
         eprintln!("ctx {ctx}, {kv_type:?}:");
         within("weights", plan.weights, a.weights, 0.10);
@@ -102,5 +103,58 @@ fn the_plan_matches_llama_cpp_python_allocations() {
         within("output buffer", plan.output_buffer, a.output, 0.10);
         within("total", plan.total, a.total(), 0.05);
         assert!(plan.fits, "1 GiB holds it, as the real server shows");
+    }
+}
+
+/// llama.cpp's own log for one context, loaded through llama-cpp-python's
+/// `Llama` class, which (unlike its server) lets the test choose the
+/// sliding-window policy, flash attention and the micro-batch.
+fn library_log(python: &std::path::Path, gguf: &std::path::Path, ctx: u64, policy: Policy) -> String {
+    const SCRIPT: &str = "import sys\nfrom llama_cpp import Llama\n\
+        a = sys.argv\n\
+        Llama(model_path=a[1], n_ctx=int(a[2]), swa_full=a[3] == '1', flash_attn=a[4] == '1',\n\
+              n_ubatch=int(a[5]), n_batch=int(a[5]), n_gpu_layers=0, verbose=True)\n";
+    let flag = |b: Option<bool>| if b.unwrap_or(false) { "1" } else { "0" };
+    let out = std::process::Command::new(python)
+        .args(["-c", SCRIPT])
+        .arg(gguf)
+        .arg(ctx.to_string())
+        .args([flag(policy.swa_full), flag(policy.flash_attn)])
+        .arg(policy.ubatch.unwrap_or(Runtime::UBATCH).to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The policies llama-cpp-python's server does not expose: a windowed
+/// sliding-window cache (llama.cpp's default), a smaller micro-batch, and
+/// flash attention off at a long context, where the attention scores (not
+/// the logits) set the compute buffer, and on.
+#[test]
+fn the_plan_follows_the_windowed_cache_the_micro_batch_and_flash_attention() {
+    let (Some(python), Some(path)) = (tool("BENCH_PYTHON"), tool("BENCH_GGUF")) else { return };
+    let header = gguf::read_header(&path).unwrap();
+    let shape = ModelShape::from_metadata(&header.metadata, header.weight_bytes()).unwrap();
+    let policy = |ubatch: u64, flash_attn: bool| Policy {
+        ubatch: Some(ubatch),
+        flash_attn: Some(flash_attn),
+        swa_full: Some(false),
+    };
+    for (ctx, policy) in [
+        (4096, policy(512, false)),
+        (8192, policy(256, false)),
+        (65536, policy(512, false)),
+        (65536, policy(512, true)),
+    ] {
+        let a = Allocated::parse(&library_log(&python, &path, ctx, policy));
+        let plan =
+            shape.plan(&PlanRequest { policy, ..PlanRequest::new(4 << 30, ctx, KvType::F16, Runtime::LlamaCpp) });
+        eprintln!("ctx {ctx}, {policy:?}:");
+        within("weights", plan.weights, a.weights, 0.10);
+        within("KV cache", plan.kv_cache, a.kv, 0.10);
+        within("compute buffer", plan.compute_buffer, a.compute, 0.10);
+        within("output buffer", plan.output_buffer, a.output, 0.10);
+        within("total", plan.total, a.total(), 0.05);
     }
 }

@@ -93,6 +93,7 @@ async fn describe_reads_digest_quantisation_and_gguf_metadata() {
         kv_type: KvType::Q8_0,
         overhead_bytes: 512 << 20,
         runtime: ollama_runner::plan::Runtime::Ollama,
+        policy: Default::default(),
     });
     assert_eq!(plan.kv_bytes_per_token, 10_880);
     let r = b.residency("partial").await.unwrap().unwrap();

@@ -123,6 +123,7 @@ fn the_write_up_models_plan_as_published() {
                 kv_type,
                 overhead_bytes: ollama_runner::PLAN_OVERHEAD,
                 runtime: Runtime::LlamaCpp,
+                policy: Default::default(),
             })
         };
         let (f16, q8) = (plan(8192, KvType::F16), plan(8192, KvType::Q8_0));

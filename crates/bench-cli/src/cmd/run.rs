@@ -69,6 +69,7 @@ fn spec(args: &RunArgs, model: &str) -> anyhow::Result<RunSpec> {
     let runtime = args.runtime.as_deref().map(parse_runtime).transpose()?;
     Ok(RunSpec {
         runtime,
+        policy: args.policy.policy(),
         timeout: Duration::from_secs(args.timeout),
         attempts: args.attempts,
         gguf: args.gguf.clone(),
@@ -203,7 +204,8 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
     let runtime = parse_runtime(&args.runtime)?;
-    let request = PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime };
+    let request =
+        PlanRequest { vram_bytes, ctx, parallel, kv_type, overhead_bytes, runtime, policy: args.policy.policy() };
     let plan = shape.plan(&request);
     if args.explain {
         out!("{name}: {} architecture, {} layers", plan.architecture, shape.layers.len());
