@@ -336,6 +336,17 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Merge result stores from machines that cannot reach a shared one. Idempotent; a
+    /// conflicting row (the same run and task, a different answer) is refused, naming both.
+    #[command(after_help = "Example:\n  bench-cli merge node1.sqlite node2.sqlite --into results.sqlite")]
+    Merge {
+        /// Stores to read (each is merged whole or not at all).
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+        /// The store to write (created if missing).
+        #[arg(long)]
+        into: PathBuf,
+    },
     /// The main job: scan, extract, synthesise, plan, run each model, grade, report. Resumable.
     #[command(
         after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --python .tools/testenv/bin/python \\\n      --db results.sqlite --out-dir out/"

@@ -246,6 +246,13 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             }
             s.push_str("</ul>");
         }
+        for (run, why) in &c.invalid {
+            let _ = write!(
+                s,
+                "<p class=\"invalid\">Run {run} is invalid and left out of every comparison: {}</p>",
+                esc(why)
+            );
+        }
     }
     s + "</body></html>\n"
 }

@@ -23,7 +23,7 @@ mod time;
 pub use hallucination::{Frequent, Hallucination, KindRate};
 pub use html::html;
 pub use markdown::markdown;
-pub use model::{build, Comparison, GroundTruth, Report, Row, RunReport, Throughput};
+pub use model::{build, invalid_reason, Comparison, GroundTruth, Report, Row, RunReport, Throughput};
 
 /// Errors while building a report, each naming the store.
 #[derive(Debug, thiserror::Error)]

@@ -127,6 +127,9 @@ pub fn markdown(r: &Report) -> String {
                 let _ = writeln!(s, "- {d}");
             }
         }
+        for (run, why) in &c.invalid {
+            let _ = writeln!(s, "- run {run} is invalid and left out of every comparison: {why}");
+        }
     }
     if !r.item_stats.is_empty() {
         let _ = writeln!(s, "## Items: difficulty and discrimination\n\n| task | category | tier | runs | share passing | point-biserial |\n|---|---|---|---|---|---|");

@@ -34,6 +34,43 @@ pub struct Comparison {
     pub comparable: bool,
     /// What differs, one line each.
     pub differences: Vec<String>,
+    /// Runs left out of the comparison because their numbers cannot be
+    /// trusted (a plan that did not fit, a partial offload, a collapse), each
+    /// with why.
+    #[serde(default)]
+    pub invalid: Vec<(i64, String)>,
+}
+
+/// Why a run's numbers cannot stand beside others': its plan did not fit,
+/// the model was only partly in VRAM, or its throughput collapsed.
+pub fn invalid_reason(m: &RunManifest) -> Option<String> {
+    let plan_fits = m.vram_plan.as_ref().and_then(|p| p["fits"].as_bool());
+    if plan_fits == Some(false) {
+        return Some("its VRAM plan did not fit (run with the overcommit allowance)".into());
+    }
+    if let Some(r) = &m.residency {
+        let (size, vram) = (r["size"].as_u64(), r["size_vram"].as_u64());
+        if let (Some(size), Some(vram)) = (size, vram) {
+            if vram < size {
+                return Some(format!("the model was only partly in VRAM ({vram} of {size} bytes)"));
+            }
+        }
+    }
+    m.warnings.iter().find(|w| w.contains("spilling")).map(|w| format!("throughput collapsed: {w}"))
+}
+
+/// The plan settings that change what a run measures: runtime, its memory
+/// policies and the KV cache type.
+fn conditions(m: &RunManifest) -> Option<String> {
+    let p: ollama_runner::plan::PlanRequest = serde_json::from_value(m.vram_plan.as_ref()?["request"].clone()).ok()?;
+    Some(format!(
+        "{} (flash attention {}, micro-batch {}, {} SWA cache), KV cache {:?}",
+        p.runtime.as_str(),
+        if p.flash_attn() { "on" } else { "off" },
+        p.ubatch(),
+        if p.swa_full() { "full-size" } else { "windowed" },
+        p.kv_type
+    ))
 }
 
 /// One run's section.
@@ -447,10 +484,43 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         if rs.len() < 2 {
             continue;
         }
-        let base = &rs[0].manifest;
+        let (valid, bad): (Vec<&RunReport>, Vec<&RunReport>) =
+            rs.iter().partition(|r| invalid_reason(&r.manifest).is_none());
+        let invalid: Vec<(i64, String)> =
+            bad.iter().filter_map(|r| invalid_reason(&r.manifest).map(|why| (r.run_id, why))).collect();
+        let rs = valid;
         let mut differences = Vec::new();
+        let Some(first) = rs.first() else {
+            comparison.push(Comparison {
+                task_set_id: set_id.to_string(),
+                runs: Vec::new(),
+                comparable: false,
+                differences,
+                invalid,
+            });
+            continue;
+        };
+        let base = &first.manifest;
         for r in &rs[1..] {
             let m = &r.manifest;
+            if conditions(m) != conditions(base) {
+                differences.push(format!(
+                    "run {} ran under {}, run {} under {}",
+                    r.run_id,
+                    conditions(m).unwrap_or_else(|| "no recorded plan".into()),
+                    rs[0].run_id,
+                    conditions(base).unwrap_or_else(|| "no recorded plan".into())
+                ));
+            }
+            if m.residency.is_some() != base.residency.is_some() {
+                differences.push(format!(
+                    "run {} has {} residency report, run {} {}",
+                    r.run_id,
+                    if m.residency.is_some() { "a" } else { "no" },
+                    rs[0].run_id,
+                    if base.residency.is_some() { "has one" } else { "has none" }
+                ));
+            }
             if m.options != base.options {
                 differences.push(format!(
                     "run {} sampling options {:?} differ from run {}'s {:?}",
@@ -476,13 +546,15 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
                 ));
             }
         }
+        let excluded: Vec<i64> = invalid.iter().map(|(run, _)| *run).collect();
         comparison.push(Comparison {
             task_set_id: set_id.to_string(),
             runs: rs.iter().map(|r| r.run_id).collect(),
             comparable: differences.is_empty(),
             differences,
+            invalid,
         });
-        item_stats.extend(store.item_stats(set_id).await?);
+        item_stats.extend(store.item_stats(set_id, &excluded).await?);
     }
     Ok(Report { tool_version: bench_core::TOOL_VERSION.into(), runs: reports, comparison, item_stats })
 }

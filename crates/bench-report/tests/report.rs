@@ -180,3 +180,38 @@ async fn renderings_over_a_fixture_store() {
     let html = bench_report::html(&report);
     insta::assert_snapshot!("html", steady(&html));
 }
+
+#[test]
+fn runs_whose_numbers_cannot_stand_are_invalid() {
+    let base = RunManifest::new(
+        &bench_core::TaskSet {
+            taskset_id: "s".into(),
+            snapshot_id: "n".into(),
+            rules_hash: "r".into(),
+            tool_version: "t".into(),
+            requested: 0,
+            execution: None,
+            tasks: vec![],
+        },
+        "native",
+        "ollama",
+        "http://127.0.0.1:11434",
+        EndpointScope::Loopback,
+        "m",
+    );
+    assert_eq!(bench_report::invalid_reason(&base), None);
+    let spilled = RunManifest { residency: Some(serde_json::json!({"size": 100, "size_vram": 60})), ..base.clone() };
+    assert!(bench_report::invalid_reason(&spilled).unwrap().contains("60 of 100 bytes"));
+    let full = RunManifest { residency: Some(serde_json::json!({"size": 100, "size_vram": 100})), ..base.clone() };
+    assert_eq!(bench_report::invalid_reason(&full), None);
+    let over = RunManifest { vram_plan: Some(serde_json::json!({"fits": false})), ..base.clone() };
+    assert!(bench_report::invalid_reason(&over).unwrap().contains("did not fit"));
+    let collapsed = RunManifest {
+        warnings: vec![
+            "throughput fell below half the warm-up's on 2 task(s) (a, b); the model may be spilling out of VRAM"
+                .into(),
+        ],
+        ..base
+    };
+    assert!(bench_report::invalid_reason(&collapsed).unwrap().starts_with("throughput collapsed"));
+}

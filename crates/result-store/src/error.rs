@@ -14,6 +14,8 @@ pub enum StoreError {
     NoRun { path: String, run: i64 },
     #[error("{path}: task set {id} is not in the store")]
     NoTaskSet { path: String, id: String },
+    #[error("{from}: cannot be merged into {into}: {reason}")]
+    Conflict { from: String, into: String, reason: String },
     #[error("{path}: database error: {source}")]
     Db { path: String, source: sqlx::Error },
 }

@@ -15,9 +15,11 @@
 //! ```
 
 mod error;
+mod merge;
 mod report;
 mod store;
 
 pub use error::StoreError;
+pub use merge::Merged;
 pub use report::{wilson, ItemStat, PassRate};
 pub use store::{Begun, RunRow, RunSink, Store};

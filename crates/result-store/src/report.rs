@@ -100,8 +100,8 @@ impl Store {
     }
 
     /// Per-item difficulty and point-biserial discrimination over the runs of
-    /// one task set.
-    pub async fn item_stats(&self, task_set_id: &str) -> Result<Vec<ItemStat>, StoreError> {
+    /// one task set, leaving out the runs in `excluded` (invalid ones).
+    pub async fn item_stats(&self, task_set_id: &str, excluded: &[i64]) -> Result<Vec<ItemStat>, StoreError> {
         let rows = sqlx::query(
             "SELECT g.run_id, g.task_id, g.pass, t.category, t.tier FROM grades g JOIN runs r ON r.id = g.run_id
              JOIN tasks t ON t.task_set_id = r.task_set_id AND t.id = g.task_id
@@ -117,6 +117,9 @@ impl Store {
         let mut items: Vec<Item> = Vec::new();
         for r in rows {
             let (run, task, pass): (i64, String, bool) = (r.get(0), r.get(1), r.get(2));
+            if excluded.contains(&run) {
+                continue;
+            }
             *totals.entry(run).or_default() += f64::from(u8::from(pass));
             match items.last_mut() {
                 Some(last) if last.0 == task => last.3.push((run, pass)),

@@ -133,12 +133,15 @@ async fn grades_rates_and_discrimination() {
     let cu_a = rates.iter().find(|p| p.run_id == a && p.category == "code_understanding" && p.tier == "all").unwrap();
     assert_eq!((cu_a.passed, cu_a.n), (2, 2));
     assert!(cu_a.low > 0.3 && cu_a.high == 1.0);
-    let items = store.item_stats("set1").await.unwrap();
+    let items = store.item_stats("set1", &[]).await.unwrap();
     assert_eq!(items.len(), 4);
     let t0 = items.iter().find(|i| i.task_id == "t0").unwrap();
     assert_eq!((t0.runs, t0.difficulty), (2, 0.5));
     assert!(t0.discrimination.unwrap() > 0.99, "passing t0 goes with the better run");
     assert_eq!(items.iter().find(|i| i.task_id == "t1").unwrap().discrimination, None, "no variance");
+    // An invalid run is left out of the item statistics.
+    let items = store.item_stats("set1", &[a]).await.unwrap();
+    assert_eq!(items.iter().find(|i| i.task_id == "t0").unwrap().runs, 1);
 }
 
 #[tokio::test]
@@ -179,4 +182,85 @@ async fn corrupt_rows_are_reported_not_relabelled() {
     assert!(e.contains("r.sqlite") && e.contains("t1") && e.contains("tier"), "{e}");
     let e = store.completions(run).await.unwrap_err().to_string();
     assert!(e.contains("r.sqlite") && e.contains("t0") && e.contains("attempts"), "{e}");
+}
+
+/// Rows of every table, to show a refused merge changed nothing.
+async fn counts(store: &Store) -> Vec<usize> {
+    let mut out = vec![store.runs().await.unwrap().len()];
+    for r in store.runs().await.unwrap() {
+        out.push(store.completions(r.id).await.unwrap().len());
+        out.push(store.grades(r.id).await.unwrap().len());
+    }
+    out
+}
+
+#[tokio::test]
+async fn merging_stores_is_idempotent_completes_runs_and_refuses_conflicts_naming_both_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n);
+    let grade = |id: &str, pass: bool| Grade {
+        task_id: id.into(),
+        pass,
+        reason: None,
+        components: vec![],
+        invented: vec![],
+        api: None,
+    };
+    // Node A: run X of m1, one task answered, one failed, graded.
+    let a = Store::open(&path("a.sqlite")).await.unwrap();
+    a.put_task_set(&set()).await.unwrap();
+    let x = a.create_run(&manifest("m1")).await.unwrap();
+    a.record(x, &completion("t0", None), false).await.unwrap();
+    a.record(x, &completion("t1", Some("timeout")), false).await.unwrap();
+    a.put_grades(x, &[grade("t0", true), grade("t1", false)]).await.unwrap();
+    // Node B: the same run X resumed to the end (t1 now answered), and run Y of m2.
+    let b = Store::open(&path("b.sqlite")).await.unwrap();
+    b.put_task_set(&set()).await.unwrap();
+    let xb = b.create_run(&manifest("m1")).await.unwrap();
+    for t in ["t0", "t1", "t2", "t3"] {
+        b.record(xb, &completion(t, None), false).await.unwrap();
+    }
+    b.put_grades(xb, &[grade("t0", true), grade("t1", true)]).await.unwrap();
+    b.finish_run(xb, &RunManifest { finished_at: Some("2026-11-30T13:00:00.000Z".into()), ..manifest("m1") })
+        .await
+        .unwrap();
+    let y = b.create_run(&manifest("m2")).await.unwrap();
+    b.record(y, &completion("t0", None), false).await.unwrap();
+
+    let c = Store::open(&path("c.sqlite")).await.unwrap();
+    let m = c.merge_from(&a).await.unwrap();
+    assert_eq!((m.runs_added, m.results_added), (1, 2));
+    let m = c.merge_from(&b).await.unwrap();
+    assert_eq!((m.runs_added, m.runs_matched, m.results_added, m.results_same), (1, 1, 4, 1), "{m:?}");
+    let runs = c.runs().await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].finished_at.as_deref(), Some("2026-11-30T13:00:00.000Z"), "the finished copy wins");
+    assert_eq!(c.done(runs[0].id).await.unwrap().len(), 4, "the failed attempt was replaced, nothing duplicated");
+    let g = c.grades(runs[0].id).await.unwrap();
+    assert!(g.iter().all(|g| g.pass) && g.len() == 2, "{g:?}");
+
+    // Again, in either order: nothing changes.
+    let before = counts(&c).await;
+    for src in [&b, &a] {
+        let m = c.merge_from(src).await.unwrap();
+        assert_eq!((m.runs_added, m.results_added), (0, 0), "{m:?}");
+    }
+    assert_eq!(counts(&c).await, before);
+
+    // Node D answered t0 of the same run differently: refused, whole, naming both sources.
+    let d = Store::open(&path("d.sqlite")).await.unwrap();
+    d.put_task_set(&set()).await.unwrap();
+    let xd = d.create_run(&manifest("m1")).await.unwrap();
+    d.record(xd, &completion("t3", None), false).await.unwrap();
+    d.record(xd, &Completion { text: "something else".into(), ..completion("t0", None) }, false).await.unwrap();
+    let err = c.merge_from(&d).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{msg}");
+    assert!(
+        msg.contains("d.sqlite") && msg.contains("c.sqlite") && msg.contains("a.sqlite") && msg.contains("t0"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'));
+    assert_eq!(counts(&c).await, before, "a refused merge changes nothing");
+    assert_eq!(c.integrity_check().await.unwrap(), "ok");
 }

@@ -60,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             promptfoo::ingest(&results, &tasks, &db, origin.source_args().as_ref(), &exec)
         }
         Command::Eval(args) => eval::eval(&args),
+        Command::Merge { sources, into } => report::merge(&sources, &into),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `bench-cli report`: the report library, written where the user asks.
+//! `bench-cli report`: the report library, written where the user asks; and
+//! `merge`, which brings stores together for it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,5 +29,23 @@ pub(crate) fn render(report: &Report, format: ReportFormat) -> anyhow::Result<St
         ReportFormat::Md => bench_report::markdown(report),
         ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
         ReportFormat::Html => bench_report::html(report),
+    })
+}
+
+pub(crate) fn merge(sources: &[std::path::PathBuf], into: &Path) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let dest = Store::open(into).await?;
+        for src in sources {
+            let m = dest.merge_from(&Store::open_existing(src).await?).await?;
+            out!(
+                "{}: {} runs added, {} matched; {} results added, {} already here",
+                src.display(),
+                m.runs_added,
+                m.runs_matched,
+                m.results_added,
+                m.results_same
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
