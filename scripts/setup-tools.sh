@@ -73,6 +73,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# PostgreSQL for the shared-store tests: Debian's server, started per test run
+# as a throw-away cluster on loopback (scripts/postgres.sh).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing postgresql"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
 # The test environment for execution-verified ground truth: an interpreter
 # with pinned pytest (and nothing of the targets: their code comes from the
 # snapshot), and bubblewrap, the sandbox every execution runs in.

@@ -261,7 +261,7 @@ pub enum Command {
         /// The model name as the server knows it.
         #[arg(long)]
         model: String,
-        /// The SQLite result store (created if missing).
+        /// The result store: a SQLite file (created if missing) or postgres://USER@HOST/DB (shared).
         #[arg(long)]
         db: PathBuf,
         #[command(flatten)]
@@ -394,7 +394,7 @@ pub struct EvalArgs {
     /// A model name as the server knows it; repeat to evaluate several, one at a time.
     #[arg(long = "model", required = true)]
     pub models: Vec<String>,
-    /// The SQLite result store (created if missing).
+    /// The result store: a SQLite file (created if missing) or postgres://USER@HOST/DB (shared).
     #[arg(long)]
     pub db: PathBuf,
     /// Tasks to synthesise.

@@ -1,9 +1,12 @@
-//! One SQLite file (sqlx, WAL, foreign keys on) that keeps every task set,
-//! run manifest, result and grade. Each result is committed the moment it
-//! arrives, so a killed run resumes where it stopped and loses nothing.
+//! The store that keeps every task set, run manifest, result and grade: one
+//! SQLite file (WAL, foreign keys on) on one machine, or a PostgreSQL
+//! database shared by many writers (`postgres://…`), through sqlx's `Any`
+//! driver with one set of queries and a migration set per database, version
+//! for version. Each result is committed the moment it arrives, so a killed
+//! run resumes where it stopped and loses nothing.
 //!
 //! The schema is documented in `docs/result-store.md`; anyone can query it
-//! with the `sqlite3` shell.
+//! with the `sqlite3` shell or `psql`.
 //!
 //! ```no_run
 //! # async fn demo(set: &bench_core::TaskSet, manifest: &bench_core::RunManifest) -> Result<(), result_store::StoreError> {
@@ -22,4 +25,4 @@ mod store;
 pub use error::StoreError;
 pub use merge::Merged;
 pub use report::{wilson, ItemStat, PassRate};
-pub use store::{Begun, RunRow, RunSink, Store};
+pub use store::{Backend, Begun, RunRow, RunSink, Store};

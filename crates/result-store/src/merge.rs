@@ -43,6 +43,9 @@ impl Store {
     pub async fn merge_from(&self, src: &Store) -> Result<Merged, StoreError> {
         let from = src.path().to_string();
         let conflict = |reason: String| StoreError::Conflict { from: from.clone(), into: self.path().into(), reason };
+        if self.backend() != crate::Backend::Sqlite || src.backend() != crate::Backend::Sqlite {
+            return Err(conflict("merging is implemented between SQLite files only".into()));
+        }
         let mut conn = self.pool().acquire().await.map_err(|e| self.db(e))?;
         sqlx::query("ATTACH DATABASE ? AS src").bind(&from).execute(&mut *conn).await.map_err(|e| self.db(e))?;
         let merged = async {
@@ -107,15 +110,14 @@ impl Store {
                     }
                     None => {
                         m.runs_added += 1;
-                        sqlx::query(
+                        sqlx::query_scalar::<_, i64>(
                             "INSERT INTO main.runs (task_set_id, identity, model, backend_kind, endpoint, driver, manifest, started_at, finished_at)
-                             SELECT task_set_id, identity, model, backend_kind, endpoint, driver, manifest, started_at, finished_at FROM src.runs WHERE id = ?",
+                             SELECT task_set_id, identity, model, backend_kind, endpoint, driver, manifest, started_at, finished_at FROM src.runs WHERE id = ? RETURNING id",
                         )
                         .bind(s_id)
-                        .execute(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await
                         .map_err(|e| self.db(e))?
-                        .last_insert_rowid()
                     }
                 };
                 // Two successful answers to one task that differ: refuse, naming where ours came from.

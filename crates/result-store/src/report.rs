@@ -64,15 +64,15 @@ impl Store {
     /// (tier `all`).
     pub async fn pass_rates(&self) -> Result<Vec<PassRate>, StoreError> {
         let rows = sqlx::query(
-            "SELECT g.run_id, r.model, t.category, t.tier, COUNT(*) AS n, SUM(g.pass) AS passed
+            "SELECT g.run_id, r.model, t.category, t.tier, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(g.pass) AS BIGINT) AS passed
              FROM grades g JOIN runs r ON r.id = g.run_id
              JOIN tasks t ON t.task_set_id = r.task_set_id AND t.id = g.task_id
-             GROUP BY g.run_id, t.category, t.tier
+             GROUP BY g.run_id, r.model, t.category, t.tier
              UNION ALL
-             SELECT g.run_id, r.model, t.category, 'all', COUNT(*), SUM(g.pass)
+             SELECT g.run_id, r.model, t.category, 'all', CAST(COUNT(*) AS BIGINT), CAST(SUM(g.pass) AS BIGINT)
              FROM grades g JOIN runs r ON r.id = g.run_id
              JOIN tasks t ON t.task_set_id = r.task_set_id AND t.id = g.task_id
-             GROUP BY g.run_id, t.category
+             GROUP BY g.run_id, r.model, t.category
              ORDER BY 1, 3, 4",
         )
         .fetch_all(self.pool())
@@ -105,7 +105,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT g.run_id, g.task_id, g.pass, t.category, t.tier FROM grades g JOIN runs r ON r.id = g.run_id
              JOIN tasks t ON t.task_set_id = r.task_set_id AND t.id = g.task_id
-             WHERE r.task_set_id = ? ORDER BY t.position, g.run_id",
+             WHERE r.task_set_id = $1 ORDER BY t.position, g.run_id",
         )
         .bind(task_set_id)
         .fetch_all(self.pool())
@@ -116,7 +116,7 @@ impl Store {
         type Item = (String, String, String, Vec<(i64, bool)>);
         let mut items: Vec<Item> = Vec::new();
         for r in rows {
-            let (run, task, pass): (i64, String, bool) = (r.get(0), r.get(1), r.get(2));
+            let (run, task, pass): (i64, String, bool) = (r.get(0), r.get(1), r.get::<i64, _>(2) != 0);
             if excluded.contains(&run) {
                 continue;
             }

@@ -1,24 +1,35 @@
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::str::FromStr;
 
 use bench_core::{
     canonical_json, content_id, Category, Completion, Expected, FinishReason, Grade, Prompt, ResultSink, RunManifest,
     SinkError, Task, TaskSet, Tier, Timings,
 };
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::StoreError;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
 
-/// A handle on one result-store file.
+/// Which database holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file (WAL, full sync, foreign keys on): one machine.
+    Sqlite,
+    /// A PostgreSQL database: many writers, one shared store.
+    Postgres,
+}
+
+/// A handle on one result store: a SQLite file or a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
     path: String,
+    backend: Backend,
 }
 
 /// One run, as listed.
@@ -58,59 +69,116 @@ pub struct Begun {
 }
 
 impl Store {
-    /// Opens the store at `path`, creating it if it does not exist.
+    /// Opens the store at `path`, creating it if it does not exist. A path
+    /// that starts with `postgres://` or `postgresql://` is a PostgreSQL
+    /// database (which must exist; its tables are created); `sqlite://` or
+    /// any other path is a SQLite file.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         Self::connect(path, true).await
     }
 
     /// Opens an existing store; a missing file is an error.
     pub async fn open_existing(path: &Path) -> Result<Self, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Missing { path: path.display().to_string() });
+        let shown = path.display().to_string();
+        if Self::backend_of(&shown) == Backend::Sqlite && !Path::new(shown.trim_start_matches("sqlite://")).exists() {
+            return Err(StoreError::Missing { path: shown });
         }
         Self::connect(path, false).await
     }
 
+    fn backend_of(location: &str) -> Backend {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// Which database holds the store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     async fn connect(path: &Path, create: bool) -> Result<Self, StoreError> {
-        let shown = path.display().to_string();
+        sqlx::any::install_default_drivers();
+        let location = path.display().to_string();
+        let backend = Self::backend_of(&location);
+        // A password in a URL is never shown.
+        let shown = match redact(&location) {
+            Some(r) => r,
+            None => location.clone(),
+        };
         let not_store = |reason: String| StoreError::NotAStore { path: shown.clone(), reason };
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|e| not_store(e.to_string()))?
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .map_err(|e| not_store(e.to_string()))?;
-        let store = Store { pool, path: shown.clone() };
+        let (url, migrator, pool) = match backend {
+            Backend::Sqlite => {
+                let file = location.trim_start_matches("sqlite://");
+                let mode = if create { "rwc" } else { "rw" };
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                            ))
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    });
+                (format!("sqlite://{file}?mode={mode}"), &SQLITE, pool)
+            }
+            Backend::Postgres => (location.clone(), &POSTGRES, AnyPoolOptions::new().max_connections(4)),
+        };
+        let pool = pool.connect(&url).await.map_err(|e| not_store(e.to_string()))?;
+        let store = Store { pool, path: shown.clone(), backend };
         // Check what is there before writing anything.
-        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .fetch_all(&store.pool)
-            .await
-            .map_err(|e| not_store(e.to_string()))?;
+        let tables_sql = match backend {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema()"
+            }
+        };
+        let tables: Vec<String> =
+            sqlx::query_scalar(tables_sql).fetch_all(&store.pool).await.map_err(|e| not_store(e.to_string()))?;
         if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
             return Err(not_store(format!("it holds other tables ({})", tables.join(", "))));
         }
         if tables.iter().any(|t| t == "_sqlx_migrations") {
-            let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
-                .fetch_one(&store.pool)
-                .await
-                .map_err(|e| store.db(e))?;
-            let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+            let found: i64 =
+                sqlx::query_scalar("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM _sqlx_migrations")
+                    .fetch_one(&store.pool)
+                    .await
+                    .map_err(|e| store.db(e))?;
+            let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
             if found > known {
                 return Err(StoreError::NewerSchema { path: shown, found, known });
             }
         }
-        MIGRATOR.run(&store.pool).await.map_err(|e| not_store(e.to_string()))?;
+        // Concurrent writers may race to create the schema; the loser's
+        // error is retried once the winner has finished.
+        let mut tries = 0;
+        loop {
+            match migrator.run(&store.pool).await {
+                Ok(()) => break,
+                Err(_) if backend == Backend::Postgres && tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => return Err(not_store(e.to_string())),
+            }
+        }
         Ok(store)
     }
 
-    /// SQLite's own consistency check: `ok` when the file is sound.
+    /// SQLite's own consistency check: `ok` when the file is sound
+    /// (PostgreSQL keeps its own consistency: always `ok`).
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
-        sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(|e| self.db(e))
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(|e| self.db(e))
+            }
+            Backend::Postgres => Ok("ok".into()),
+        }
     }
 
     /// The store's file, for messages.
@@ -118,7 +186,7 @@ impl Store {
         &self.path
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -129,15 +197,9 @@ impl Store {
     /// Stores a task set and its tasks; storing it again is a no-op.
     pub async fn put_task_set(&self, set: &TaskSet) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM task_sets WHERE id = ?")
-            .bind(&set.taskset_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        if exists.is_some() {
-            return Ok(());
-        }
-        sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count, execution) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        // Content-addressed: a set already there is the same set. Writers that
+        // race here wait on the first, then insert nothing.
+        let inserted = sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count, execution) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING")
             .bind(&set.taskset_id)
             .bind(&set.snapshot_id)
             .bind(&set.rules_hash)
@@ -147,11 +209,15 @@ impl Store {
             .bind(set.execution.as_ref().map(|e| serde_json::to_string(e).expect("plain data serialises")))
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.db(e))?;
+            .map_err(|e| self.db(e))?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(());
+        }
         for (i, t) in set.tasks.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO tasks (task_set_id, id, position, category, tier, tier_rule, file, symbol, span_start, span_end, prompt_system, prompt_user, expected, evidence)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&set.taskset_id)
             .bind(&t.id)
@@ -161,8 +227,8 @@ impl Store {
             .bind(&t.tier_rule)
             .bind(&t.file)
             .bind(&t.symbol)
-            .bind(t.span[0])
-            .bind(t.span[1])
+            .bind(i64::from(t.span[0]))
+            .bind(i64::from(t.span[1]))
             .bind(&t.prompt.system)
             .bind(&t.prompt.user)
             .bind(serde_json::to_string(&t.expected).expect("plain data serialises"))
@@ -176,23 +242,26 @@ impl Store {
 
     /// Stores (or replaces) a task set's calibration, as JSON.
     pub async fn put_calibration(&self, task_set_id: &str, calibration: &serde_json::Value) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO calibrations (task_set_id, calibration) VALUES (?, ?)")
-            .bind(task_set_id)
-            .bind(calibration.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        sqlx::query(
+            "INSERT INTO calibrations (task_set_id, calibration) VALUES ($1, $2)
+             ON CONFLICT (task_set_id) DO UPDATE SET calibration = excluded.calibration",
+        )
+        .bind(task_set_id)
+        .bind(calibration.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
         Ok(())
     }
 
     /// A task set's calibration, if one was stored.
     pub async fn calibration(&self, task_set_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        let text: Option<String> = sqlx::query_scalar("SELECT calibration FROM calibrations WHERE task_set_id = ?")
+        let text: Option<String> = sqlx::query_scalar("SELECT calibration FROM calibrations WHERE task_set_id = $1")
             .bind(task_set_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-        text.map(|t| {
+        text.map(|t: String| {
             serde_json::from_str(&t).map_err(|e| StoreError::Mismatch {
                 path: self.path.clone(),
                 reason: format!("task set {task_set_id}: cannot decode its calibration: {e}"),
@@ -204,14 +273,14 @@ impl Store {
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
         let head = sqlx::query(
-            "SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = ?",
+            "SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| self.db(e))?
         .ok_or_else(|| StoreError::NoTaskSet { path: self.path.clone(), id: id.into() })?;
-        let rows = sqlx::query("SELECT * FROM tasks WHERE task_set_id = ? ORDER BY position")
+        let rows = sqlx::query("SELECT * FROM tasks WHERE task_set_id = $1 ORDER BY position")
             .bind(id)
             .fetch_all(&self.pool)
             .await
@@ -235,7 +304,7 @@ impl Store {
                 tier_rule: r.get("tier_rule"),
                 file: r.get("file"),
                 symbol: r.get("symbol"),
-                span: [r.get("span_start"), r.get("span_end")],
+                span: [r.get::<i64, _>("span_start") as u32, r.get::<i64, _>("span_end") as u32],
                 prompt: Prompt { system: r.get("prompt_system"), user: r.get("prompt_user") },
                 expected,
                 evidence,
@@ -267,7 +336,7 @@ impl Store {
 
     /// Starts a new run. Its task set must already be stored and match.
     pub async fn create_run(&self, m: &RunManifest) -> Result<i64, StoreError> {
-        let snapshot: Option<String> = sqlx::query_scalar("SELECT snapshot_id FROM task_sets WHERE id = ?")
+        let snapshot: Option<String> = sqlx::query_scalar("SELECT snapshot_id FROM task_sets WHERE id = $1")
             .bind(&m.taskset_id)
             .fetch_optional(&self.pool)
             .await
@@ -285,8 +354,8 @@ impl Store {
             }
             Some(_) => {}
         }
-        let id = sqlx::query(
-            "INSERT INTO runs (task_set_id, identity, model, backend_kind, endpoint, driver, manifest, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (task_set_id, identity, model, backend_kind, endpoint, driver, manifest, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&m.taskset_id)
         .bind(Self::identity(m))
@@ -296,10 +365,9 @@ impl Store {
         .bind(&m.driver)
         .bind(self.encode("run manifest", m)?)
         .bind(&m.started_at)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
-        .map_err(|e| self.db(e))?
-        .last_insert_rowid();
+        .map_err(|e| self.db(e))?;
         Ok(id)
     }
 
@@ -313,7 +381,7 @@ impl Store {
     /// data is reported, not defaulted.
     fn decode<T: serde::de::DeserializeOwned>(
         &self,
-        row: &sqlx::sqlite::SqliteRow,
+        row: &AnyRow,
         id_column: &str,
         column: &str,
     ) -> Result<T, StoreError> {
@@ -325,7 +393,7 @@ impl Store {
 
     /// The latest run with the same identity, if any (for resuming).
     pub async fn find_run(&self, m: &RunManifest) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar("SELECT id FROM runs WHERE identity = ? ORDER BY id DESC LIMIT 1")
+        sqlx::query_scalar("SELECT id FROM runs WHERE identity = $1 ORDER BY id DESC LIMIT 1")
             .bind(Self::identity(m))
             .fetch_optional(&self.pool)
             .await
@@ -348,7 +416,7 @@ impl Store {
     /// Updates an unfinished run's manifest durably (a batch's id the moment
     /// the provider answers, egress as it grows).
     pub async fn save_manifest(&self, run: i64, m: &RunManifest) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET manifest = ? WHERE id = ?")
+        sqlx::query("UPDATE runs SET manifest = $1 WHERE id = $2")
             .bind(self.encode("run manifest", m)?)
             .bind(run)
             .execute(&self.pool)
@@ -359,7 +427,7 @@ impl Store {
 
     /// Updates a run's manifest (residency observed, plan) and marks it finished.
     pub async fn finish_run(&self, run: i64, m: &RunManifest) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET manifest = ?, finished_at = ? WHERE id = ?")
+        sqlx::query("UPDATE runs SET manifest = $1, finished_at = $2 WHERE id = $3")
             .bind(self.encode("run manifest", m)?)
             .bind(&m.finished_at)
             .bind(run)
@@ -417,13 +485,19 @@ impl Store {
     pub async fn record(&self, run: i64, c: &Completion, warmup: bool) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         sqlx::query(
-            "INSERT OR REPLACE INTO results (run_id, task_id, warmup, text, prompt_tokens, completion_tokens, finish_reason,
+            "INSERT INTO results (run_id, task_id, warmup, text, prompt_tokens, completion_tokens, finish_reason,
                 wall_ms, ttft_ms, total_ms, load_ms, prompt_eval_ms, eval_ms, attempts, error, prompt_tokens_from, recorded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             ON CONFLICT (run_id, task_id) DO UPDATE SET warmup = excluded.warmup, text = excluded.text,
+                prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+                finish_reason = excluded.finish_reason, wall_ms = excluded.wall_ms, ttft_ms = excluded.ttft_ms,
+                total_ms = excluded.total_ms, load_ms = excluded.load_ms, prompt_eval_ms = excluded.prompt_eval_ms,
+                eval_ms = excluded.eval_ms, attempts = excluded.attempts, error = excluded.error,
+                prompt_tokens_from = excluded.prompt_tokens_from, recorded_at = excluded.recorded_at, source = NULL",
         )
         .bind(run)
         .bind(&c.task_id)
-        .bind(warmup)
+        .bind(i64::from(warmup))
         .bind(&c.text)
         .bind(c.prompt_tokens.map(|n| n as i64))
         .bind(c.completion_tokens.map(|n| n as i64))
@@ -437,6 +511,7 @@ impl Store {
         .bind(self.encode("attempts", &c.attempts)?)
         .bind(&c.error)
         .bind(&c.prompt_tokens_from)
+        .bind(bench_core::now_rfc3339())
         .execute(&mut *tx)
         .await
         .map_err(|e| self.db(e))?;
@@ -446,7 +521,7 @@ impl Store {
     /// Tasks of `run` with a successful, non-warm-up result.
     pub async fn done(&self, run: i64) -> Result<BTreeSet<String>, StoreError> {
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT task_id FROM results WHERE run_id = ? AND warmup = 0 AND error IS NULL")
+            sqlx::query_scalar("SELECT task_id FROM results WHERE run_id = $1 AND warmup = 0 AND error IS NULL")
                 .bind(run)
                 .fetch_all(&self.pool)
                 .await
@@ -457,21 +532,20 @@ impl Store {
     /// Seconds from the start of the run's first task request to the end of
     /// its last, from the commit times (warm-up excluded).
     pub async fn task_window(&self, run: i64) -> Result<Option<f64>, StoreError> {
-        let row = sqlx::query(
-            "SELECT (julianday(MAX(recorded_at)) - julianday(MIN(recorded_at))) * 86400.0 AS span,
-                    (SELECT wall_ms FROM results WHERE run_id = ?1 AND warmup = 0 ORDER BY recorded_at LIMIT 1) AS first_wall,
-                    COUNT(*) AS n
-             FROM results WHERE run_id = ?1 AND warmup = 0",
+        let rows: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT recorded_at, wall_ms FROM results WHERE run_id = $1 AND warmup = 0 ORDER BY recorded_at",
         )
         .bind(run)
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db(e))?;
-        let n: i64 = row.get("n");
-        Ok((n > 0).then(|| {
-            row.get::<Option<f64>, _>("span").unwrap_or(0.0)
-                + row.get::<Option<f64>, _>("first_wall").unwrap_or(0.0) / 1000.0
-        }))
+        let at = |s: &str| s.parse::<jiff::Timestamp>().ok();
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(None) };
+        let span = match (at(&first.0), at(&last.0)) {
+            (Some(a), Some(b)) => (b.as_millisecond() - a.as_millisecond()) as f64 / 1000.0,
+            _ => 0.0,
+        };
+        Ok(Some(span + first.1 / 1000.0))
     }
 
     /// The completions of a run (warm-up excluded), in task order.
@@ -479,7 +553,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT x.* FROM results x JOIN runs r ON r.id = x.run_id
              LEFT JOIN tasks t ON t.task_set_id = r.task_set_id AND t.id = x.task_id
-             WHERE x.run_id = ? AND x.warmup = 0 ORDER BY t.position",
+             WHERE x.run_id = $1 AND x.warmup = 0 ORDER BY t.position",
         )
         .bind(run)
         .fetch_all(&self.pool)
@@ -516,30 +590,35 @@ impl Store {
     /// Replaces the grades of a run (grading is idempotent).
     pub async fn put_grades(&self, run: i64, grades: &[Grade]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        for sql in ["DELETE FROM grade_components WHERE run_id = ?", "DELETE FROM grades WHERE run_id = ?"] {
+        for sql in ["DELETE FROM grade_components WHERE run_id = $1", "DELETE FROM grades WHERE run_id = $1"] {
             sqlx::query(sql).bind(run).execute(&mut *tx).await.map_err(|e| self.db(e))?;
         }
         for g in grades {
-            sqlx::query("INSERT INTO grades (run_id, task_id, pass, reason, invented, api) VALUES (?, ?, ?, ?, ?, ?)")
+            sqlx::query(
+                "INSERT INTO grades (run_id, task_id, pass, reason, invented, api) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(run)
+            .bind(&g.task_id)
+            .bind(i64::from(g.pass))
+            .bind(&g.reason)
+            .bind(self.encode("invented names", &g.invented)?)
+            .bind(self.encode("API check", &g.api)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+            for c in &g.components {
+                sqlx::query(
+                    "INSERT INTO grade_components (run_id, task_id, name, pass, detail) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (run_id, task_id, name) DO UPDATE SET pass = excluded.pass, detail = excluded.detail",
+                )
                 .bind(run)
                 .bind(&g.task_id)
-                .bind(g.pass)
-                .bind(&g.reason)
-                .bind(self.encode("invented names", &g.invented)?)
-                .bind(self.encode("API check", &g.api)?)
+                .bind(&c.name)
+                .bind(i64::from(c.pass))
+                .bind(&c.detail)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.db(e))?;
-            for c in &g.components {
-                sqlx::query("INSERT OR REPLACE INTO grade_components (run_id, task_id, name, pass, detail) VALUES (?, ?, ?, ?, ?)")
-                    .bind(run)
-                    .bind(&g.task_id)
-                    .bind(&c.name)
-                    .bind(c.pass)
-                    .bind(&c.detail)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.db(e))?;
             }
         }
         tx.commit().await.map_err(|e| self.db(e))
@@ -547,16 +626,16 @@ impl Store {
 
     /// The grades of a run.
     pub async fn grades(&self, run: i64) -> Result<Vec<Grade>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM grades WHERE run_id = ? ORDER BY task_id")
+        let rows = sqlx::query("SELECT * FROM grades WHERE run_id = $1 ORDER BY task_id")
             .bind(run)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-        let comps = sqlx::query("SELECT * FROM grade_components WHERE run_id = ? ORDER BY task_id, rowid")
-            .bind(run)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        let order = match self.backend {
+            Backend::Sqlite => "SELECT * FROM grade_components WHERE run_id = $1 ORDER BY task_id, rowid",
+            Backend::Postgres => "SELECT * FROM grade_components WHERE run_id = $1 ORDER BY task_id, seq",
+        };
+        let comps = sqlx::query(order).bind(run).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
         rows.into_iter()
             .map(|r| {
                 let id: String = r.get("task_id");
@@ -568,12 +647,12 @@ impl Store {
                         .filter(|c| c.get::<&str, _>("task_id") == id)
                         .map(|c| bench_core::Component {
                             name: c.get("name"),
-                            pass: c.get("pass"),
+                            pass: c.get::<i64, _>("pass") != 0,
                             detail: c.get("detail"),
                         })
                         .collect(),
                     task_id: id,
-                    pass: r.get("pass"),
+                    pass: r.get::<i64, _>("pass") != 0,
                     reason: r.get("reason"),
                     invented,
                     api,
@@ -605,4 +684,12 @@ impl ResultSink for RunSink {
     async fn record(&mut self, completion: &Completion, warmup: bool) -> Result<(), SinkError> {
         self.store.record(self.run, completion, warmup).await.map_err(|e| SinkError(e.to_string()))
     }
+}
+
+/// `postgres://user:secret@host/db` with the password hidden, for messages.
+fn redact(location: &str) -> Option<String> {
+    let (scheme, rest) = location.split_once("://")?;
+    let (auth, host) = rest.split_once('@')?;
+    let user = auth.split_once(':').map_or(auth, |(u, _)| u);
+    Some(format!("{scheme}://{user}:***@{host}"))
 }

@@ -82,8 +82,21 @@ fn completion(id: &str, error: Option<&str>) -> Completion {
 #[tokio::test]
 async fn results_land_resume_and_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.sqlite");
-    let store = Store::open(&db).await.unwrap();
+    round_trip(Store::open(&dir.path().join("r.sqlite")).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn results_land_resume_and_round_trip_in_postgres() {
+    let Some(url) = test_support::tools::fresh_postgres().await else { return };
+    let store = Store::open(std::path::Path::new(&url)).await.unwrap();
+    assert_eq!(store.backend(), result_store::Backend::Postgres);
+    round_trip(store).await;
+    // Opening again runs no migration twice and keeps the rows.
+    let again = Store::open(std::path::Path::new(&url)).await.unwrap();
+    assert_eq!(again.runs().await.unwrap().len(), 2);
+}
+
+async fn round_trip(store: Store) {
     store.put_task_set(&set()).await.unwrap();
     store.put_task_set(&set()).await.unwrap();
     assert_eq!(store.task_set("set1").await.unwrap(), set());
@@ -110,14 +123,25 @@ async fn results_land_resume_and_round_trip() {
 #[tokio::test]
 async fn grades_rates_and_discrimination() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("r.sqlite")).await.unwrap();
+    grades_and_rates(Store::open(&dir.path().join("r.sqlite")).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn grades_rates_and_discrimination_in_postgres() {
+    let Some(url) = test_support::tools::fresh_postgres().await else { return };
+    grades_and_rates(Store::open(std::path::Path::new(&url)).await.unwrap()).await;
+}
+
+async fn grades_and_rates(store: Store) {
     store.put_task_set(&set()).await.unwrap();
     let (a, b) = (store.create_run(&manifest("a")).await.unwrap(), store.create_run(&manifest("b")).await.unwrap());
     let grade = |id: &str, pass| Grade {
         task_id: id.into(),
         pass,
         reason: None,
-        components: vec![],
+        components: ["parses", "verdict", "a_last"]
+            .map(|n| bench_core::Component { name: n.into(), pass, detail: format!("{n} of {id}") })
+            .to_vec(),
         invented: vec![],
         api: None,
     };
@@ -129,6 +153,8 @@ async fn grades_rates_and_discrimination() {
         store.put_grades(run, &gs).await.unwrap();
         store.put_grades(run, &gs).await.unwrap();
     }
+    let back = store.grades(a).await.unwrap();
+    assert_eq!(back[0], grade("t0", true), "components come back in the order they were graded");
     let rates = store.pass_rates().await.unwrap();
     let cu_a = rates.iter().find(|p| p.run_id == a && p.category == "code_understanding" && p.tier == "all").unwrap();
     assert_eq!((cu_a.passed, cu_a.n), (2, 2));
@@ -263,4 +289,47 @@ async fn merging_stores_is_idempotent_completes_runs_and_refuses_conflicts_namin
     assert!(!msg.contains('\n'));
     assert_eq!(counts(&c).await, before, "a refused merge changes nothing");
     assert_eq!(c.integrity_check().await.unwrap(), "ok");
+}
+
+/// Many writers at once, as the cells of a matrix: each its own connection
+/// pool on one PostgreSQL store, each writing its own run; one of them
+/// "killed" and resubmitted, writing what it had written again. Nothing is
+/// lost or duplicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_lose_and_duplicate_nothing_in_postgres() {
+    let Some(url) = test_support::tools::fresh_postgres().await else { return };
+    let path = std::path::PathBuf::from(&url);
+    let cells: Vec<_> = (0..6)
+        .map(|cell| {
+            let path = path.clone();
+            tokio::spawn(async move {
+                // Each cell opens the store itself; the first ones race to create the schema.
+                let store = Store::open(&path).await.unwrap();
+                store.put_task_set(&set()).await.unwrap();
+                let m = manifest(&format!("model-{cell}"));
+                let begun = store.begin_run(&m, true).await.unwrap();
+                for i in 0..4 {
+                    store.record(begun.id, &completion(&format!("t{i}"), None), false).await.unwrap();
+                }
+                begun.id
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for c in cells {
+        ids.push(c.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "one run per cell");
+    // Cell 3 is resubmitted after a kill: it resumes its run and writes its tasks again.
+    let store = Store::open(&path).await.unwrap();
+    let again = store.begin_run(&manifest("model-3"), true).await.unwrap();
+    assert_eq!(again.resumed.as_ref().map(|r| r.1), Some(4));
+    for i in 0..4 {
+        store.record(again.id, &completion(&format!("t{i}"), None), false).await.unwrap();
+    }
+    let runs = store.runs().await.unwrap();
+    assert_eq!(runs.len(), 6);
+    assert!(runs.iter().all(|r| r.results == 4), "{:?}", runs.iter().map(|r| r.results).collect::<Vec<_>>());
 }

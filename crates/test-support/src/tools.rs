@@ -20,6 +20,31 @@ pub fn tool(var: &str) -> Option<PathBuf> {
     }
 }
 
+/// A fresh, empty PostgreSQL database on the throw-away server that
+/// `scripts/test.sh` starts (`BENCH_POSTGRES_URL`), as a URL; one per call,
+/// so tests running at once never share tables.
+pub async fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection as _;
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(base) = std::env::var("BENCH_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        if required() {
+            panic!("BENCH_POSTGRES_URL is not set; scripts/test.sh starts PostgreSQL (BENCH_REQUIRE_TOOLS=1)");
+        }
+        eprintln!("skipped: BENCH_POSTGRES_URL is not set (scripts/test.sh starts PostgreSQL)");
+        return None;
+    };
+    let name = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    );
+    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let (root, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{root}/{name}"))
+}
+
 /// Whether missing tools fail tests instead of skipping them.
 pub fn required() -> bool {
     std::env::var("BENCH_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
