@@ -80,6 +80,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
+# A single-node Slurm for the matrix test (scripts/slurm.sh).
+if ! command -v slurmctld >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing slurm-wlm and munge"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+fi
+
 # The test environment for execution-verified ground truth: an interpreter
 # with pinned pytest (and nothing of the targets: their code comes from the
 # snapshot), and bubblewrap, the sandbox every execution runs in.

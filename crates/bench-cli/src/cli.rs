@@ -347,11 +347,51 @@ pub enum Command {
         #[arg(long)]
         into: PathBuf,
     },
+    /// An evaluation matrix (sources x models) on a scheduler: plan, submit, status.
+    #[command(subcommand)]
+    Matrix(MatrixCommand),
     /// The main job: scan, extract, synthesise, plan, run each model, grade, report. Resumable.
     #[command(
         after_help = "Example:\n  bench-cli eval cerberus-1.3.4.tar.gz --backend openai --endpoint http://127.0.0.1:8080 \\\n      --model gemma3 --gguf gemma-3-270m-q4_k_m.gguf --python .tools/testenv/bin/python \\\n      --db results.sqlite --out-dir out/"
     )]
     Eval(EvalArgs),
+}
+
+/// The scheduler a matrix is submitted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// A Slurm job array, submitted with sbatch.
+    Slurm,
+    /// A Kubernetes Indexed Job manifest, written for kubectl (not submitted).
+    Kubernetes,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MatrixCommand {
+    /// List the cells, each with its eval command and VRAM plan.
+    #[command(after_help = "Example:\n  bench-cli matrix plan matrix.yaml")]
+    Plan { file: PathBuf },
+    /// Write the scheduler's job for every cell and submit it (one GPU per cell).
+    #[command(
+        after_help = "Examples:\n  bench-cli matrix submit matrix.yaml --engine slurm\n  bench-cli matrix submit matrix.yaml --engine kubernetes --image registry.local/bench:0.2"
+    )]
+    Submit {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Engine::Slurm)]
+        engine: Engine,
+        /// Write the job without submitting it.
+        #[arg(long)]
+        no_submit: bool,
+        /// The container image for Kubernetes (holding bench-cli and the sources).
+        #[arg(long, default_value = "bench-cli:latest")]
+        image: String,
+    },
+    /// Each cell's progress, from the shared store.
+    Status {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `plan` plans for.

@@ -25,6 +25,14 @@ pub enum EvalError {
         /// The status or failure, in one line.
         reason: String,
     },
+    /// A matrix file that cannot be used.
+    #[error("{file}: {reason}")]
+    Matrix {
+        /// The file.
+        file: String,
+        /// What is wrong, in one line.
+        reason: String,
+    },
     /// A provider batch ended without running.
     #[error("batch {batch}: {reason}")]
     Batch {

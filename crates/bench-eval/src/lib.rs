@@ -9,6 +9,7 @@ mod batch;
 mod derive;
 mod error;
 mod github;
+pub mod matrix;
 mod store;
 pub mod text;
 

@@ -23,6 +23,7 @@ mod calibrate;
 mod eval;
 mod exec;
 mod grade;
+mod matrix;
 mod promptfoo;
 mod report;
 mod run;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Eval(args) => eval::eval(&args),
         Command::Merge { sources, into } => report::merge(&sources, &into),
+        Command::Matrix(m) => matrix::matrix(&m),
     }
 }
 

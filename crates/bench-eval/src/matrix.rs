@@ -1,0 +1,232 @@
+//! An evaluation matrix: sources × models, one cell each, every cell a
+//! `bench-cli eval` against one shared store. The matrix runs on an existing
+//! scheduler, never one of ours: it becomes a Slurm job array (one array task
+//! per cell, one GPU each) or a Kubernetes Indexed Job.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::EvalError;
+
+/// A matrix file (YAML).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matrix {
+    /// The shared store every cell writes to (`postgres://…`, or a SQLite
+    /// path on a filesystem every node sees).
+    pub store: String,
+    /// Where each cell's task set and reports go (`OUT_DIR/cell-N`).
+    pub out_dir: PathBuf,
+    /// Tasks per source.
+    #[serde(default = "default_count")]
+    pub count: usize,
+    /// The repositories, each at a revision.
+    pub sources: Vec<MatrixSource>,
+    /// The models, each with its backend, endpoint and VRAM budget.
+    pub models: Vec<MatrixModel>,
+    /// Arguments every cell's `eval` gets (sampling options, `--python`, …).
+    #[serde(default)]
+    pub eval_args: Vec<String>,
+    /// Scheduler settings.
+    #[serde(default)]
+    pub slurm: SlurmSettings,
+}
+
+fn default_count() -> usize {
+    60
+}
+
+/// One repository of the matrix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixSource {
+    /// A directory, git repository, archive or `github:` reference.
+    pub source: String,
+    /// A git revision.
+    #[serde(default)]
+    pub rev: Option<String>,
+}
+
+/// One model of the matrix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixModel {
+    /// The model name as its server knows it.
+    pub name: String,
+    /// `ollama` or `openai`.
+    pub backend: String,
+    /// The server root; `{hostname}` becomes the node the cell runs on.
+    pub endpoint: String,
+    /// The VRAM budget (`32GiB`).
+    #[serde(default)]
+    pub vram: Option<String>,
+    /// The GGUF file, for servers that cannot describe the model.
+    #[serde(default)]
+    pub gguf: Option<PathBuf>,
+    /// Further `eval` arguments for this model (`--kv-cache q8_0`, `--runtime …`).
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// How the Slurm array asks for resources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmSettings {
+    /// The generic resource per array task (`gpu:1`; empty for none).
+    #[serde(default = "default_gres")]
+    pub gres: String,
+    /// The partition, when not the default.
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// The wall-clock limit per cell (`02:00:00`).
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+impl Default for SlurmSettings {
+    fn default() -> Self {
+        Self { gres: default_gres(), partition: None, time: None }
+    }
+}
+
+fn default_gres() -> String {
+    "gpu:1".into()
+}
+
+/// One cell: a source and a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// Its index (the array task id).
+    pub index: usize,
+    /// The source.
+    pub source: String,
+    /// Its revision.
+    pub rev: Option<String>,
+    /// The model.
+    pub model: String,
+    /// `bench-cli eval` arguments (without the program name).
+    pub args: Vec<String>,
+}
+
+impl Matrix {
+    /// Reads a matrix file; a bad one is a one-line error naming it.
+    pub fn load(path: &Path) -> Result<Self, EvalError> {
+        let bad = |reason: String| EvalError::Matrix { file: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let m: Matrix = serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string().replace('\n', " ")))?;
+        if m.sources.is_empty() || m.models.is_empty() {
+            return Err(bad("a matrix needs at least one source and one model".into()));
+        }
+        if let Some(b) = m.models.iter().find(|m| !matches!(m.backend.as_str(), "ollama" | "openai")) {
+            return Err(bad(format!("model {}: backend {:?} is not ollama or openai", b.name, b.backend)));
+        }
+        Ok(m)
+    }
+
+    /// Every cell, sources outermost, in array-index order.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for s in &self.sources {
+            for m in &self.models {
+                let index = cells.len();
+                let mut args = vec!["eval".to_string(), s.source.clone()];
+                if let Some(rev) = &s.rev {
+                    args.extend(["--rev".into(), rev.clone()]);
+                }
+                args.extend([
+                    "--backend".into(),
+                    m.backend.clone(),
+                    "--endpoint".into(),
+                    m.endpoint.clone(),
+                    "--model".into(),
+                    m.name.clone(),
+                    "--db".into(),
+                    self.store.clone(),
+                    "--count".into(),
+                    self.count.to_string(),
+                    "--out-dir".into(),
+                    self.out_dir.join(format!("cell-{index}")).display().to_string(),
+                ]);
+                if let Some(v) = &m.vram {
+                    args.extend(["--vram".into(), v.clone()]);
+                }
+                if let Some(g) = &m.gguf {
+                    args.extend(["--gguf".into(), g.display().to_string()]);
+                }
+                args.extend(m.args.iter().cloned());
+                args.extend(self.eval_args.iter().cloned());
+                cells.push(Cell { index, source: s.source.clone(), rev: s.rev.clone(), model: m.name.clone(), args });
+            }
+        }
+        cells
+    }
+
+    /// A Slurm batch script: a job array with one task per cell, each
+    /// running its cell's `eval` with `bench_cli`, logs under `out_dir`.
+    pub fn sbatch(&self, bench_cli: &Path) -> String {
+        let cells = self.cells();
+        let mut s = String::from("#!/bin/bash\n# Written by `bench-cli matrix submit`: one array task per cell.\n");
+        s.push_str("#SBATCH --job-name=bench-matrix\n");
+        s.push_str(&format!("#SBATCH --array=0-{}\n", cells.len().saturating_sub(1)));
+        s.push_str("#SBATCH --ntasks=1\n");
+        if !self.slurm.gres.is_empty() {
+            s.push_str(&format!("#SBATCH --gres={}\n", self.slurm.gres));
+        }
+        if let Some(p) = &self.slurm.partition {
+            s.push_str(&format!("#SBATCH --partition={p}\n"));
+        }
+        if let Some(t) = &self.slurm.time {
+            s.push_str(&format!("#SBATCH --time={t}\n"));
+        }
+        s.push_str(&format!("#SBATCH --output={}/cell-%a.log\n", self.out_dir.display()));
+        s.push_str("set -euo pipefail\nhost=$(hostname)\ncase \"$SLURM_ARRAY_TASK_ID\" in\n");
+        for c in &cells {
+            let argv: Vec<String> = c
+                .args
+                .iter()
+                .map(|a| quote(a).replace("{hostname}", "'\"$host\"'").replace("{cell}", &c.index.to_string()))
+                .collect();
+            s.push_str(&format!(
+                "  {}) exec {} {} ;;\n",
+                c.index,
+                quote(&bench_cli.display().to_string()),
+                argv.join(" ")
+            ));
+        }
+        s.push_str("  *) echo \"no cell $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac\n");
+        s
+    }
+
+    /// A Kubernetes Indexed Job for the same matrix (one pod per cell, one
+    /// GPU each); `image` holds `bench-cli` and the sources.
+    pub fn kubernetes(&self, image: &str) -> String {
+        let cells = self.cells();
+        let mut case = String::from("case \"$JOB_COMPLETION_INDEX\" in\n");
+        for c in &cells {
+            let argv: Vec<String> = c
+                .args
+                .iter()
+                .map(|a| quote(a).replace("{hostname}", "'\"$(hostname)\"'").replace("{cell}", &c.index.to_string()))
+                .collect();
+            case.push_str(&format!("  {}) exec bench-cli {} ;;\n", c.index, argv.join(" ")));
+        }
+        case.push_str("  *) exit 2 ;;\nesac\n");
+        let script: String = case.lines().map(|l| format!("          {l}\n")).collect();
+        format!(
+            "# Written by `bench-cli matrix submit --engine kubernetes`: apply with kubectl.\n\
+             apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: bench-matrix\nspec:\n  completionMode: Indexed\n  \
+             completions: {n}\n  parallelism: {n}\n  backoffLimitPerIndex: 2\n  template:\n    spec:\n      \
+             restartPolicy: Never\n      containers:\n      - name: cell\n        image: {image}\n        \
+             resources:\n          limits:\n            nvidia.com/gpu: 1\n        command: [\"/bin/bash\", \"-c\"]\n        \
+             args:\n        - |\n{script}",
+            n = cells.len()
+        )
+    }
+}
+
+/// A shell word, always single-quoted, so that `{hostname}` can be spliced
+/// in as `'"$host"'`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
