@@ -11,16 +11,13 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{bin, block_on, fixture_dir, run, s};
+use common::{bin, block_on, fixture_tasks, run, s};
 use test_support::batch_server::{Behaviour, FakeBatchApi, KEY};
 
 #[test]
 fn a_batch_run_killed_mid_poll_resumes_without_a_second_submission() {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks.json");
-    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", "12", "--out", s(&tasks)]);
-    assert_eq!(code, 0, "{err}");
-    let n = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "tasks.json").unwrap().tasks.len();
+    let (tasks, n) = fixture_tasks(dir.path(), "12");
 
     for (backend, var, provider) in
         [("openai-batch", "OPENAI_API_KEY", "openai"), ("anthropic-batch", "ANTHROPIC_API_KEY", "anthropic")]
@@ -99,9 +96,7 @@ fn a_batch_run_killed_mid_poll_resumes_without_a_second_submission() {
 #[test]
 fn a_remote_provider_needs_the_allowance_and_the_acknowledgement_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks.json");
-    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", "2", "--out", s(&tasks)]);
-    assert_eq!(code, 0, "{err}");
+    let (tasks, _) = fixture_tasks(dir.path(), "2");
     let db = dir.path().join("r.sqlite");
     let base = ["run", "--tasks", s(&tasks), "--backend", "openai-batch", "--model", "m", "--db", s(&db)];
     // An unroutable documentation address: refused before any connection.

@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use common::{bin, block_on, fixture_dir, run, s};
+use common::{bin, block_on, fixture_tasks, kill_after, run, s};
 use test_support::ollama_server::FakeOllama;
 
 #[test]
@@ -17,30 +14,25 @@ fn a_cell_killed_and_resubmitted_against_postgres_loses_and_duplicates_nothing()
     let Some(url) = block_on(test_support::tools::fresh_postgres()) else { return };
     let server = FakeOllama::start();
     let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks.json");
-    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", "12", "--out", s(&tasks)]);
-    assert_eq!(code, 0, "{err}");
-    let n = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "t").unwrap().tasks.len();
+    let (tasks, n) = fixture_tasks(dir.path(), "12");
     let endpoint = server.url();
-    let args =
-        ["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &endpoint, "--model", "slow", "--db", &url];
+    let args = [
+        "run",
+        "--tasks",
+        s(&tasks),
+        "--backend",
+        "ollama",
+        "--endpoint",
+        &endpoint,
+        "--model",
+        "slow",
+        "--db",
+        &url,
+        "--resume",
+    ];
+    assert_eq!(kill_after(&args, "slow ", 3), 3);
 
-    let mut child = bin().args(args).arg("--resume").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut reported = 0;
-    while let Some(Ok(line)) = lines.next() {
-        if line.starts_with("slow ") {
-            reported += 1;
-            if reported == 3 {
-                child.kill().unwrap();
-                break;
-            }
-        }
-    }
-    child.wait().unwrap();
-    assert_eq!(reported, 3);
-
-    let out = bin().args(args).arg("--resume").output().unwrap();
+    let out = bin().args(args).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("resumed run 1"), "{err}");

@@ -6,23 +6,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
-use common::{bin, block_on, fixture_dir, read_json, run, run_tasks, s};
+use common::{block_on, fixture_dir, fixture_tasks, kill_after, read_json, run, run_tasks, s};
 use test_support::ollama_server::FakeOllama;
 
 #[test]
 fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     let server = FakeOllama::start();
     let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks.json");
     let db = dir.path().join("results.sqlite");
-    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", "20", "--out", s(&tasks)]);
-    assert_eq!(code, 0, "{err}");
+    let (tasks, n) = fixture_tasks(dir.path(), "20");
     let set = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "tasks.json").unwrap();
-    let n = set.tasks.len();
     let url = server.url();
     let args = [
         "run",
@@ -40,20 +35,7 @@ fn killing_a_run_and_resuming_it_completes_the_set_exactly_once() {
     ];
 
     // The writer: killed (SIGKILL) after its fourth result.
-    let mut child = bin().args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut reported = 0;
-    while let Some(Ok(line)) = lines.next() {
-        if line.starts_with("slow ") {
-            reported += 1;
-            if reported == 4 {
-                child.kill().unwrap();
-                break;
-            }
-        }
-    }
-    child.wait().unwrap();
-    assert_eq!(reported, 4);
+    assert_eq!(kill_after(&args, "slow ", 4), 4);
     // The server may still be reading or answering the dead client's last
     // request; give it time to take it up and notice the closed socket, then
     // count concurrency afresh for the resumed run.

@@ -66,6 +66,15 @@ fn within(what: &str, planned: u64, allocated: f64, share: f64) {
     );
 }
 
+/// Each component within 10% of what was allocated, the total within 5%.
+fn holds(plan: &ollama_runner::plan::Plan, a: &Allocated) {
+    within("weights", plan.weights, a.weights, 0.10);
+    within("KV cache", plan.kv_cache, a.kv, 0.10);
+    within("compute buffer", plan.compute_buffer, a.compute, 0.10);
+    within("output buffer", plan.output_buffer, a.output, 0.10);
+    within("total", plan.total, a.total(), 0.05);
+}
+
 #[test]
 fn the_plan_matches_llama_cpp_python_allocations() {
     let Some(path) = tool("BENCH_GGUF") else { return };
@@ -97,11 +106,7 @@ fn the_plan_matches_llama_cpp_python_allocations() {
             policy: Default::default(),
         });
         eprintln!("ctx {ctx}, {kv_type:?}:");
-        within("weights", plan.weights, a.weights, 0.10);
-        within("KV cache", plan.kv_cache, a.kv, 0.10);
-        within("compute buffer", plan.compute_buffer, a.compute, 0.10);
-        within("output buffer", plan.output_buffer, a.output, 0.10);
-        within("total", plan.total, a.total(), 0.05);
+        holds(&plan, &a);
         assert!(plan.fits, "1 GiB holds it, as the real server shows");
     }
 }
@@ -151,10 +156,6 @@ fn the_plan_follows_the_windowed_cache_the_micro_batch_and_flash_attention() {
         let plan =
             shape.plan(&PlanRequest { policy, ..PlanRequest::new(4 << 30, ctx, KvType::F16, Runtime::LlamaCpp) });
         eprintln!("ctx {ctx}, {policy:?}:");
-        within("weights", plan.weights, a.weights, 0.10);
-        within("KV cache", plan.kv_cache, a.kv, 0.10);
-        within("compute buffer", plan.compute_buffer, a.compute, 0.10);
-        within("output buffer", plan.output_buffer, a.output, 0.10);
-        within("total", plan.total, a.total(), 0.05);
+        holds(&plan, &a);
     }
 }

@@ -51,3 +51,33 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The fixture's task set, `count` tasks, written to `dir/tasks.json`; with its size.
+pub fn fixture_tasks(dir: &Path, count: &str) -> (PathBuf, usize) {
+    let tasks = dir.join("tasks.json");
+    let (code, _, err) = run(&["synth", s(&fixture_dir()), "--count", count, "--out", s(&tasks)]);
+    assert_eq!(code, 0, "{err}");
+    let n = task_synth::read_task_set(&std::fs::read_to_string(&tasks).unwrap(), "tasks.json").unwrap().tasks.len();
+    (tasks, n)
+}
+
+/// Runs bench-cli with `args` and kills it (SIGKILL) once `n` stderr lines
+/// starting with `prefix` have been reported; returns how many were.
+pub fn kill_after(args: &[&str], prefix: &str, n: usize) -> usize {
+    use std::io::{BufRead, BufReader};
+    let mut child =
+        bin().args(args).stderr(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut reported = 0;
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with(prefix) {
+            reported += 1;
+            if reported == n {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    reported
+}
