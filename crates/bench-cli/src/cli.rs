@@ -23,9 +23,9 @@ pub struct SourceArgs {
     /// The GitHub API root, for GitHub Enterprise.
     #[arg(long, default_value = "https://api.github.com")]
     pub github_api: String,
-    /// Acknowledge egress to a provider by name (github, openai, anthropic):
-    /// needed to fetch a github: source or send a batch to a non-local API.
-    /// A GitHub token is read from GITHUB_TOKEN.
+    /// Acknowledge egress by name: github, openai, anthropic, or the host of a
+    /// remote model server; needed to fetch a github: source, send a batch, or
+    /// run against a non-local endpoint. A GitHub token is read from GITHUB_TOKEN.
     #[arg(long = "egress", value_name = "PROVIDER")]
     pub egress: Vec<String>,
 }
@@ -270,7 +270,7 @@ pub enum Command {
         /// options (batch backends always do).
         #[arg(long)]
         resume: bool,
-        /// Acknowledge egress to a provider by name (openai, anthropic).
+        /// Acknowledge egress by name: openai, anthropic, or a remote endpoint's host.
         #[arg(long = "egress", value_name = "PROVIDER")]
         egress: Vec<String>,
     },

@@ -116,3 +116,48 @@ fn a_remote_provider_needs_the_allowance_and_the_acknowledgement_by_name() {
     assert!(code == Some(2) && err.contains("--egress openai"), "acknowledging another provider is not enough: {err}");
     assert!(!db.exists(), "nothing was written");
 }
+
+/// A local-API server at a non-local name (this machine's hostname, which
+/// resolves to loopback here but counts as remote: a name cannot be checked
+/// offline) needs the allowance and its host acknowledged, and the run
+/// records what it sent.
+#[test]
+fn a_remote_model_server_needs_its_host_acknowledged_and_the_run_records_its_egress() {
+    use std::net::ToSocketAddrs as _;
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim().to_string();
+    let loopback = (host.as_str(), 80).to_socket_addrs().is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
+    if host.is_empty() || !loopback {
+        eprintln!("skipped: this machine's hostname does not resolve to loopback");
+        return;
+    }
+    let server = test_support::ollama_server::FakeOllama::start();
+    let endpoint = server.url().replace("127.0.0.1", &host);
+    let dir = tempfile::tempdir().unwrap();
+    let (tasks, n) = fixture_tasks(dir.path(), "4");
+    let db = dir.path().join("r.sqlite");
+    let base = ["run", "--tasks", s(&tasks), "--backend", "ollama", "--endpoint", &endpoint, "--model", "qwen-test"];
+    let go = |extra: &[&str]| {
+        let out = bin().args(base).args(["--db", s(&db)]).args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = go(&[]);
+    assert!(code == Some(2) && err.contains("--allow-remote"), "{err}");
+    let (code, err) = go(&["--allow-remote"]);
+    assert!(code == Some(2) && err.contains(&format!("egress to {host} was not acknowledged")), "{err}");
+    assert!(err.contains(&format!("--egress {host}")), "{err}");
+    assert_eq!(server.state.chat_requests.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was sent");
+
+    let (code, err) = go(&["--allow-remote", "--egress", &host]);
+    assert_eq!(code, Some(0), "{err}");
+    let m = block_on(async { result_store::Store::open_existing(&db).await.unwrap().runs().await.unwrap() })[0]
+        .manifest
+        .clone();
+    let e = m.egress.unwrap();
+    let chats = server.state.chat_requests.load(std::sync::atomic::Ordering::SeqCst) as u64;
+    assert_eq!(chats, n as u64 + 1, "the tasks and a warm-up");
+    assert!(e.requests > chats && e.bytes_sent > 0 && e.host == host, "{e:?}");
+    assert_eq!(run(&["grade", "--db", s(&db)]).0, 0);
+    let (code, md, _) = run(&["report", "--db", s(&db)]);
+    assert_eq!(code, 0);
+    assert!(md.contains(&format!("Egress to {host} ({host}): {} requests", e.requests)), "{md}");
+}

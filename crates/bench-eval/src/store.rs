@@ -36,8 +36,17 @@ pub async fn run_model<B: Backend + Sync>(
     }
     let stopped =
         |source: EvalError| EvalError::Stopped { run: begun.id, model: spec.model.clone(), source: Box::new(source) };
-    let finished =
+    let mut finished =
         prepared.execute(backend, &mut store.sink(begun.id), progress).await.map_err(|e| stopped(e.into()))?;
+    // Egress adds up over the invocations of one run.
+    if begun.resumed.is_some() {
+        if let (Some(now), Some(before)) =
+            (finished.manifest.egress.as_mut(), store.run(begun.id).await?.manifest.egress)
+        {
+            now.requests += before.requests;
+            now.bytes_sent += before.bytes_sent;
+        }
+    }
     // A resumed run with nothing left to do keeps its recorded manifest and end.
     if finished.did_work() || !begun.finished {
         store.finish_run(begun.id, &finished.manifest).await.map_err(|e| stopped(e.into()))?;

@@ -46,6 +46,13 @@ impl Backend for AnyBackend {
         }
     }
 
+    fn sent(&self) -> (u64, u64) {
+        match self {
+            Self::Ollama(b) => b.sent(),
+            Self::OpenAi(b) => b.sent(),
+        }
+    }
+
     async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
         match self {
             Self::Ollama(b) => b.describe(model).await,

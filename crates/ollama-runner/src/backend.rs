@@ -80,6 +80,30 @@ impl Residency {
     }
 }
 
+/// What a client has sent: requests and request-body bytes, for the egress
+/// record of a run against a non-local endpoint.
+#[derive(Debug, Default)]
+pub struct Sent {
+    requests: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Sent {
+    /// Counts one request with `body` (as reqwest's `.json` sends it).
+    pub(crate) fn note(&self, body: Option<&serde_json::Value>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.requests.fetch_add(1, Relaxed);
+        let n = body.map_or(0, |b| serde_json::to_vec(b).map_or(0, |v| v.len() as u64));
+        self.bytes.fetch_add(n, Relaxed);
+    }
+
+    /// (requests, bytes) so far.
+    pub fn totals(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.requests.load(Relaxed), self.bytes.load(Relaxed))
+    }
+}
+
 /// A model server. Implemented for Ollama's native API and for
 /// OpenAI-compatible servers.
 pub trait Backend {
@@ -96,6 +120,11 @@ pub trait Backend {
     fn residency(&self, model: &str) -> impl Future<Output = Result<Option<Residency>, RunnerError>> + Send;
     /// Unloads the model where the server allows it; a no-op otherwise.
     fn unload(&self, model: &str) -> impl Future<Output = Result<(), RunnerError>> + Send;
+    /// Requests and request-body bytes this client has sent (zeros when it
+    /// does not count).
+    fn sent(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {

@@ -101,7 +101,7 @@ impl BatchClient {
     ) -> Result<(Self, EndpointScope), RunnerError> {
         let scope = crate::require_local(endpoint, allow_remote)?;
         if scope == EndpointScope::Remote && !acknowledged {
-            return Err(RunnerError::Unacknowledged { endpoint: endpoint.into(), provider: provider.name() });
+            return Err(RunnerError::Unacknowledged { endpoint: endpoint.into(), provider: provider.name().into() });
         }
         if key.trim().is_empty() {
             return Err(RunnerError::MissingKey { provider: provider.name(), var: provider.key_var() });

@@ -7,7 +7,7 @@ pub enum RunnerError {
     #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); remote endpoints must be allowed explicitly")]
     Remote { endpoint: String, host: String },
     #[error("{endpoint}: egress to {provider} was not acknowledged; sending the task set to a provider must be acknowledged by name")]
-    Unacknowledged { endpoint: String, provider: &'static str },
+    Unacknowledged { endpoint: String, provider: String },
     #[error("{provider}: no API key in {var}")]
     MissingKey { provider: &'static str, var: &'static str },
     #[error("{endpoint}: cannot connect: {reason}")]

@@ -20,6 +20,7 @@ pub struct OllamaBackend {
     client: ollama_rs::Ollama,
     /// The limit on control requests.
     control: std::time::Duration,
+    sent: std::sync::Arc<crate::backend::Sent>,
 }
 
 /// The last line of a `/api/chat` stream. Every metric is optional: Ollama
@@ -94,7 +95,7 @@ impl OllamaBackend {
             .build()
             .map_err(|e| bad(e.to_string()))?;
         let client = ollama_rs::Ollama::try_new(endpoint.as_str()).map_err(|e| bad(e.to_string()))?;
-        Ok(Self { endpoint, http, client, control: crate::CONTROL_TIMEOUT })
+        Ok(Self { endpoint, http, client, control: crate::CONTROL_TIMEOUT, sent: Default::default() })
     }
 
     /// Another limit for control requests (the default is [`crate::CONTROL_TIMEOUT`]).
@@ -122,6 +123,7 @@ impl OllamaBackend {
     }
 
     async fn get_json(&self, path: &str, model: &str) -> Result<Value, RunnerError> {
+        self.sent.note(None);
         let resp = self
             .http
             .get(self.url(path))
@@ -152,15 +154,21 @@ impl Backend for OllamaBackend {
         "ollama"
     }
 
+    fn sent(&self) -> (u64, u64) {
+        self.sent.totals()
+    }
+
     fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
+        let body = json!({"model": model});
+        self.sent.note(Some(&body));
         let resp = self
             .http
             .post(self.url("/api/show"))
-            .json(&json!({"model": model}))
+            .json(&body)
             .timeout(self.control)
             .send()
             .await
@@ -173,6 +181,7 @@ impl Backend for OllamaBackend {
             reason: format!("/api/show: {e}"),
         })?;
         // GGUF metadata through ollama-rs, which carries `model_info` faithfully.
+        self.sent.note(Some(&body)); // ollama-rs sends the same body
         let metadata: BTreeMap<String, Value> =
             match tokio::time::timeout(self.control, self.client.show_model_info(model.to_string())).await {
                 Ok(Ok(info)) => info.model_info.into_iter().collect(),
@@ -215,6 +224,7 @@ impl Backend for OllamaBackend {
         });
         let secs = timeout.as_secs();
         let start = Instant::now();
+        self.sent.note(Some(&body));
         let work = async {
             let resp = self
                 .http
@@ -301,10 +311,12 @@ impl Backend for OllamaBackend {
     }
 
     async fn unload(&self, model: &str) -> Result<(), RunnerError> {
+        let body = json!({"model": model, "keep_alive": 0});
+        self.sent.note(Some(&body));
         let resp = self
             .http
             .post(self.url("/api/generate"))
-            .json(&json!({"model": model, "keep_alive": 0}))
+            .json(&body)
             .timeout(self.control)
             .send()
             .await

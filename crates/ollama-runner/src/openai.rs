@@ -16,6 +16,7 @@ pub struct OpenAiBackend {
     http: reqwest::Client,
     /// The limit on control requests.
     control: std::time::Duration,
+    sent: std::sync::Arc<crate::backend::Sent>,
 }
 
 impl OpenAiBackend {
@@ -29,7 +30,13 @@ impl OpenAiBackend {
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
             .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
-        Ok(Self { endpoint: trimmed.to_string(), base, http, control: crate::CONTROL_TIMEOUT })
+        Ok(Self {
+            endpoint: trimmed.to_string(),
+            base,
+            http,
+            control: crate::CONTROL_TIMEOUT,
+            sent: Default::default(),
+        })
     }
 
     /// Another limit for control requests (the default is [`crate::CONTROL_TIMEOUT`]).
@@ -70,6 +77,7 @@ impl OpenAiBackend {
             o.remove("stream_options");
         }
         let model = body["model"].as_str().unwrap_or_default().to_string();
+        self.sent.note(Some(&body));
         let resp = self
             .http
             .post(format!("{}/chat/completions", self.base))
@@ -94,12 +102,17 @@ impl Backend for OpenAiBackend {
         "openai"
     }
 
+    fn sent(&self) -> (u64, u64) {
+        self.sent.totals()
+    }
+
     fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
         let url = format!("{}/models", self.base);
+        self.sent.note(None);
         let resp = self
             .http
             .get(&url)
@@ -147,6 +160,7 @@ impl Backend for OpenAiBackend {
         }
         let secs = timeout.as_secs();
         let start = Instant::now();
+        self.sent.note(Some(&body));
         let work = async {
             let resp = self
                 .http

@@ -41,6 +41,9 @@ pub struct RunSpec {
     pub allow_partial_offload: bool,
     /// Permit an endpoint outside loopback and private addresses.
     pub allow_remote: bool,
+    /// Hosts (or providers) the user acknowledged sending the task set to;
+    /// a remote endpoint's host must be among them.
+    pub egress: Vec<String>,
 }
 
 impl RunSpec {
@@ -60,6 +63,7 @@ impl RunSpec {
             allow_overcommit: false,
             allow_partial_offload: false,
             allow_remote: false,
+            egress: Vec::new(),
         }
     }
 }
@@ -131,6 +135,12 @@ pub async fn prepare<'a, B: Backend + Sync>(
     spec: &RunSpec,
 ) -> Result<Prepared<'a>, RunnerError> {
     let scope = crate::require_local(backend.endpoint(), spec.allow_remote)?;
+    if scope == bench_core::EndpointScope::Remote {
+        let host = host_of(backend.endpoint());
+        if !spec.egress.iter().any(|e| e.eq_ignore_ascii_case(&host)) {
+            return Err(RunnerError::Unacknowledged { endpoint: backend.endpoint().into(), provider: host });
+        }
+    }
     let (info, weights) = describe_model(backend, &spec.model, spec.gguf.as_deref()).await?;
     let runtime = spec.runtime.unwrap_or_else(|| infer_runtime(backend.kind(), info.backend_version.as_deref()));
     let plan = spec.vram_bytes.and_then(|vram_bytes| {
@@ -159,6 +169,10 @@ pub async fn prepare<'a, B: Backend + Sync>(
     config.attempts = spec.attempts;
     config.allow_partial_offload = spec.allow_partial_offload;
     Ok(Prepared { set, config, plan, manifest })
+}
+
+fn host_of(endpoint: &str) -> String {
+    reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn to_value<T: serde::Serialize>(what: &'static str) -> impl Fn(&T) -> Result<serde_json::Value, RunnerError> {
@@ -208,6 +222,20 @@ impl Prepared<'_> {
             ));
         }
         manifest.residency = summary.residency.as_ref().map(to_value("residency")).transpose()?;
+        if manifest.endpoint_scope == bench_core::EndpointScope::Remote {
+            // Every request of this client, the description and plan included.
+            let (requests, bytes_sent) = backend.sent();
+            let host = host_of(&manifest.endpoint);
+            manifest.egress = Some(bench_core::Egress {
+                provider: host.clone(),
+                host,
+                requests,
+                bytes_sent,
+                bytes_received: 0,
+                taskset_id: manifest.taskset_id.clone(),
+                payload_blake3: None,
+            });
+        }
         manifest.finished_at = Some(now_rfc3339());
         Ok(Finished { manifest, summary })
     }

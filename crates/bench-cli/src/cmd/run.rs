@@ -19,13 +19,14 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// What answers the tasks: a local server, or a provider's batch API.
 pub(crate) enum Driver {
-    Local(AnyBackend),
+    /// A local-API server, with the hosts acknowledged for egress.
+    Local(AnyBackend, Vec<String>),
     Batch(BatchClient),
 }
 
 /// The driver `args` names; `egress` lists the providers acknowledged.
 pub(crate) fn driver(args: &RunArgs, egress: &[String]) -> anyhow::Result<Driver> {
-    let local = |kind| Ok(Driver::Local(AnyBackend::new(kind, &args.endpoint)?));
+    let local = |kind| Ok(Driver::Local(AnyBackend::new(kind, &args.endpoint)?, egress.to_vec()));
     let provider = match args.backend {
         BackendKind::Ollama => return local(ollama_runner::BackendKind::Ollama),
         BackendKind::Openai => return local(ollama_runner::BackendKind::OpenAi),
@@ -43,7 +44,7 @@ pub(crate) fn driver(args: &RunArgs, egress: &[String]) -> anyhow::Result<Driver
 impl Driver {
     /// Unloads `model` where the backend allows (one model resident at a time).
     pub(crate) async fn unload(&self, model: &str) -> anyhow::Result<()> {
-        if let Driver::Local(b) = self {
+        if let Driver::Local(b, _) = self {
             b.unload(model).await?;
         }
         Ok(())
@@ -121,9 +122,10 @@ pub(crate) async fn run_model(
     resume: bool,
 ) -> anyhow::Result<i64> {
     let run = match d {
-        Driver::Local(b) => {
+        Driver::Local(b, egress) => {
             let mut reporter = Reporter::new(set.tasks.len(), model);
-            let run = bench_eval::run_model(b, set, &spec(args, model)?, store, resume, |p| reporter.step(p)).await;
+            let spec = RunSpec { egress: egress.clone(), ..spec(args, model)? };
+            let run = bench_eval::run_model(b, set, &spec, store, resume, |p| reporter.step(p)).await;
             reporter.finish();
             run
         }
