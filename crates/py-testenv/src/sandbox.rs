@@ -156,10 +156,12 @@ impl Sandbox {
         Ok(Self { bwrap, setpriv, prlimit, exposed: Vec::new(), limits })
     }
 
-    /// Keeps `paths` visible where they lie under a hidden directory.
+    /// Keeps `paths` visible where they lie under a hidden directory or under
+    /// the scratch mount point (an interpreter installed under `/tmp`).
     pub fn expose(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
         for p in paths {
-            if HIDDEN.iter().any(|h| p.starts_with(h)) && !self.exposed.contains(&p) {
+            let covered = HIDDEN.iter().chain([&SCRATCH]).any(|h| p.starts_with(h));
+            if covered && !self.exposed.contains(&p) {
                 self.exposed.push(p);
             }
         }
@@ -191,18 +193,24 @@ impl Sandbox {
         for h in HIDDEN.iter().filter(|h| Path::new(h).is_dir()) {
             cmd.args(["--tmpfs", h]);
         }
-        for p in &self.exposed {
-            // bwrap would create the directories leading to `p` private to root.
-            let hidden =
-                HIDDEN.iter().map(Path::new).find(|h| p.starts_with(h)).expect("only hidden paths are exposed");
-            let mut between: Vec<&Path> = p.ancestors().skip(1).take_while(|a| *a != hidden).collect();
-            between.reverse();
-            for dir in between {
-                cmd.args(["--perms", "0755", "--dir"]).arg(dir);
+        // Exposed paths under a hidden directory go over its tmpfs; those
+        // under the scratch mount point, over the scratch bind.
+        let expose = |cmd: &mut Command, under: &str| {
+            for p in self.exposed.iter().filter(|p| p.starts_with(under)) {
+                // bwrap would create the directories leading to `p` private to root.
+                let mut between: Vec<&Path> = p.ancestors().skip(1).take_while(|a| *a != Path::new(under)).collect();
+                between.reverse();
+                for dir in between {
+                    cmd.args(["--perms", "0755", "--dir"]).arg(dir);
+                }
+                cmd.arg("--ro-bind").arg(p).arg(p);
             }
-            cmd.arg("--ro-bind").arg(p).arg(p);
+        };
+        for h in HIDDEN {
+            expose(&mut cmd, h);
         }
         cmd.arg("--bind").arg(scratch).arg(SCRATCH);
+        expose(&mut cmd, SCRATCH);
         for m in mounts {
             cmd.arg(if m.writable { "--bind" } else { "--ro-bind" }).arg(&m.host).arg(&m.at);
         }
