@@ -160,7 +160,9 @@ impl Sandbox {
     /// the scratch mount point (an interpreter installed under `/tmp`).
     pub fn expose(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
         for p in paths {
-            let covered = HIDDEN.iter().chain([&SCRATCH]).any(|h| p.starts_with(h));
+            // The scratch mount point itself is never exposed: that would hide the scratch.
+            let covered =
+                HIDDEN.iter().any(|h| p.starts_with(h)) || (p.starts_with(SCRATCH) && p != Path::new(SCRATCH));
             if covered && !self.exposed.contains(&p) {
                 self.exposed.push(p);
             }
