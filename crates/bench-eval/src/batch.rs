@@ -47,10 +47,9 @@ pub async fn run_batch(
     let scope = ollama_runner::endpoint_scope(client.endpoint())?;
     let mut manifest = RunManifest::new(set, "batch", provider.backend_kind(), client.endpoint(), scope, model);
     manifest.options = options.clone();
-    let host = reqwest::Url::parse(client.endpoint()).ok().and_then(|u| u.host_str().map(str::to_string));
     manifest.egress = Some(Egress {
         provider: provider.name().into(),
-        host: host.unwrap_or_default(),
+        host: ollama_runner::endpoint_host(client.endpoint()),
         taskset_id: set.taskset_id.clone(),
         ..Egress::default()
     });

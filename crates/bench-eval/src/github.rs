@@ -112,7 +112,8 @@ fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) 
             req.send()
         };
         let base = format!("{}/repos/{}/{}", spec.api.trim_end_matches('/'), r.owner, r.repo);
-        let resp = get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| fail(chain(&e)))?;
+        let resp =
+            get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| fail(ollama_runner::error_chain(&e)))?;
         let resp = checked(resp, r).await?;
         let v: serde_json::Value = resp.json().await.map_err(|e| fail(format!("commit: {e}")))?;
         let sha = v["sha"].as_str().filter(|s| s.len() == 40).ok_or_else(|| fail("the commit has no sha".into()))?;
@@ -120,8 +121,10 @@ fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) 
         if path.is_file() {
             return Ok(Fetched { tarball: path, sha: sha.into(), requests: 1 });
         }
-        let resp = checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| fail(chain(&e)))?, r).await?;
-        let bytes = resp.bytes().await.map_err(|e| fail(format!("tarball: {}", chain(&e))))?;
+        let resp =
+            checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| fail(ollama_runner::error_chain(&e)))?, r)
+                .await?;
+        let bytes = resp.bytes().await.map_err(|e| fail(format!("tarball: {}", ollama_runner::error_chain(&e))))?;
         write_atomically(&path, &bytes).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         Ok(Fetched { tarball: path, sha: sha.into(), requests: 2 })
     })
@@ -152,16 +155,6 @@ async fn checked(resp: reqwest::Response, r: &GithubRef) -> Result<reqwest::Resp
         reason.push_str(&format!(" (ref {:?})", r.reference));
     }
     Err(EvalError::Github { repo: r.name(), reason })
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    s
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

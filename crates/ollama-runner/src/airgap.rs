@@ -26,13 +26,17 @@ pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, RunnerError> {
     })
 }
 
+/// The endpoint's host as written (`""` when it has none): what an egress
+/// acknowledgement names and the manifest records.
+pub fn endpoint_host(endpoint: &str) -> String {
+    reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
+}
+
 /// Refuses a remote endpoint unless `allow_remote`; returns its scope.
 pub fn require_local(endpoint: &str, allow_remote: bool) -> Result<EndpointScope, RunnerError> {
     let scope = endpoint_scope(endpoint)?;
     if scope == EndpointScope::Remote && !allow_remote {
-        let host =
-            reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        return Err(RunnerError::Remote { endpoint: endpoint.into(), host });
+        return Err(RunnerError::Remote { endpoint: endpoint.into(), host: endpoint_host(endpoint) });
     }
     Ok(scope)
 }

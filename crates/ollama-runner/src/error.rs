@@ -84,17 +84,22 @@ impl RunnerError {
     /// The message with every cause after it, for a stored record (a
     /// completion's error) that outlives the error value.
     pub fn chain(&self) -> String {
-        let mut s = self.to_string();
-        let mut cur: &dyn std::error::Error = self;
-        while let Some(next) = cur.source() {
-            let text = next.to_string();
-            // Some wrappers repeat their cause's text; say it once.
-            if !s.ends_with(&text) {
-                s.push_str(": ");
-                s.push_str(&text);
-            }
-            cur = next;
-        }
-        s
+        error_chain(self)
     }
+}
+
+/// Any error's message with every cause after it, in one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        let text = next.to_string();
+        // Some wrappers repeat their cause's text; say it once.
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = next;
+    }
+    s
 }

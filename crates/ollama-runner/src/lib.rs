@@ -35,10 +35,10 @@ pub mod plan;
 mod run;
 mod session;
 
-pub use airgap::{endpoint_scope, require_local};
+pub use airgap::{endpoint_host, endpoint_scope, require_local};
 pub use any::{AnyBackend, BackendKind};
 pub use backend::{Backend, ModelInfo, Reply, Request, Residency};
-pub use error::RunnerError;
+pub use error::{error_chain, RunnerError};
 pub use ollama::OllamaBackend;
 pub use openai::OpenAiBackend;
 pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};

@@ -136,7 +136,7 @@ pub async fn prepare<'a, B: Backend + Sync>(
 ) -> Result<Prepared<'a>, RunnerError> {
     let scope = crate::require_local(backend.endpoint(), spec.allow_remote)?;
     if scope == bench_core::EndpointScope::Remote {
-        let host = host_of(backend.endpoint());
+        let host = crate::endpoint_host(backend.endpoint());
         if !spec.egress.iter().any(|e| e.eq_ignore_ascii_case(&host)) {
             return Err(RunnerError::Unacknowledged { endpoint: backend.endpoint().into(), provider: host });
         }
@@ -169,10 +169,6 @@ pub async fn prepare<'a, B: Backend + Sync>(
     config.attempts = spec.attempts;
     config.allow_partial_offload = spec.allow_partial_offload;
     Ok(Prepared { set, config, plan, manifest })
-}
-
-fn host_of(endpoint: &str) -> String {
-    reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn to_value<T: serde::Serialize>(what: &'static str) -> impl Fn(&T) -> Result<serde_json::Value, RunnerError> {
@@ -225,7 +221,7 @@ impl Prepared<'_> {
         if manifest.endpoint_scope == bench_core::EndpointScope::Remote {
             // Every request of this client, the description and plan included.
             let (requests, bytes_sent) = backend.sent();
-            let host = host_of(&manifest.endpoint);
+            let host = crate::endpoint_host(&manifest.endpoint);
             manifest.egress = Some(bench_core::Egress {
                 provider: host.clone(),
                 host,

@@ -19,11 +19,12 @@
 //! closes the connection after creating a batch, as a cut network would.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
+
+use crate::http::{read, respond, Req};
 
 /// How the server behaves.
 #[derive(Debug, Clone, Default)]
@@ -128,49 +129,6 @@ impl FakeBatchApi {
     pub fn seen<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&self.state.lock().unwrap())
     }
-}
-
-struct Req {
-    method: String,
-    path: String,
-    query: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-fn read(sock: &TcpStream) -> std::io::Result<Req> {
-    let mut r = BufReader::new(sock.try_clone()?);
-    let mut line = String::new();
-    r.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let (path, q) = target.split_once('?').unwrap_or((&target, ""));
-    let query = q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let n = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; n];
-    r.read_exact(&mut body)?;
-    Ok(Req { method, path: path.to_string(), query, headers, body })
-}
-
-fn respond(mut sock: &TcpStream, status: u16, extra: &str, ct: &str, body: &[u8]) -> std::io::Result<()> {
-    write!(
-        sock,
-        "HTTP/1.1 {status} X\r\ncontent-type: {ct}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    )?;
-    sock.write_all(body)?;
-    sock.flush()
 }
 
 fn serve(sock: TcpStream, addr: SocketAddr, st: &Mutex<State>) -> std::io::Result<()> {

@@ -7,10 +7,11 @@
 //! answers 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`, as
 //! GitHub does when the hourly quota is spent.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use crate::http::{read, respond};
 
 /// One repository the server knows.
 #[derive(Debug, Clone)]
@@ -71,41 +72,30 @@ impl FakeGithub {
 }
 
 fn serve(sock: TcpStream, repos: &[Repo], seen: &Seen) -> std::io::Result<()> {
-    let mut reader = BufReader::new(sock.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                seen.authorizations.lock().unwrap().push(v.trim().to_string());
-            }
-        }
+    let req = read(&sock)?;
+    if let Some(auth) = req.headers.get("authorization") {
+        seen.authorizations.lock().unwrap().push(auth.clone());
     }
     seen.requests.fetch_add(1, Ordering::SeqCst);
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let json = |status: &str, body: &str, extra: &str| {
-        (status.to_string(), format!("content-type: application/json\r\n{extra}"), body.as_bytes().to_vec())
+    let parts: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    let json = |status: u16, body: &str, extra: &str| {
+        (status, extra.to_string(), "application/json", body.as_bytes().to_vec())
     };
-    let (status, headers, body) = match parts.as_slice() {
+    let (status, headers, ct, body) = match parts.as_slice() {
         ["repos", "rate", "limited", ..] => json(
-            "403 Forbidden",
+            403,
             r#"{"message": "API rate limit exceeded for 127.0.0.1."}"#,
             "x-ratelimit-limit: 60\r\nx-ratelimit-remaining: 0\r\nx-ratelimit-reset: 1764590400\r\n",
         ),
         ["repos", owner, name, kind, reference] => {
             let full = format!("{owner}/{name}");
             match repos.iter().find(|r| r.full_name == full) {
-                None => json("404 Not Found", r#"{"message": "Not Found"}"#, ""),
+                None => json(404, r#"{"message": "Not Found"}"#, ""),
                 Some(repo) => match repo.refs.iter().find(|(r, _)| r == reference).map(|(_, sha)| sha) {
-                    None => json("422 Unprocessable Entity", r#"{"message": "No commit found for SHA"}"#, ""),
-                    Some(sha) if *kind == "commits" => json("200 OK", &format!(r#"{{"sha": "{sha}"}}"#), ""),
+                    None => json(422, r#"{"message": "No commit found for SHA"}"#, ""),
+                    Some(sha) if *kind == "commits" => json(200, &format!(r#"{{"sha": "{sha}"}}"#), ""),
                     Some(sha) => {
-                        ("302 Found".into(), format!("location: /codeload/{full}/legacy.tar.gz/{sha}\r\n"), Vec::new())
+                        (302, format!("location: /codeload/{full}/legacy.tar.gz/{sha}\r\n"), "text/plain", Vec::new())
                     }
                 },
             }
@@ -113,15 +103,11 @@ fn serve(sock: TcpStream, repos: &[Repo], seen: &Seen) -> std::io::Result<()> {
         ["codeload", owner, name, "legacy.tar.gz", _] => {
             let full = format!("{owner}/{name}");
             match repos.iter().find(|r| r.full_name == full) {
-                Some(r) => ("200 OK".into(), "content-type: application/x-gzip\r\n".into(), r.tarball.clone()),
-                None => json("404 Not Found", r#"{"message": "Not Found"}"#, ""),
+                Some(r) => (200, String::new(), "application/x-gzip", r.tarball.clone()),
+                None => json(404, r#"{"message": "Not Found"}"#, ""),
             }
         }
-        _ => json("404 Not Found", r#"{"message": "Not Found"}"#, ""),
+        _ => json(404, r#"{"message": "Not Found"}"#, ""),
     };
-    let mut sock = reader.into_inner();
-    write!(sock, "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n", body.len())?;
-    sock.write_all(&body)?;
-    let _ = sock.read(&mut [0u8; 0]);
-    sock.flush()
+    respond(&sock, status, &headers, ct, &body)
 }

@@ -7,6 +7,7 @@
 
 pub mod batch_server;
 pub mod github_server;
+mod http;
 pub mod ollama_server;
 pub mod tools;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use bench_eval::matrix::Matrix;
-use ollama_runner::plan::{parse_bytes, KvType, ModelShape, PlanRequest, Runtime};
+use ollama_runner::plan::{parse_bytes, KvType, PlanRequest, Runtime};
 use result_store::Store;
 
 use super::run::runtime;
@@ -26,9 +26,7 @@ fn plan(m: &Matrix) -> anyhow::Result<ExitCode> {
         let model = m.models.iter().find(|x| x.name == c.model).context("a cell names its model")?;
         let verdict = match (&model.vram, &model.gguf) {
             (Some(vram), Some(gguf)) => {
-                let h = ollama_runner::gguf::read_header(gguf)?;
-                let shape = ModelShape::from_metadata(&h.metadata, h.weight_bytes())
-                    .with_context(|| format!("{}: GGUF metadata lacks the architecture", gguf.display()))?;
+                let shape = super::run::gguf_shape(gguf)?;
                 let budget = parse_bytes(vram).with_context(|| format!("vram {vram:?}: expected a size"))?;
                 let ctx = m.eval_args.windows(2).find(|w| w[0] == "--num-ctx").and_then(|w| w[1].parse().ok());
                 let p = shape.plan(&PlanRequest::new(budget, ctx.unwrap_or(4096), KvType::F16, Runtime::default()));

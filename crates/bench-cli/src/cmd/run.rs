@@ -182,6 +182,13 @@ pub(crate) fn run(
     })
 }
 
+/// The planner's view of a GGUF file.
+pub(crate) fn gguf_shape(path: &Path) -> anyhow::Result<ModelShape> {
+    let h = gguf::read_header(path)?;
+    ModelShape::from_metadata(&h.metadata, h.weight_bytes())
+        .with_context(|| format!("{}: GGUF metadata lacks the architecture or block count", path.display()))
+}
+
 pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let PlanArgs { gguf, ollama_model, endpoint, vram, kv_cache, overhead, .. } = args;
     let (ctx, parallel, gguf_path, ollama_model) = (args.ctx, args.parallel, gguf.as_deref(), ollama_model.as_deref());
@@ -190,12 +197,7 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let kv_type =
         KvType::parse(kv_cache).with_context(|| format!("--kv-cache {kv_cache:?}: expected f16, q8_0, q4_0 or f32"))?;
     let (name, shape) = match (gguf_path, ollama_model) {
-        (Some(path), _) => {
-            let h = gguf::read_header(path)?;
-            let shape = ModelShape::from_metadata(&h.metadata, h.weight_bytes())
-                .with_context(|| format!("{}: GGUF metadata lacks the architecture or block count", path.display()))?;
-            (path.display().to_string(), shape)
-        }
+        (Some(path), _) => (path.display().to_string(), gguf_shape(path)?),
         (None, Some(model)) => {
             let info = runtime()?.block_on(OllamaBackend::new(endpoint)?.describe(model))?;
             let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap_or(0)).with_context(|| {
