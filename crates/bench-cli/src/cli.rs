@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ollama_runner::plan::{parse_size, KvType, Runtime};
 
 /// Contamination-resistant, on-premises evaluation of code models on your own
 /// Python repository. Exit codes: 0 success, 1 a failed check, 2 bad input.
@@ -119,15 +120,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub gguf: Option<PathBuf>,
     /// VRAM budget for the plan, e.g. 32GiB. Without it and without metadata, no plan.
-    #[arg(long)]
-    pub vram: Option<String>,
+    #[arg(long, value_parser = parse_size)]
+    pub vram: Option<u64>,
     /// KV cache type the server uses (f16, q8_0, q4_0), for the plan.
     #[arg(long, default_value = "f16")]
-    pub kv_cache: String,
+    pub kv_cache: KvType,
     /// The runtime whose allocations the plan follows: llama.cpp,
     /// llama-cpp-python or ollama (default: from the backend).
     #[arg(long)]
-    pub runtime: Option<String>,
+    pub runtime: Option<Runtime>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Run even when the VRAM plan does not fit.
@@ -165,13 +166,6 @@ impl PolicyArgs {
     pub fn policy(&self) -> ollama_runner::plan::Policy {
         ollama_runner::plan::Policy { ubatch: self.ubatch, flash_attn: self.flash_attn, swa_full: self.swa_full }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Md,
-    Html,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,8 +289,9 @@ pub enum Command {
     Report {
         #[arg(long)]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
-        format: ReportFormat,
+        /// md, html or json.
+        #[arg(long, default_value = "md")]
+        format: bench_report::Format,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -403,22 +398,22 @@ pub struct PlanArgs {
     pub ollama_model: Option<String>,
     #[arg(long, default_value = "http://127.0.0.1:11434")]
     pub endpoint: String,
-    #[arg(long)]
-    pub vram: String,
+    #[arg(long, value_parser = parse_size)]
+    pub vram: u64,
     #[arg(long, default_value_t = 8192)]
     pub ctx: u64,
     #[arg(long, default_value_t = 1)]
     pub parallel: u64,
     #[arg(long, default_value = "f16")]
-    pub kv_cache: String,
+    pub kv_cache: KvType,
     /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
     #[arg(long, default_value = "llama.cpp")]
-    pub runtime: String,
+    pub runtime: Runtime,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Allowance on top of the modelled components (allocator alignment, graph metadata).
-    #[arg(long, default_value = "32MiB")]
-    pub overhead: String,
+    #[arg(long, default_value = "32MiB", value_parser = parse_size)]
+    pub overhead: u64,
     /// Each component with its formula and the metadata keys it used.
     #[arg(long, conflicts_with = "json")]
     pub explain: bool,

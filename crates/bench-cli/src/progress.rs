@@ -2,12 +2,13 @@
 
 use std::io::IsTerminal;
 
+use bench_eval::Step;
 use indicatif::{ProgressBar, ProgressStyle};
-use ollama_runner::Progress;
 
 pub struct Reporter {
     bar: Option<ProgressBar>,
     model: String,
+    last: String,
 }
 
 impl Reporter {
@@ -22,10 +23,22 @@ impl Reporter {
             bar.set_prefix(model.to_string());
             bar
         });
-        Self { bar, model: model.into() }
+        Self { bar, model: model.into(), last: String::new() }
     }
 
-    pub fn step(&mut self, p: &Progress) {
+    pub fn step(&mut self, step: Step<'_>) {
+        let p = match step {
+            Step::Task(p) => p,
+            Step::Batch(b) => {
+                // A batch is polled: one line each time its status changes.
+                let line = format!("{}: batch {} {} ({}/{} done)", self.model, b.id, b.status, b.done, b.total);
+                if line != self.last {
+                    eprintln!("{line}");
+                    self.last = line;
+                }
+                return;
+            }
+        };
         let tps = p.tokens_per_second.map_or("-".to_string(), |t| format!("{t:.1} tok/s"));
         match &self.bar {
             Some(bar) => {

@@ -7,6 +7,7 @@
 
 mod batch;
 mod derive;
+mod driver;
 mod error;
 mod github;
 pub mod matrix;
@@ -15,6 +16,7 @@ pub mod text;
 
 pub use batch::{run_batch, BatchProgress};
 pub use derive::{derive, extraction, files, grading_env, test_env, Derived, Source};
+pub use driver::{Driver, Step};
 pub use error::EvalError;
 pub use github::{fetch as fetch_github, Fetched, GithubRef, GithubSpec};
-pub use store::{calibrate_set, grade_run, run_model, StoredRun};
+pub use store::{calibrate_set, grade_run, ingest_promptfoo, run_model, StoredRun};

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use ollama_runner::plan::{parse_size, KvType, Plan, PlanRequest, Runtime};
+use result_store::Store;
+use serde::{Deserialize, Serialize};
 
 use crate::EvalError;
 
@@ -109,6 +111,33 @@ pub struct Cell {
     pub args: Vec<String>,
 }
 
+/// Where a cell stands in the shared store.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellStatus {
+    /// The cell's index.
+    pub cell: usize,
+    /// Its source.
+    pub source: String,
+    /// Its model.
+    pub model: String,
+    /// Its run, once started.
+    pub run: Option<i64>,
+    /// `not started`, `running or stopped`, or `finished`.
+    pub state: &'static str,
+    /// Results stored.
+    pub results: i64,
+    /// Tasks in the run's task set.
+    pub tasks: i64,
+}
+
+impl std::fmt::Display for CellStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let run = self.run.map(|id| format!(", run {id}")).unwrap_or_default();
+        let (c, s, m) = (self.cell, &self.source, &self.model);
+        write!(f, "cell {c}: {s} x {m}: {} ({}/{} results{run})", self.state, self.results, self.tasks)
+    }
+}
+
 impl Matrix {
     /// Reads a matrix file; a bad one is a one-line error naming it.
     pub fn load(path: &Path) -> Result<Self, EvalError> {
@@ -160,6 +189,45 @@ impl Matrix {
             }
         }
         cells
+    }
+
+    /// A cell's VRAM plan, where the matrix gives its model's budget and
+    /// GGUF file (else the server describes the model when the cell runs),
+    /// under the settings the cell's `eval` gets (`--num-ctx`, `--kv-cache`,
+    /// `--runtime`; the last one given wins, as in `eval`).
+    pub fn plan(&self, cell: &Cell) -> Result<Option<Plan>, EvalError> {
+        let model = self.models.iter().find(|m| m.name == cell.model);
+        let Some((vram, gguf)) = model.and_then(|m| Some((m.vram.as_deref()?, m.gguf.as_deref()?))) else {
+            return Ok(None);
+        };
+        let flag = |name: &str| cell.args.windows(2).rev().find(|w| w[0] == name).map(|w| w[1].as_str());
+        let bad = |reason: String| EvalError::Matrix { file: format!("cell {}", cell.index), reason };
+        let ctx = flag("--num-ctx").map_or(Ok(4096), str::parse).map_err(|e| bad(format!("--num-ctx: {e}")))?;
+        let kv = flag("--kv-cache").map_or(Ok(KvType::F16), str::parse)?;
+        let runtime = flag("--runtime").map_or(Ok(Runtime::default()), str::parse)?;
+        let shape = ollama_runner::gguf::shape(gguf)?;
+        Ok(Some(shape.plan(&PlanRequest::new(parse_size(vram)?, ctx, kv, runtime))))
+    }
+
+    /// Each cell's progress in the shared store: its latest run of the same
+    /// model over the same snapshot.
+    pub async fn status(&self, store: &Store) -> Result<Vec<CellStatus>, EvalError> {
+        let runs = store.runs().await?;
+        let mut rows = Vec::new();
+        for c in self.cells() {
+            let snap = crate::Source::local(&c.source, c.rev.clone()).snapshot()?;
+            let run = runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == snap.snapshot_id);
+            let (state, results, tasks, run) = match run {
+                None => ("not started", 0, 0, None),
+                Some(r) => {
+                    let tasks = store.task_set(&r.task_set_id).await?.tasks.len() as i64;
+                    let state = if r.finished_at.is_some() { "finished" } else { "running or stopped" };
+                    (state, r.results, tasks, Some(r.id))
+                }
+            };
+            rows.push(CellStatus { cell: c.index, source: c.source, model: c.model, run, state, results, tasks });
+        }
+        Ok(rows)
     }
 
     /// A Slurm batch script: a job array with one task per cell, each

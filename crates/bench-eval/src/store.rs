@@ -84,3 +84,26 @@ pub async fn calibrate_set(
     }
     Ok(c)
 }
+
+/// A promptfoo results file's answers recorded as a finished run of `set`
+/// (its manifest from what the file says: provider, model, endpoint,
+/// promptfoo's version) and graded; returns the run id and its grades.
+pub async fn ingest_promptfoo(
+    store: &Store,
+    set: &TaskSet,
+    ingested: &promptfoo_emit::Ingested,
+    env: Option<&dyn TestOracle>,
+) -> Result<(i64, Vec<Grade>), EvalError> {
+    let endpoint = ingested.endpoint.as_deref().unwrap_or("unknown");
+    let scope = ollama_runner::endpoint_scope(endpoint).unwrap_or(bench_core::EndpointScope::Remote);
+    let driver = format!("promptfoo {}", ingested.promptfoo_version.as_deref().unwrap_or("unknown"));
+    let kind = ingested.provider.split(':').next().unwrap_or("unknown");
+    let mut manifest = bench_core::RunManifest::new(set, &driver, kind, endpoint, scope, &ingested.model);
+    manifest.finished_at = Some(manifest.started_at.clone());
+    store.put_task_set(set).await?;
+    let run = store.create_run(&manifest).await?;
+    for c in &ingested.completions {
+        store.record(run, c, false).await?;
+    }
+    Ok((run, grade_run(store, run, env).await?))
+}

@@ -1,8 +1,15 @@
 //! The one-line and table summaries a terminal shows.
 
+use std::fmt::Write as _;
+
 use bench_core::{Category, ExecutionStats, TaskSet, TestOracle, Tier};
+use py_ast_meta::Extraction;
 use py_testenv::TestEnv;
+use repo_scan::Snapshot;
+use result_store::PassRate;
 use task_synth::Calibration;
+
+use crate::StoredRun;
 
 /// How the baseline settled ground truth.
 pub fn baseline(env: &TestEnv) -> String {
@@ -32,6 +39,14 @@ pub fn execution(s: &ExecutionStats) -> String {
         s.generation_stub_passed,
         s.generation_uncovered
     )
+}
+
+/// How a task set's ground truth was settled, its identity and its strata.
+pub fn task_set(set: &TaskSet) -> String {
+    let truth =
+        if set.execution_verified() { "execution-verified by the repository's tests" } else { "structural only" };
+    let (snap, rules) = (&set.snapshot_id, &set.rules_hash);
+    format!("ground truth: {truth}\nsnapshot {snap}  rules {rules}\n{}", strata_table(set))
 }
 
 /// The category × tier count table.
@@ -71,5 +86,78 @@ pub fn calibration(c: &Calibration) -> String {
             f.answerer
         ));
     }
+    s
+}
+
+/// A snapshot's files and skipped files, one per line.
+pub fn snapshot(snap: &Snapshot) -> String {
+    let mut s =
+        format!("snapshot {}\n{} files kept, {} skipped\n", snap.snapshot_id, snap.files.len(), snap.skipped.len());
+    for f in &snap.files {
+        let _ = writeln!(s, "  {:>8}  {}", f.bytes, f.path);
+    }
+    for f in &snap.skipped {
+        let _ = writeln!(s, "  skipped   {}: {}", f.path, f.reason);
+    }
+    s
+}
+
+/// An extraction's modules, one per line, then its parse failures.
+pub fn extraction(ex: &Extraction) -> String {
+    let mut s = format!("snapshot {}\n", ex.snapshot_id);
+    for m in &ex.modules {
+        let sig = m.significant_method.as_ref().map_or("-", |s| s.symbol.as_str());
+        let methods: usize = m.classes.iter().map(|c| c.methods.len()).sum();
+        let (i, f, c) = (m.imports.len(), m.functions.len(), m.classes.len());
+        let _ = writeln!(
+            s,
+            "  {}: {i} imports, {f} functions, {c} classes ({methods} methods), significant: {sig}",
+            m.path
+        );
+    }
+    for f in &ex.parse_failures {
+        let _ = writeln!(s, "  parse failure {f}");
+    }
+    s
+}
+
+/// Pass rates with their 95% intervals, one stratum per line.
+pub fn pass_rates(rates: &[PassRate]) -> String {
+    let mut s =
+        format!("{:<5} {:<24} {:<20} {:<4} {:>7}  {:>15}\n", "run", "model", "category", "tier", "pass", "95% CI");
+    for p in rates {
+        let (lo, hi) = (p.low * 100.0, p.high * 100.0);
+        let _ = writeln!(
+            s,
+            "{:<5} {:<24} {:<20} {:<4} {:>3}/{:<3}  [{lo:>5.1}%, {hi:>5.1}%]",
+            p.run_id, p.model, p.category, p.tier, p.passed, p.n
+        );
+    }
+    s
+}
+
+/// What a finished invocation of a run did: resumption, warnings, egress and
+/// counts, one per line.
+pub fn run_summary(run: &StoredRun, tasks: usize) -> String {
+    let mut s = String::new();
+    if let Some(done) = run.resumed_with {
+        let _ = writeln!(s, "resumed run {} ({done} of {tasks} tasks were already done)", run.id);
+    }
+    for w in &run.finished.manifest.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    if let Some(e) = &run.finished.manifest.egress {
+        let _ = writeln!(
+            s,
+            "egress to {} ({}): {} requests, {} bytes sent, {} received, task set {}",
+            e.provider, e.host, e.requests, e.bytes_sent, e.bytes_received, e.taskset_id
+        );
+    }
+    let c = &run.finished.summary;
+    let _ = writeln!(
+        s,
+        "run {}: {} completed, {} failed, {} already done",
+        run.id, c.completed, c.failed, c.skipped_already_done
+    );
     s
 }

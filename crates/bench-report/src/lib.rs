@@ -14,12 +14,14 @@
 //! # Ok(()) }
 //! ```
 
+mod format;
 mod hallucination;
 mod html;
 mod markdown;
 mod model;
 mod time;
 
+pub use format::{summary, Format};
 pub use hallucination::{Frequent, Hallucination, KindRate};
 pub use html::html;
 pub use markdown::markdown;
@@ -38,4 +40,8 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("cannot encode the report as JSON")]
+    Encode(#[source] serde_json::Error),
+    #[error("{0:?}: expected md, html or json")]
+    Format(String),
 }

@@ -32,6 +32,12 @@ pub fn endpoint_host(endpoint: &str) -> String {
     reqwest::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// Whether `name` (a provider or a host) is among the egress
+/// acknowledgements, compared without regard to case.
+pub fn acknowledged(egress: &[String], name: &str) -> bool {
+    egress.iter().any(|e| e.eq_ignore_ascii_case(name))
+}
+
 /// Refuses a remote endpoint unless `allow_remote`; returns its scope.
 pub fn require_local(endpoint: &str, allow_remote: bool) -> Result<EndpointScope, RunnerError> {
     let scope = endpoint_scope(endpoint)?;

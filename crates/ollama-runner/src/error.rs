@@ -30,6 +30,8 @@ pub enum RunnerError {
     ServerError { endpoint: String, model: String, message: String },
     #[error("{endpoint}: unexpected response: {reason}")]
     Protocol { endpoint: String, reason: String },
+    #[error("{given:?}: expected {expected}")]
+    Setting { given: String, expected: &'static str },
     #[error("{path}: not a readable GGUF file: {reason}")]
     Gguf { path: String, reason: String },
     #[error("{path}: cannot read the GGUF file")]

@@ -203,6 +203,15 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
     Ok(GgufHeader { version, metadata, tensors })
 }
 
+/// The planner's view of the GGUF file at `path`.
+pub fn shape(path: &Path) -> Result<crate::plan::ModelShape, RunnerError> {
+    let h = read_header(path)?;
+    crate::plan::ModelShape::from_metadata(&h.metadata, h.weight_bytes()).ok_or_else(|| RunnerError::Gguf {
+        path: path.display().to_string(),
+        reason: "the metadata lacks the architecture or block count".into(),
+    })
+}
+
 /// The blake3 of a whole file (a GGUF model's identity).
 pub fn file_hash(path: &Path) -> Result<String, RunnerError> {
     let err = |source: std::io::Error| RunnerError::GgufIo { path: path.display().to_string(), source };

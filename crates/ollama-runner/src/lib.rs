@@ -35,7 +35,7 @@ pub mod plan;
 mod run;
 mod session;
 
-pub use airgap::{endpoint_host, endpoint_scope, require_local};
+pub use airgap::{acknowledged, endpoint_host, endpoint_scope, require_local};
 pub use any::{AnyBackend, BackendKind};
 pub use backend::{Backend, ModelInfo, Reply, Request, Residency};
 pub use error::{error_chain, RunnerError};

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::RunnerError;
+
 /// Element type of the KV cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +55,18 @@ impl KvType {
             KvType::Q4_0 => (18, 32),
         }
     }
+}
+
+impl std::str::FromStr for KvType {
+    type Err = RunnerError;
+
+    fn from_str(s: &str) -> Result<Self, RunnerError> {
+        Self::parse(s).ok_or_else(|| setting(s, "f16, q8_0, q4_0 or f32"))
+    }
+}
+
+fn setting(given: &str, expected: &'static str) -> RunnerError {
+    RunnerError::Setting { given: given.into(), expected }
 }
 
 /// The runtime that will hold the model, with the defaults that change its
@@ -103,6 +117,14 @@ impl Runtime {
     /// llama-cpp-python and Ollama leave it off unless asked.
     pub fn flash_attn(self) -> bool {
         self == Runtime::LlamaCpp
+    }
+}
+
+impl std::str::FromStr for Runtime {
+    type Err = RunnerError;
+
+    fn from_str(s: &str) -> Result<Self, RunnerError> {
+        Self::parse(s).ok_or_else(|| setting(s, "llama.cpp, llama-cpp-python or ollama"))
     }
 }
 
@@ -537,6 +559,11 @@ impl ModelShape {
     }
 }
 
+/// [`parse_bytes`], with an error that says what was expected.
+pub fn parse_size(s: &str) -> Result<u64, RunnerError> {
+    parse_bytes(s).ok_or_else(|| setting(s, "a size such as 32GiB, 24GB or 512MiB"))
+}
+
 /// Parses `32GiB`, `24GB`, `512MiB` or a plain byte count.
 pub fn parse_bytes(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -646,6 +673,18 @@ mod tests {
             runtime: Runtime::LlamaCpp,
             policy: Policy::default(),
         }
+    }
+
+    #[test]
+    fn settings_parse_or_say_what_was_expected() {
+        assert_eq!("Q8_0".parse::<KvType>().unwrap(), KvType::Q8_0);
+        assert_eq!("llama-cpp-python".parse::<Runtime>().unwrap(), Runtime::LlamaCppPython);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        let e = "q3".parse::<KvType>().unwrap_err().to_string();
+        assert_eq!(e, r#""q3": expected f16, q8_0, q4_0 or f32"#);
+        let e = parse_size("32 parsecs").unwrap_err().to_string();
+        assert!(e.starts_with(r#""32 parsecs": expected a size"#), "{e}");
+        assert!("vllm".parse::<Runtime>().unwrap_err().to_string().contains("llama.cpp, llama-cpp-python or ollama"));
     }
 
     #[test]

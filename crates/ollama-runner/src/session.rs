@@ -137,7 +137,7 @@ pub async fn prepare<'a, B: Backend + Sync>(
     let scope = crate::require_local(backend.endpoint(), spec.allow_remote)?;
     if scope == bench_core::EndpointScope::Remote {
         let host = crate::endpoint_host(backend.endpoint());
-        if !spec.egress.iter().any(|e| e.eq_ignore_ascii_case(&host)) {
+        if !crate::acknowledged(&spec.egress, &host) {
             return Err(RunnerError::Unacknowledged { endpoint: backend.endpoint().into(), provider: host });
         }
     }

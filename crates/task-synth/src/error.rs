@@ -6,4 +6,11 @@ pub enum SynthError {
     Rules { origin: String, reason: String },
     #[error("{path}: not a task set: {reason}")]
     TaskSet { path: String, reason: String },
+    #[error("{path}: cannot {action}")]
+    Io {
+        path: String,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -44,5 +44,7 @@ pub use execute::grade_completions;
 pub use grade::{grade, grade_completion, grade_in, pair_scores, PairScore};
 pub use rules::{AuditRules, CodegenRules, Exclude, Quota, Rules, TestRules, UnderstandingRules};
 pub use sinks::{find_sinks, Sink};
-pub use synth::{first_difference, read_task_set, synthesize, synthesize_verified, write_task_set};
+pub use synth::{
+    first_difference, load_task_set, read_task_set, save_task_set, synthesize, synthesize_verified, write_task_set,
+};
 pub use units::{headline, units, Headline, Stratum, Unit};

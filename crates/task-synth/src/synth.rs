@@ -259,6 +259,26 @@ pub fn write_task_set(set: &TaskSet) -> String {
     serde_json::to_string_pretty(&bench_core::sorted_value(set)).expect("a JSON value serialises") + "\n"
 }
 
+/// Reads the task set file at `path`, checking its id against its content.
+pub fn load_task_set(path: &std::path::Path) -> Result<TaskSet, SynthError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SynthError::Io {
+        path: shown.clone(),
+        action: "read",
+        source,
+    })?;
+    read_task_set(&text, &shown)
+}
+
+/// Writes `set` to `path` as [`write_task_set`] does, creating its directory.
+pub fn save_task_set(path: &std::path::Path, set: &TaskSet) -> Result<(), SynthError> {
+    let io = |action, source| SynthError::Io { path: path.display().to_string(), action, source };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io("create its directory", e))?;
+    }
+    std::fs::write(path, write_task_set(set)).map_err(|e| io("write", e))
+}
+
 /// Reads a task set and checks its id against its content.
 pub fn read_task_set(text: &str, origin: &str) -> Result<TaskSet, SynthError> {
     let set: TaskSet = serde_json::from_str(text)

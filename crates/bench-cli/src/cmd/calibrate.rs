@@ -5,7 +5,6 @@ use bench_core::TestOracle;
 use result_store::Store;
 
 use super::run::runtime;
-use super::synth::read_tasks;
 use crate::cli::{ExecArgs, SourceArgs};
 
 pub(crate) fn calibrate(
@@ -15,7 +14,7 @@ pub(crate) fn calibrate(
     db: Option<&Path>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let set = read_tasks(tasks)?;
+    let set = task_synth::load_task_set(tasks)?;
     let env = super::exec::grading_env(&set, src, exec)?;
     let c = runtime()?.block_on(async {
         let store = match db {

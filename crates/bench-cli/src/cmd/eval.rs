@@ -4,10 +4,9 @@ use anyhow::Context as _;
 use bench_core::TestOracle;
 use result_store::Store;
 
-use super::report::render;
 use super::run::{driver, run_model, runtime, with_flag};
-use super::synth::{derive, load_rules, write_tasks};
-use crate::cli::{EvalArgs, ReportFormat};
+use super::synth::{derive, load_rules};
+use crate::cli::EvalArgs;
 
 /// The main job: scan, extract, synthesise, then each model in turn (unloaded
 /// before the next where the backend allows), grade, report. Rerunning the
@@ -22,7 +21,7 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
     let bench_eval::Derived { set, env, .. } = derive(src, &load_rules(rules)?, Some(count), exec)?;
     let tasks_path = out_dir.join("tasks.json");
-    write_tasks(&tasks_path, &set)?;
+    task_synth::save_task_set(&tasks_path, &set)?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
     eprint!("{}", bench_eval::text::strata_table(&set));
     let rt = runtime()?;
@@ -33,7 +32,7 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         let c = bench_eval::calibrate_set(&set, oracle, Some(&store)).await?;
         eprint!("{}", bench_eval::text::calibration(&c));
         for (i, model) in models.iter().enumerate() {
-            let run_id = run_model(&mut d, &set, model, &store, args, true).await?;
+            let run_id = run_model(&mut d, &set, model, &store, (args, &src.egress), true).await?;
             if i + 1 < models.len() {
                 // One model resident at a time.
                 d.unload(model).await?;
@@ -47,28 +46,11 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(bench_report::build(&store).await?)
     })?;
-    for (format, name) in
-        [(ReportFormat::Md, "report.md"), (ReportFormat::Html, "report.html"), (ReportFormat::Json, "report.json")]
-    {
-        let path = out_dir.join(name);
-        std::fs::write(&path, render(&report, format)?).with_context(|| format!("{}: cannot write", path.display()))?;
+    for format in bench_report::Format::ALL {
+        let path = out_dir.join(format!("report.{}", format.extension()));
+        std::fs::write(&path, format.render(&report)?).with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    for run in &report.runs {
-        let o = &run.overall;
-        out!(
-            "run {} {}: {}/{} scoring units passed ({:.1}%, 95% CI {:.1}–{:.1}%)",
-            run.run_id,
-            run.model,
-            o.passed,
-            o.n,
-            o.rate * 100.0,
-            o.low * 100.0,
-            o.high * 100.0
-        );
-        for f in &run.findings {
-            out!("  finding: {f}");
-        }
-    }
+    out_nonl!("{}", bench_report::summary(&report));
     out!(
         "reports: {}/report.{{md,html,json}}; store: {}; {:.1} s",
         out_dir.display(),

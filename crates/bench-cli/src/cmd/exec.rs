@@ -11,7 +11,7 @@ impl SourceArgs {
     pub(crate) fn source(&self) -> Source {
         let mut github = GithubSpec::new(default_cache().unwrap_or_else(std::env::temp_dir).join("sources"));
         github.api = self.github_api.clone();
-        github.allow_egress = self.egress.iter().any(|p| p.eq_ignore_ascii_case("github"));
+        github.allow_egress = ollama_runner::acknowledged(&self.egress, "github");
         Source { path: self.source.clone(), rev: self.rev.clone(), github: Some(github) }
     }
 }

@@ -40,20 +40,7 @@ pub(crate) fn grade(
         if json {
             super::print_json(&rates)?;
         } else {
-            out!("{:<5} {:<24} {:<20} {:<4} {:>7}  {:>15}", "run", "model", "category", "tier", "pass", "95% CI");
-            for p in &rates {
-                out!(
-                    "{:<5} {:<24} {:<20} {:<4} {:>3}/{:<3}  [{:>5.1}%, {:>5.1}%]",
-                    p.run_id,
-                    p.model,
-                    p.category,
-                    p.tier,
-                    p.passed,
-                    p.n,
-                    p.low * 100.0,
-                    p.high * 100.0
-                );
-            }
+            out_nonl!("{}", bench_eval::text::pass_rates(&rates));
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use bench_eval::matrix::Matrix;
-use ollama_runner::plan::{parse_bytes, KvType, PlanRequest, Runtime};
 use result_store::Store;
 
 use super::run::runtime;
@@ -23,17 +22,13 @@ pub(crate) fn matrix(cmd: &MatrixCommand) -> anyhow::Result<ExitCode> {
 fn plan(m: &Matrix) -> anyhow::Result<ExitCode> {
     let mut fits = true;
     for c in m.cells() {
-        let model = m.models.iter().find(|x| x.name == c.model).context("a cell names its model")?;
-        let verdict = match (&model.vram, &model.gguf) {
-            (Some(vram), Some(gguf)) => {
-                let shape = super::run::gguf_shape(gguf)?;
-                let budget = parse_bytes(vram).with_context(|| format!("vram {vram:?}: expected a size"))?;
-                let ctx = m.eval_args.windows(2).find(|w| w[0] == "--num-ctx").and_then(|w| w[1].parse().ok());
-                let p = shape.plan(&PlanRequest::new(budget, ctx.unwrap_or(4096), KvType::F16, Runtime::default()));
+        let verdict = match m.plan(&c)? {
+            Some(p) => {
                 fits &= p.fits;
-                format!("plan {} of {} bytes: {}", p.total, budget, if p.fits { "fits" } else { "DOES NOT FIT" })
+                let v = if p.fits { "fits" } else { "DOES NOT FIT" };
+                format!("plan {} of {} bytes: {v}", p.total, p.request.vram_bytes)
             }
-            _ => "planned when the cell runs (the server describes the model)".into(),
+            None => "planned when the cell runs (the server describes the model)".into(),
         };
         let rev = c.rev.as_deref().map(|r| format!("@{r}")).unwrap_or_default();
         out!("cell {}: {}{rev} x {}: {verdict}", c.index, c.source, c.model);
@@ -65,42 +60,13 @@ fn submit(file: &Path, engine: Engine, no_submit: bool, image: &str) -> anyhow::
 }
 
 fn status(m: &Matrix, json: bool) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(async {
-        let store = Store::open_existing(Path::new(&m.store)).await?;
-        let runs = store.runs().await?;
-        let mut rows = Vec::new();
-        for c in m.cells() {
-            let snap = bench_eval::Source::local(&c.source, c.rev.clone()).snapshot()?;
-            let run = runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == snap.snapshot_id);
-            let (state, done, total, id) = match run {
-                None => ("not started", 0, 0, None),
-                Some(r) => {
-                    let total = store.task_set(&r.task_set_id).await?.tasks.len() as i64;
-                    let state = if r.finished_at.is_some() { "finished" } else { "running or stopped" };
-                    (state, r.results, total, Some(r.id))
-                }
-            };
-            rows.push(serde_json::json!({
-                "cell": c.index, "source": c.source, "model": c.model, "run": id,
-                "state": state, "results": done, "tasks": total,
-            }));
+    let rows = runtime()?.block_on(async { m.status(&Store::open_existing(Path::new(&m.store)).await?).await })?;
+    if json {
+        super::print_json(&rows)?;
+    } else {
+        for r in &rows {
+            out!("{r}");
         }
-        if json {
-            super::print_json(&rows)?;
-        } else {
-            for r in &rows {
-                out!(
-                    "cell {}: {} x {}: {} ({}/{} results{})",
-                    r["cell"],
-                    r["source"].as_str().unwrap_or(""),
-                    r["model"].as_str().unwrap_or(""),
-                    r["state"].as_str().unwrap_or(""),
-                    r["results"],
-                    r["tasks"],
-                    r["run"].as_i64().map(|id| format!(", run {id}")).unwrap_or_default()
-                );
-            }
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,31 +5,22 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use bench_report::Report;
+use bench_report::Format;
 use result_store::Store;
 
 use super::run::runtime;
-use crate::cli::ReportFormat;
 
-pub(crate) fn write(db: &Path, format: ReportFormat, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub(crate) fn write(db: &Path, format: Format, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     let report = runtime()?.block_on(async {
         let store = Store::open_existing(db).await?;
         anyhow::Ok(bench_report::build(&store).await?)
     })?;
-    let text = render(&report, format)?;
+    let text = format.render(&report)?;
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display()))?,
         None => out_nonl!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn render(report: &Report, format: ReportFormat) -> anyhow::Result<String> {
-    Ok(match format {
-        ReportFormat::Md => bench_report::markdown(report),
-        ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
-        ReportFormat::Html => bench_report::html(report),
-    })
 }
 
 pub(crate) fn merge(sources: &[std::path::PathBuf], into: &Path) -> anyhow::Result<ExitCode> {

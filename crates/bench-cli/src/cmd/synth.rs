@@ -1,8 +1,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use bench_core::TaskSet;
 use bench_eval::Derived;
 use task_synth::Rules;
 
@@ -29,18 +27,6 @@ pub(crate) fn derive(
     Ok(d)
 }
 
-pub(crate) fn read_tasks(path: &Path) -> anyhow::Result<TaskSet> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(task_synth::read_task_set(&text, &path.display().to_string())?)
-}
-
-pub(crate) fn write_tasks(path: &Path, set: &TaskSet) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
-    }
-    std::fs::write(path, task_synth::write_task_set(set)).with_context(|| format!("{}: cannot write", path.display()))
-}
-
 pub(crate) fn synth(
     src: &SourceArgs,
     rules: Option<&Path>,
@@ -50,7 +36,7 @@ pub(crate) fn synth(
     exec: &ExecArgs,
 ) -> anyhow::Result<ExitCode> {
     let set = derive(src, &load_rules(rules)?, count, exec)?.set;
-    write_tasks(out, &set)?;
+    task_synth::save_task_set(out, &set)?;
     if json {
         super::print_json(&serde_json::json!({
             "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,
@@ -59,12 +45,7 @@ pub(crate) fn synth(
         }))?;
     } else {
         out!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), out.display());
-        out!(
-            "ground truth: {}",
-            if set.execution_verified() { "execution-verified by the repository's tests" } else { "structural only" }
-        );
-        out!("snapshot {}  rules {}", set.snapshot_id, set.rules_hash);
-        out_nonl!("{}", bench_eval::text::strata_table(&set));
+        out_nonl!("{}", bench_eval::text::task_set(&set));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,7 +56,7 @@ pub(crate) fn verify(
     rules: Option<&Path>,
     exec: &ExecArgs,
 ) -> anyhow::Result<ExitCode> {
-    let recorded = read_tasks(tasks)?;
+    let recorded = task_synth::load_task_set(tasks)?;
     let mut exec = exec.clone();
     if let Some(record) = &recorded.execution {
         anyhow::ensure!(

@@ -1,0 +1,60 @@
+//! What answers the tasks, chosen at run time: a local-API server under the
+//! runner's plan check, or a provider's batch API.
+
+use std::time::Duration;
+
+use bench_core::TaskSet;
+use ollama_runner::batch::BatchClient;
+use ollama_runner::{AnyBackend, Backend, Progress, RunSpec};
+use result_store::Store;
+
+use crate::{BatchProgress, EvalError, StoredRun};
+
+/// A local-API server or a provider's batch API.
+#[derive(Debug)]
+pub enum Driver {
+    /// A local-API server (Ollama or OpenAI-compatible).
+    Local(AnyBackend),
+    /// A provider's batch API, polled every so often.
+    Batch(BatchClient, Duration),
+}
+
+/// One step of a run, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// A task answered by a local server.
+    Task(&'a Progress),
+    /// A batch's status, at each poll.
+    Batch(&'a BatchProgress),
+}
+
+impl Driver {
+    /// Runs `spec.model` over `set` into `store`: [`crate::run_model`] for a
+    /// local server, [`crate::run_batch`] (which always resumes) for a batch.
+    pub async fn run_model(
+        &mut self,
+        set: &TaskSet,
+        spec: &RunSpec,
+        store: &Store,
+        resume: bool,
+        mut progress: impl FnMut(Step<'_>) + Send,
+    ) -> Result<StoredRun, EvalError> {
+        match self {
+            Driver::Local(b) => crate::run_model(b, set, spec, store, resume, |p| progress(Step::Task(p))).await,
+            Driver::Batch(client, every) => {
+                crate::run_batch(client, set, &spec.model, &spec.options, *every, store, |p| {
+                    progress(Step::Batch(p));
+                })
+                .await
+            }
+        }
+    }
+
+    /// Unloads `model` where the server allows (one model resident at a time).
+    pub async fn unload(&self, model: &str) -> Result<(), EvalError> {
+        if let Driver::Local(b) = self {
+            b.unload(model).await?;
+        }
+        Ok(())
+    }
+}
