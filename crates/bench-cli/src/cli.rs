@@ -160,11 +160,16 @@ pub struct PolicyArgs {
     /// llama-cpp-python, off otherwise; llama-server's --swa-full).
     #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
     pub swa_full: Option<bool>,
+    /// What holds the layers (default gpu: the token embedding stays in host
+    /// memory; cpu: the budget is host memory, with the CPU's repacked copies).
+    #[arg(long, value_name = "gpu|cpu")]
+    pub device: Option<ollama_runner::plan::Device>,
 }
 
 impl PolicyArgs {
     pub fn policy(&self) -> ollama_runner::plan::Policy {
-        ollama_runner::plan::Policy { ubatch: self.ubatch, flash_attn: self.flash_attn, swa_full: self.swa_full }
+        let (ubatch, flash_attn, swa_full, device) = (self.ubatch, self.flash_attn, self.swa_full, self.device);
+        ollama_runner::plan::Policy { ubatch, flash_attn, swa_full, device }
     }
 }
 
@@ -411,9 +416,10 @@ pub struct PlanArgs {
     pub runtime: Runtime,
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Allowance on top of the modelled components (allocator alignment, graph metadata).
-    #[arg(long, default_value = "32MiB", value_parser = parse_size)]
-    pub overhead: u64,
+    /// Allowance on top of the modelled components (graph metadata, allocator
+    /// alignment; default 8MiB).
+    #[arg(long, value_parser = parse_size)]
+    pub overhead: Option<u64>,
     /// Each component with its formula and the metadata keys it used.
     #[arg(long, conflicts_with = "json")]
     pub explain: bool,

@@ -632,7 +632,6 @@ pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, 
     let Ok(p) = serde_json::from_value::<ollama_runner::plan::Plan>(raw.clone()) else {
         return vec![("plan", format!("unreadable: {raw}"))];
     };
-    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
     let verdict = if p.fits {
         format!("fits, {} to spare", mib(p.headroom.unsigned_abs()))
     } else {
@@ -653,7 +652,7 @@ pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, 
                 if r.swa_full() { "full-size" } else { "windowed" }
             ),
         ),
-        ("weights", format!("{} ({})", mib(p.weights), p.architecture)),
+        ("weights", weights(&p)),
         (
             "KV cache",
             format!(
@@ -674,6 +673,27 @@ pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, 
         ("largest context", format!("{} tokens at {} sequence(s)", p.max_ctx, p.request.parallel)),
         ("largest parallelism", format!("{} sequence(s) at {} tokens", p.max_parallel, p.request.ctx)),
     ]
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+/// The weights on the device, with the CPU's repacked copies or the
+/// embedding left in host memory.
+fn weights(p: &ollama_runner::plan::Plan) -> String {
+    let device = match p.request.device() {
+        ollama_runner::plan::Device::Gpu => "GPU",
+        ollama_runner::plan::Device::Cpu => "CPU",
+    };
+    let mut s = format!("{} on the {device} ({})", mib(p.weights), p.architecture);
+    if p.repacked > 0 {
+        s.push_str(&format!(" + {} repacked for the CPU", mib(p.repacked)));
+    }
+    if p.host_weights > 0 {
+        s.push_str(&format!("; {} token embedding in host memory", mib(p.host_weights)));
+    }
+    s
 }
 
 /// A value, or `-` when it is unknown.

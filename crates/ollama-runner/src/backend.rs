@@ -62,6 +62,9 @@ pub struct ModelInfo {
     pub backend_version: Option<String>,
     /// GGUF metadata (`general.architecture`, `<arch>.block_count`, ...).
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// How the weights divide between devices, from a GGUF tensor table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensors: Option<crate::plan::TensorSplit>,
 }
 
 /// How much of a loaded model sits in VRAM.

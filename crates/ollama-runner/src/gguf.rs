@@ -56,6 +56,26 @@ impl GgufHeader {
     pub fn weight_bytes(&self) -> u64 {
         self.tensors.iter().filter_map(TensorInfo::bytes).fold(0, u64::saturating_add)
     }
+
+    /// The tensors whose placement the planner models apart.
+    pub fn split(&self) -> crate::plan::TensorSplit {
+        let bytes = |name: &str| self.tensors.iter().find(|t| t.name == name).and_then(TensorInfo::bytes);
+        // ggml-cpu's repack: Q4_0 (2), Q4_K (12) and IQ4_NL (20) matrices
+        // whose rows come in groups of 8; the embedding is read by row
+        // lookup, never repacked.
+        let repackable = self
+            .tensors
+            .iter()
+            .filter(|t| matches!(t.ggml_type, 2 | 12 | 20) && t.dims.len() == 2 && t.dims[1] % 8 == 0)
+            .filter(|t| t.name != "token_embd.weight")
+            .filter_map(TensorInfo::bytes)
+            .fold(0, u64::saturating_add);
+        crate::plan::TensorSplit {
+            token_embedding: bytes("token_embd.weight").unwrap_or(0),
+            tied_output: bytes("output.weight").is_none(),
+            repackable,
+        }
+    }
 }
 
 /// `(bytes per block, elements per block)` of a GGML tensor type.
@@ -206,10 +226,12 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
 /// The planner's view of the GGUF file at `path`.
 pub fn shape(path: &Path) -> Result<crate::plan::ModelShape, RunnerError> {
     let h = read_header(path)?;
-    crate::plan::ModelShape::from_metadata(&h.metadata, h.weight_bytes()).ok_or_else(|| RunnerError::Gguf {
-        path: path.display().to_string(),
-        reason: "the metadata lacks the architecture or block count".into(),
-    })
+    let shape =
+        crate::plan::ModelShape::from_metadata(&h.metadata, h.weight_bytes()).ok_or_else(|| RunnerError::Gguf {
+            path: path.display().to_string(),
+            reason: "the metadata lacks the architecture or block count".into(),
+        })?;
+    Ok(crate::plan::ModelShape { tensors: Some(h.split()), ..shape })
 }
 
 /// The blake3 of a whole file (a GGUF model's identity).

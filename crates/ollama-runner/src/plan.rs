@@ -168,6 +168,51 @@ pub struct ModelShape {
     pub trained_context: Option<u64>,
     /// The weights' bytes.
     pub weight_bytes: u64,
+    /// How the weights divide between devices, when a GGUF tensor table is
+    /// known; without it every byte is planned on the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensors: Option<TensorSplit>,
+}
+
+/// The tensors whose placement differs from the layers', from a GGUF tensor
+/// table. llama.cpp keeps the token embedding (the input layer, read by row
+/// lookup) in host memory even when every layer is offloaded; a model
+/// without an `output` tensor ties it to the embedding, and the output layer
+/// then gets its own copy on the device. On a CPU, llama.cpp repacks the
+/// matrix weights of Q4_0, Q4_K and IQ4_NL into interleaved blocks, a second
+/// copy beside the mapped file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorSplit {
+    /// Bytes of `token_embd.weight`.
+    pub token_embedding: u64,
+    /// Whether there is no `output.weight` (the output reuses the embedding).
+    pub tied_output: bool,
+    /// Bytes of the matrix weights a CPU backend repacks.
+    pub repackable: u64,
+}
+
+/// Where the layers live: the device the budget is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// Every layer offloaded to one GPU; the token embedding stays in host memory.
+    #[default]
+    Gpu,
+    /// A CPU-only server: the budget is host memory, holding the mapped file
+    /// and the repacked copies.
+    Cpu,
+}
+
+impl std::str::FromStr for Device {
+    type Err = RunnerError;
+
+    fn from_str(s: &str) -> Result<Self, RunnerError> {
+        match s.to_ascii_lowercase().as_str() {
+            "gpu" => Ok(Device::Gpu),
+            "cpu" => Ok(Device::Cpu),
+            _ => Err(setting(s, "gpu or cpu")),
+        }
+    }
 }
 
 /// What to plan for.
@@ -204,6 +249,9 @@ pub struct Policy {
     /// A full-size sliding-window cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swa_full: Option<bool>,
+    /// The device holding the layers (default: a GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 impl PlanRequest {
@@ -234,6 +282,11 @@ impl PlanRequest {
     pub fn swa_full(&self) -> bool {
         self.policy.swa_full.unwrap_or(self.runtime.swa_full())
     }
+
+    /// The device holding the layers.
+    pub fn device(&self) -> Device {
+        self.policy.device.unwrap_or_default()
+    }
 }
 
 /// The plan, every figure in bytes.
@@ -243,8 +296,15 @@ pub struct Plan {
     pub request: PlanRequest,
     /// `general.architecture`.
     pub architecture: String,
-    /// Bytes of weights.
+    /// Bytes of weights on the device.
     pub weights: u64,
+    /// Bytes of the CPU's repacked copies (a CPU device only).
+    #[serde(default)]
+    pub repacked: u64,
+    /// Bytes of weights kept in host memory beside a GPU (the token
+    /// embedding); not counted against the budget.
+    #[serde(default)]
+    pub host_weights: u64,
     /// KV bytes per token of one full-attention layer.
     pub kv_bytes_per_token_per_full_layer: u64,
     /// KV bytes per token summed over layers that grow with the context.
@@ -368,7 +428,19 @@ impl ModelShape {
             vocab_size: vocab_size.unwrap_or(0),
             trained_context: num(meta, &k("context_length")),
             weight_bytes,
+            tensors: None,
         })
+    }
+
+    /// `(device weights, repacked copies, host weights)` on `device`.
+    pub fn weights(&self, device: Device) -> (u64, u64, u64) {
+        let Some(t) = self.tensors else { return (self.weight_bytes, 0, 0) };
+        match device {
+            Device::Cpu => (self.weight_bytes, t.repackable, 0),
+            // A tied output's copy on the device replaces the embedding's bytes.
+            Device::Gpu if t.tied_output => (self.weight_bytes, 0, t.token_embedding),
+            Device::Gpu => (self.weight_bytes.saturating_sub(t.token_embedding), 0, t.token_embedding),
+        }
     }
 
     /// KV bytes per token for layer `il`, rounded up.
@@ -403,6 +475,7 @@ impl ModelShape {
     }
 
     fn total(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
+        let (weights, repacked, _) = self.weights(req.device());
         let recurrent = (self.layers.iter().filter(|k| **k == LayerKind::Recurrent).count() as u64)
             .saturating_mul(self.recurrent_state_bytes)
             .saturating_mul(parallel);
@@ -414,7 +487,7 @@ impl ModelShape {
             req.overhead_bytes,
         ]
         .into_iter()
-        .fold(self.weight_bytes, u64::saturating_add)
+        .fold(weights.saturating_add(repacked), u64::saturating_add)
     }
 
     /// Bytes of the compute buffer for one micro-batch: the larger of the
@@ -461,10 +534,7 @@ impl ModelShape {
             ),
         };
         vec![
-            format!(
-                "weights = {} B: the tensor table's sizes (or the server's model size)",
-                self.weight_bytes
-            ),
+            self.explain_weights(&plan),
             format!(
                 "KV cache = {} B = per layer (key {} + value {}) x KV heads [{}] x {n}/{d} B ({:?}) x cells x parallel {}; {} full layers keep ctx {} cells; {sliding} ({a}.block_count, {a}.attention.head_count_kv, {a}.attention.key_length / value_length or embedding_length / head_count)",
                 plan.kv_cache,
@@ -498,6 +568,22 @@ impl ModelShape {
             format!("allowance = {} B: allocator alignment and graph metadata, not the GPU driver's context", plan.overhead),
             format!("total = {} B of {} B: {}", plan.total, req.vram_bytes, if plan.fits { "fits" } else { "does not fit" }),
         ]
+    }
+
+    fn explain_weights(&self, plan: &Plan) -> String {
+        let w = plan.weights;
+        match (self.tensors, plan.request.device()) {
+            (None, _) => format!("weights = {w} B: the server's model size, all on the device (no tensor table)"),
+            (Some(_), Device::Cpu) => format!(
+                "weights = {w} B: the tensor table's sizes, mapped in host memory; repacked = {} B: the Q4_0, Q4_K and IQ4_NL matrix weights copied into the CPU's interleaved layout",
+                plan.repacked
+            ),
+            (Some(t), Device::Gpu) => format!(
+                "weights = {w} B on the GPU: the tensor table's sizes{}; token_embd.weight ({} B) stays in host memory (input layer)",
+                if t.tied_output { ", with the output layer's copy of the tied embedding" } else { " less the token embedding" },
+                plan.host_weights
+            ),
+        }
     }
 
     /// Bytes of the output buffer: one row of logits per sequence.
@@ -534,10 +620,13 @@ impl ModelShape {
         while max_parallel < 1024 && fits_at(req.ctx, max_parallel + 1) {
             max_parallel += 1;
         }
+        let (weights, repacked, host_weights) = self.weights(req.device());
         Plan {
             request: req.clone(),
             architecture: self.architecture.clone(),
-            weights: self.weight_bytes,
+            weights,
+            repacked,
+            host_weights,
             kv_bytes_per_token_per_full_layer: self.kv_per_token(first_full, req.kv_type),
             kv_bytes_per_token,
             full_layers: count(LayerKind::Full),
@@ -673,6 +762,32 @@ mod tests {
             runtime: Runtime::LlamaCpp,
             policy: Policy::default(),
         }
+    }
+
+    #[test]
+    fn weights_divide_between_devices_as_llama_cpp_places_them() {
+        let split = TensorSplit { token_embedding: 170 << 20, tied_output: true, repackable: 12 << 20 };
+        let shape = ModelShape { tensors: Some(split), weight_bytes: 235 << 20, ..qwen() };
+        let on = |device, tied_output| {
+            let shape = ModelShape { tensors: Some(TensorSplit { tied_output, ..split }), ..shape.clone() };
+            let p =
+                shape.plan(&PlanRequest { policy: Policy { device, ..Policy::default() }, ..req(4096, KvType::F16) });
+            (
+                p.weights,
+                p.repacked,
+                p.host_weights,
+                p.total - p.kv_cache - p.recurrent_state - p.compute_buffer - p.output_buffer - p.overhead,
+            )
+        };
+        // A GPU: the embedding stays on the host; a tied output is copied to the device.
+        assert_eq!(on(None, true), (235 << 20, 0, 170 << 20, 235 << 20));
+        assert_eq!(on(Some(Device::Gpu), false), (65 << 20, 0, 170 << 20, 65 << 20));
+        // A CPU: the mapped file and the repacked copies, both counted.
+        assert_eq!(on(Some(Device::Cpu), true), (235 << 20, 12 << 20, 0, 247 << 20));
+        // Without a tensor table: everything on the device, as before.
+        let bare = ModelShape { tensors: None, ..shape }.plan(&req(4096, KvType::F16));
+        assert_eq!((bare.weights, bare.repacked, bare.host_weights), (235 << 20, 0, 0));
+        assert_eq!("CPU".parse::<Device>().unwrap(), Device::Cpu);
     }
 
     #[test]

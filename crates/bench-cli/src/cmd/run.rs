@@ -134,12 +134,10 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
-    let request = PlanRequest {
-        parallel: args.parallel,
-        overhead_bytes: args.overhead,
-        policy: args.policy.policy(),
-        ..PlanRequest::new(args.vram, args.ctx, args.kv_cache, args.runtime)
-    };
+    let mut request = PlanRequest::new(args.vram, args.ctx, args.kv_cache, args.runtime);
+    request.parallel = args.parallel;
+    request.overhead_bytes = args.overhead.unwrap_or(request.overhead_bytes);
+    request.policy = args.policy.policy();
     let plan = shape.plan(&request);
     if args.explain {
         out!("{name}: {} architecture, {} layers", plan.architecture, shape.layers.len());
