@@ -164,12 +164,20 @@ pub struct PolicyArgs {
     /// memory; cpu: the budget is host memory, with the CPU's repacked copies).
     #[arg(long, value_name = "gpu|cpu")]
     pub device: Option<ollama_runner::plan::Device>,
+    /// Slots the server holds memory for (default: 4 sharing one cache for
+    /// llama.cpp's server, 1 otherwise).
+    #[arg(long)]
+    pub parallel: Option<u64>,
+    /// Whether the slots share one cache (llama.cpp's --kv-unified; default
+    /// on for llama.cpp, off otherwise).
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub kv_unified: Option<bool>,
 }
 
 impl PolicyArgs {
     pub fn policy(&self) -> ollama_runner::plan::Policy {
         let (ubatch, flash_attn, swa_full, device) = (self.ubatch, self.flash_attn, self.swa_full, self.device);
-        ollama_runner::plan::Policy { ubatch, flash_attn, swa_full, device }
+        ollama_runner::plan::Policy { ubatch, flash_attn, swa_full, device, kv_unified: self.kv_unified }
     }
 }
 
@@ -407,8 +415,6 @@ pub struct PlanArgs {
     pub vram: u64,
     #[arg(long, default_value_t = 8192)]
     pub ctx: u64,
-    #[arg(long, default_value_t = 1)]
-    pub parallel: u64,
     #[arg(long, default_value = "f16")]
     pub kv_cache: KvType,
     /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.

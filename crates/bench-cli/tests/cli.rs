@@ -115,9 +115,17 @@ fn plan_reports_and_fails_when_over_budget() {
     assert_eq!(plan["full_layers"], 3);
     assert_eq!(plan["sliding_layers"], 15);
     assert_eq!(plan["kv_bytes_per_token_per_full_layer"], 1024);
-    // llama.cpp's server keeps window + micro-batch cells (512 + 512) on
-    // sliding layers; llama-cpp-python keeps the whole context.
-    assert_eq!(plan["kv_cache"], 3 * 8192 * 1024 + 15 * 1024 * 1024);
+    // llama.cpp's server holds 4 slots sharing one cache: a window for each
+    // plus a micro-batch (4 x 512 + 512) on sliding layers, the context once
+    // on global ones, a row of logits per slot; with one slot, 512 + 512.
+    // llama-cpp-python keeps the whole context.
+    assert_eq!(plan["request"]["parallel"], 4);
+    assert_eq!(plan["kv_cache"], 3 * 8192 * 1024 + 15 * 2560 * 1024);
+    assert_eq!(plan["output_buffer"], 4 * 262144 * 4);
+    let (_, out, _) =
+        run(&["plan", "--gguf", s(&gguf), "--vram", "8GiB", "--ctx", "8192", "--parallel", "1", "--json"]);
+    let one: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(one["kv_cache"], 3 * 8192 * 1024 + 15 * 1024 * 1024);
     let (_, out, _) = run(&[
         "plan",
         "--gguf",

@@ -194,7 +194,7 @@ impl Matrix {
     /// A cell's VRAM plan, where the matrix gives its model's budget and
     /// GGUF file (else the server describes the model when the cell runs),
     /// under the settings the cell's `eval` gets (`--num-ctx`, `--kv-cache`,
-    /// `--runtime`; the last one given wins, as in `eval`).
+    /// `--runtime`, `--parallel`; the last one given wins, as in `eval`).
     pub fn plan(&self, cell: &Cell) -> Result<Option<Plan>, EvalError> {
         let model = self.models.iter().find(|m| m.name == cell.model);
         let Some((vram, gguf)) = model.and_then(|m| Some((m.vram.as_deref()?, m.gguf.as_deref()?))) else {
@@ -206,7 +206,9 @@ impl Matrix {
         let kv = flag("--kv-cache").map_or(Ok(KvType::F16), str::parse)?;
         let runtime = flag("--runtime").map_or(Ok(Runtime::default()), str::parse)?;
         let shape = ollama_runner::gguf::shape(gguf)?;
-        Ok(Some(shape.plan(&PlanRequest::new(parse_size(vram)?, ctx, kv, runtime))))
+        let parallel = flag("--parallel").map(str::parse).transpose().map_err(|e| bad(format!("--parallel: {e}")))?;
+        let request = PlanRequest::new(parse_size(vram)?, ctx, kv, runtime);
+        Ok(Some(shape.plan(&PlanRequest { parallel: parallel.unwrap_or(request.parallel), ..request })))
     }
 
     /// Each cell's progress in the shared store: its latest run of the same

@@ -112,6 +112,23 @@ impl Runtime {
         self == Runtime::LlamaCppPython
     }
 
+    /// The slots the server holds memory for by default: llama-server's
+    /// automatic choice is 4 slots sharing one cache; llama-cpp-python serves
+    /// one sequence, and Ollama one per model (`OLLAMA_NUM_PARALLEL`).
+    pub fn parallel(self) -> u64 {
+        if self == Runtime::LlamaCpp {
+            4
+        } else {
+            1
+        }
+    }
+
+    /// Whether the slots share one cache of `ctx` cells (llama-server's
+    /// automatic choice) rather than each keeping its own.
+    pub fn kv_unified(self) -> bool {
+        self == Runtime::LlamaCpp
+    }
+
     /// Whether flash attention is on by default: llama.cpp's `auto` turns it
     /// on where the device supports it (every GPU backend it plans for);
     /// llama-cpp-python and Ollama leave it off unless asked.
@@ -220,9 +237,10 @@ impl std::str::FromStr for Device {
 pub struct PlanRequest {
     /// The budget.
     pub vram_bytes: u64,
-    /// Context length per sequence.
+    /// Context length per sequence (with a unified cache, the cells all
+    /// sequences share).
     pub ctx: u64,
-    /// Sequences served at once.
+    /// Slots the server holds memory for (the runtime's default unless set).
     pub parallel: u64,
     /// The KV cache's element type.
     pub kv_type: KvType,
@@ -252,20 +270,28 @@ pub struct Policy {
     /// The device holding the layers (default: a GPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
+    /// Whether the slots share one cache (llama.cpp's `--kv-unified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_unified: Option<bool>,
 }
 
 impl PlanRequest {
-    /// A request for `ctx` tokens, one sequence, under `runtime`'s defaults.
+    /// A request for `ctx` tokens under `runtime`'s defaults (its slots too).
     pub fn new(vram_bytes: u64, ctx: u64, kv_type: KvType, runtime: Runtime) -> Self {
         Self {
             vram_bytes,
             ctx,
-            parallel: 1,
+            parallel: runtime.parallel(),
             kv_type,
             overhead_bytes: crate::PLAN_OVERHEAD,
             runtime,
             policy: Policy::default(),
         }
+    }
+
+    /// The request with `policy`, and `parallel` slots where given.
+    pub fn with(self, policy: Policy, parallel: Option<u64>) -> Self {
+        Self { policy, parallel: parallel.unwrap_or(self.parallel).max(1), ..self }
     }
 
     /// The micro-batch in effect.
@@ -281,6 +307,11 @@ impl PlanRequest {
     /// Whether sliding layers keep the whole context.
     pub fn swa_full(&self) -> bool {
         self.policy.swa_full.unwrap_or(self.runtime.swa_full())
+    }
+
+    /// Whether the slots share one cache.
+    pub fn kv_unified(&self) -> bool {
+        self.policy.kv_unified.unwrap_or(self.runtime.kv_unified())
     }
 
     /// The device holding the layers.
@@ -452,8 +483,14 @@ impl ModelShape {
 
     fn kv_cache(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
         let kv = req.kv_type;
-        // llama.cpp: min(ctx, pad(window + ubatch, 256)) cells per sequence.
-        let swa_cells = |window: u64| ctx.min(window.saturating_add(req.ubatch()).div_ceil(256).saturating_mul(256));
+        // llama.cpp: min(ctx, pad(window + ubatch, 256)) cells per cache; a
+        // cache the slots share keeps a window for each.
+        let unified = req.kv_unified();
+        let windows = if unified { parallel } else { 1 };
+        let swa_cells = |window: u64| {
+            let cells = window.saturating_mul(windows).saturating_add(req.ubatch());
+            ctx.min(cells.div_ceil(256).saturating_mul(256))
+        };
         let per_seq: u64 = self
             .layers
             .iter()
@@ -471,7 +508,11 @@ impl ModelShape {
             })
             .fold(0, u64::saturating_add);
         // Saturating: an impossible size must read as "does not fit", never wrap.
-        per_seq.saturating_mul(parallel)
+        if unified {
+            per_seq
+        } else {
+            per_seq.saturating_mul(parallel)
+        }
     }
 
     fn total(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
@@ -482,7 +523,7 @@ impl ModelShape {
         [
             self.kv_cache(req, ctx, parallel),
             recurrent,
-            self.compute_buffer(req, ctx, parallel),
+            self.compute_buffer(req, ctx),
             self.output_buffer(parallel),
             req.overhead_bytes,
         ]
@@ -496,14 +537,16 @@ impl ModelShape {
     /// head over every cached token, and the f32 mask), each with the
     /// micro-batch's activations. llama.cpp's graph allocator reuses memory
     /// between the phases, so they do not add up.
-    pub fn compute_buffer(&self, req: &PlanRequest, ctx: u64, parallel: u64) -> u64 {
+    pub fn compute_buffer(&self, req: &PlanRequest, ctx: u64) -> u64 {
         let ub = req.ubatch();
         let activations = self.embedding_length.saturating_mul(16).saturating_mul(ub);
         let logits = self.vocab_size.saturating_mul(4).saturating_mul(ub);
         let attention = if req.flash_attn() || self.layers.iter().all(|k| *k == LayerKind::Recurrent) {
             0
         } else {
-            let n_kv = ctx.saturating_mul(parallel);
+            // One micro-batch's queries over one stream's cells: separate
+            // caches split the micro-batch between them.
+            let n_kv = ctx;
             let scores = self.head_count.saturating_mul(n_kv).saturating_mul(ub).saturating_mul(4);
             scores.saturating_add(n_kv.saturating_mul(ub).saturating_mul(4))
         };
@@ -528,6 +571,11 @@ impl ModelShape {
         let sliding = match (self.sliding_window, req.swa_full()) {
             (None, _) => "no sliding layers".to_string(),
             (Some(_), true) => format!("sliding layers keep the whole context (a full-size SWA cache; {} keeps one by default)", req.runtime.as_str()),
+            (Some(w), false) if req.kv_unified() => format!(
+                "sliding layers keep min(ctx, pad256(window {w} x slots {} + micro-batch {})) cells ({a}.attention.sliding_window)",
+                req.parallel,
+                req.ubatch()
+            ),
             (Some(w), false) => format!(
                 "sliding layers keep min(ctx, pad256(window {w} + micro-batch {})) cells ({a}.attention.sliding_window)",
                 req.ubatch()
@@ -536,13 +584,17 @@ impl ModelShape {
         vec![
             self.explain_weights(&plan),
             format!(
-                "KV cache = {} B = per layer (key {} + value {}) x KV heads [{}] x {n}/{d} B ({:?}) x cells x parallel {}; {} full layers keep ctx {} cells; {sliding} ({a}.block_count, {a}.attention.head_count_kv, {a}.attention.key_length / value_length or embedding_length / head_count)",
+                "KV cache = {} B = per layer (key {} + value {}) x KV heads [{}] x {n}/{d} B ({:?}) x cells{}; {} full layers keep ctx {} cells; {sliding} ({a}.block_count, {a}.attention.head_count_kv, {a}.attention.key_length / value_length or embedding_length / head_count)",
                 plan.kv_cache,
                 self.key_length,
                 self.value_length,
                 heads.join(", "),
                 req.kv_type,
-                req.parallel,
+                if req.kv_unified() {
+                    format!(" (one cache shared by {} slots: a window per slot)", req.parallel)
+                } else {
+                    format!(" x slots {}", req.parallel)
+                },
                 plan.full_layers,
                 req.ctx
             ),
@@ -557,7 +609,7 @@ impl ModelShape {
                 if req.flash_attn() {
                     "no attention scores: flash attention".to_string()
                 } else {
-                    format!("attention scores: (heads {} + mask 1) x cells {} x {ub} x 4 B, flash attention off", self.head_count, req.ctx.saturating_mul(req.parallel))
+                    format!("attention scores: (heads {} + mask 1) x cells {} x {ub} x 4 B, flash attention off", self.head_count, req.ctx)
                 },
                 self.embedding_length,
             ),
@@ -636,7 +688,7 @@ impl ModelShape {
             recurrent_state: (count(LayerKind::Recurrent) as u64)
                 .saturating_mul(self.recurrent_state_bytes)
                 .saturating_mul(req.parallel),
-            compute_buffer: self.compute_buffer(req, req.ctx, req.parallel),
+            compute_buffer: self.compute_buffer(req, req.ctx),
             output_buffer: self.output_buffer(req.parallel),
             overhead: req.overhead_bytes,
             total,
@@ -821,9 +873,20 @@ mod tests {
         let one = qwen().plan(&req(8192, KvType::Q8_0));
         let mut r = req(8192, KvType::Q8_0);
         r.parallel = 4;
+        r.policy.kv_unified = Some(false);
         let four = qwen().plan(&r);
         assert_eq!(four.kv_cache, 4 * one.kv_cache);
         assert_eq!(four.recurrent_state, 4 * one.recurrent_state);
+        assert_eq!(four.output_buffer, 4 * one.output_buffer);
+        // Slots sharing one cache (llama-server's default): the context's
+        // cells are shared; each slot keeps its own recurrent state and logits.
+        r.policy.kv_unified = Some(true);
+        let shared = qwen().plan(&r);
+        assert_eq!(shared.kv_cache, one.kv_cache);
+        assert_eq!(shared.recurrent_state, 4 * one.recurrent_state);
+        assert_eq!(shared.output_buffer, 4 * one.output_buffer);
+        assert_eq!(PlanRequest::new(1, 8192, KvType::F16, Runtime::LlamaCpp).parallel, 4);
+        assert_eq!(PlanRequest::new(1, 8192, KvType::F16, Runtime::Ollama).parallel, 1);
         let at_max = qwen().plan(&req(one.max_ctx, KvType::Q8_0));
         assert!(at_max.fits);
         assert!(!qwen().plan(&req(one.max_ctx + 1, KvType::Q8_0)).fits);
@@ -854,6 +917,9 @@ mod tests {
         assert_eq!(full.kv_cache, 18 * 8192 * 1024);
         // A context shorter than the window's cells caps them.
         assert_eq!(shape.plan(&req(600, KvType::F16)).kv_cache, 18 * 600 * 1024);
+        // llama-server's four slots sharing one cache: a window for each.
+        let slots = shape.plan(&PlanRequest::new(1 << 30, 8192, KvType::F16, Runtime::LlamaCpp));
+        assert_eq!(slots.kv_cache, 3 * 8192 * 1024 + 15 * (4 * 512 + 512) * 1024);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct RunSpec {
     pub runtime: Option<Runtime>,
     /// Where the server departs from the runtime's memory defaults.
     pub policy: Policy,
+    /// The slots the server holds memory for; `None`: the runtime's default.
+    pub parallel: Option<u64>,
     /// Run even when the plan does not fit.
     pub allow_overcommit: bool,
     /// Run even when the model is only partly in VRAM.
@@ -60,6 +62,7 @@ impl RunSpec {
             kv_type: KvType::F16,
             runtime: None,
             policy: Policy::default(),
+            parallel: None,
             allow_overcommit: false,
             allow_partial_offload: false,
             allow_remote: false,
@@ -151,10 +154,7 @@ pub async fn prepare<'a, B: Backend + Sync>(
         let shape =
             ModelShape { tensors: info.tensors, ..ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0))? };
         let ctx = u64::from(spec.options.num_ctx);
-        Some(
-            shape
-                .plan(&PlanRequest { policy: spec.policy, ..PlanRequest::new(vram_bytes, ctx, spec.kv_type, runtime) }),
-        )
+        Some(shape.plan(&PlanRequest::new(vram_bytes, ctx, spec.kv_type, runtime).with(spec.policy, spec.parallel)))
     });
     if let Some(p) = plan.as_ref().filter(|p| !p.fits && !spec.allow_overcommit) {
         return Err(RunnerError::PlanDoesNotFit {

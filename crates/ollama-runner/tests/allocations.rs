@@ -150,6 +150,7 @@ fn the_plan_follows_the_windowed_cache_the_micro_batch_and_flash_attention() {
         flash_attn: Some(flash_attn),
         swa_full: Some(false),
         device: Some(Device::Cpu),
+        kv_unified: None,
     };
     for (ctx, policy) in [
         (4096, policy(512, false)),
@@ -158,8 +159,8 @@ fn the_plan_follows_the_windowed_cache_the_micro_batch_and_flash_attention() {
         (65536, policy(512, true)),
     ] {
         let a = Allocated::parse(&library_log(&python, &path, ctx, policy));
-        let plan =
-            shape.plan(&PlanRequest { policy, ..PlanRequest::new(4 << 30, ctx, KvType::F16, Runtime::LlamaCpp) });
+        // The `Llama` class holds one sequence.
+        let plan = shape.plan(&PlanRequest::new(4 << 30, ctx, KvType::F16, Runtime::LlamaCpp).with(policy, Some(1)));
         eprintln!("ctx {ctx}, {policy:?}:");
         holds(&plan, &a);
     }

@@ -46,6 +46,7 @@ fn spec(args: &RunArgs, model: &str, egress: &[String]) -> RunSpec {
     RunSpec {
         runtime: args.runtime,
         policy: args.policy.policy(),
+        parallel: args.policy.parallel,
         timeout: Duration::from_secs(args.timeout),
         attempts: args.attempts,
         gguf: args.gguf.clone(),
@@ -134,10 +135,9 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("pass --gguf FILE or --ollama-model NAME"),
     };
-    let mut request = PlanRequest::new(args.vram, args.ctx, args.kv_cache, args.runtime);
-    request.parallel = args.parallel;
+    let mut request = PlanRequest::new(args.vram, args.ctx, args.kv_cache, args.runtime)
+        .with(args.policy.policy(), args.policy.parallel);
     request.overhead_bytes = args.overhead.unwrap_or(request.overhead_bytes);
-    request.policy = args.policy.policy();
     let plan = shape.plan(&request);
     if args.explain {
         out!("{name}: {} architecture, {} layers", plan.architecture, shape.layers.len());
