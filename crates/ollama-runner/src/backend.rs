@@ -62,6 +62,10 @@ pub struct ModelInfo {
     pub backend_version: Option<String>,
     /// GGUF metadata (`general.architecture`, `<arch>.block_count`, ...).
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The slots the server holds memory for, where it reports them
+    /// (llama-server's `/props` `total_slots`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u64>,
     /// How the weights divide between devices, from a GGUF tensor table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tensors: Option<crate::plan::TensorSplit>,

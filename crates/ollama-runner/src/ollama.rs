@@ -199,7 +199,7 @@ impl Backend for OllamaBackend {
             size_bytes: tag.and_then(|t| t.size),
             backend_version: self.version().await.ok(),
             metadata,
-            tensors: None,
+            ..Default::default()
         })
     }
 

@@ -66,6 +66,18 @@ impl OpenAiBackend {
 }
 
 impl OpenAiBackend {
+    /// llama-server's `/props`: its slots and build. Other servers have no
+    /// such route; any failure is an answer of none.
+    async fn props(&self) -> (Option<u64>, Option<String>) {
+        let root = self.base.trim_end_matches("/v1");
+        self.sent.note(None);
+        let resp = self.http.get(format!("{root}/props")).timeout(self.control).send().await;
+        let Ok(resp) = resp.and_then(reqwest::Response::error_for_status) else { return (None, None) };
+        let v: Value = resp.json().await.unwrap_or_default();
+        let slots = v["total_slots"].as_u64().filter(|n| (1..=4096).contains(n));
+        (slots, v["build_info"].as_str().map(str::to_string))
+    }
+
     /// The prompt's token count as the server applies its chat template:
     /// the `usage` of a one-token, non-streamed request with the same
     /// messages. The server's prompt cache makes it nearly free.
@@ -138,7 +150,10 @@ impl Backend for OpenAiBackend {
                 message: format!("the server lists {}", ids.join(", ")),
             });
         }
-        Ok(ModelInfo { name: model.into(), backend_version: server, ..Default::default() })
+        let (slots, build) = self.props().await;
+        // llama-server names itself by its build in /props, not in a header.
+        let backend_version = server.or(build.map(|b| format!("llama.cpp {b}")));
+        Ok(ModelInfo { name: model.into(), backend_version, slots, ..Default::default() })
     }
 
     async fn complete(&self, req: &Request, timeout: Duration) -> Result<Reply, RunnerError> {

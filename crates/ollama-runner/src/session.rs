@@ -154,7 +154,9 @@ pub async fn prepare<'a, B: Backend + Sync>(
         let shape =
             ModelShape { tensors: info.tensors, ..ModelShape::from_metadata(&info.metadata, weights.unwrap_or(0))? };
         let ctx = u64::from(spec.options.num_ctx);
-        Some(shape.plan(&PlanRequest::new(vram_bytes, ctx, spec.kv_type, runtime).with(spec.policy, spec.parallel)))
+        Some(shape.plan(
+            &PlanRequest::new(vram_bytes, ctx, spec.kv_type, runtime).with(spec.policy, spec.parallel.or(info.slots)),
+        ))
     });
     if let Some(p) = plan.as_ref().filter(|p| !p.fits && !spec.allow_overcommit) {
         return Err(RunnerError::PlanDoesNotFit {

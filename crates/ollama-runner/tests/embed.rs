@@ -105,3 +105,28 @@ fn the_run_tasks_example_checks_the_plan_writes_json_lines_and_resumes() {
     assert_eq!(code, Some(0));
     assert!(stdout.starts_with("0 completed, 0 failed, 3 already done"), "{stdout}");
 }
+
+/// The plan follows what llama-server reports about itself: its slots from
+/// `/props` (here 2, not the automatic 4), the runtime from its build, and
+/// the weights' placement from the GGUF tensor table.
+#[tokio::test]
+async fn the_plan_takes_the_servers_own_slots() {
+    let Some(gguf) = test_support::tools::tool("BENCH_GGUF") else { return };
+    let server = test_support::props_server::FakeLlamaServer::start("gemma3", 2, "b7000-0123abc");
+    let b = AnyBackend::new(BackendKind::OpenAi, &server.url()).unwrap();
+    let mut spec = RunSpec::new("gemma3", SamplingOptions { num_ctx: 8192, ..Default::default() });
+    (spec.vram_bytes, spec.gguf) = (Some(4 << 30), Some(gguf));
+    let one = set(1);
+    let prepared = ollama_runner::prepare(&b, &one, &spec).await.unwrap();
+    let plan = prepared.plan.clone().unwrap();
+    assert_eq!((plan.request.runtime, plan.request.parallel), (ollama_runner::plan::Runtime::LlamaCpp, 2));
+    assert!(plan.request.kv_unified());
+    // Gemma 3 270M: 3 global layers keep 8192 cells once, 15 sliding layers a
+    // 512-token window per slot plus a micro-batch; 1 KiB per cell per layer.
+    assert_eq!(plan.kv_cache, 3 * 8192 * 1024 + 15 * 1536 * 1024);
+    assert!(plan.host_weights > 0, "the token embedding stays in host memory: {plan:?}");
+    assert_eq!(prepared.manifest.backend_version.as_deref(), Some("llama.cpp b7000-0123abc"));
+    // Set explicitly, the slots win over the server's.
+    spec.parallel = Some(1);
+    assert_eq!(ollama_runner::prepare(&b, &one, &spec).await.unwrap().plan.unwrap().request.parallel, 1);
+}

@@ -9,6 +9,7 @@ pub mod batch_server;
 pub mod github_server;
 mod http;
 pub mod ollama_server;
+pub mod props_server;
 pub mod tools;
 
 /// `n` bug-localisation tasks with trivial prompts (ids `task0`, `task1`, ...),
