@@ -2,6 +2,11 @@
 //! metadata written into the test (no weights are downloaded): KV bytes per
 //! token at f16 and q8_0, and the 32 GiB verdict at 8k and 32k context under
 //! llama.cpp's server profile. Weights are the published Q4_K_M file sizes.
+//!
+//! Gemma 4 31B, which the write-up also names, has no vector: neither its
+//! GGUF metadata nor its config was available to this project (no network
+//! beyond the package registries, and no package carries them), and a vector
+//! from guessed dimensions would pin a guess.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
