@@ -6,7 +6,10 @@
 //! whole context when the runtime keeps a full-size SWA cache
 //! (llama-cpp-python), else the window plus one micro-batch, padded to 256
 //! cells (llama.cpp's server, Ollama); a recurrent layer holds a fixed state
-//! per sequence. Parallel streams multiply all three. The compute buffer is
+//! per sequence. Slots with separate caches multiply all three; slots sharing
+//! one cache (llama-server's default) share the context's cells and keep a
+//! window each on sliding layers. Weights are placed per device from the
+//! tensor table ([`TensorSplit`], [`Device`]). The compute buffer is
 //! the logits of one micro-batch (vocabulary × 4 B × 512) plus activations
 //! (embedding × 4 B × 512 × 4); the output buffer is one row of logits per
 //! sequence (vocabulary × 4 B). The allowance left on top is stated in the
