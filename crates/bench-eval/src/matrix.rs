@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ollama_runner::plan::{parse_size, KvType, Plan, PlanRequest, Runtime};
+use ollama_runner::plan::{parse_size, KvType, Plan, PlanRequest, Policy, Runtime};
 use result_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,18 @@ pub struct Cell {
     pub args: Vec<String>,
 }
 
+impl Cell {
+    /// The `eval` arguments as shell words, `{cell}` replaced by the index
+    /// and `{hostname}` by the shell expansion `host` (`$host`).
+    fn shell_args(&self, host: &str) -> String {
+        let host = format!("'\"{host}\"'");
+        let index = self.index.to_string();
+        let words: Vec<String> =
+            self.args.iter().map(|a| quote(a).replace("{hostname}", &host).replace("{cell}", &index)).collect();
+        words.join(" ")
+    }
+}
+
 /// Where a cell stands in the shared store.
 #[derive(Debug, Clone, Serialize)]
 pub struct CellStatus {
@@ -207,8 +219,8 @@ impl Matrix {
         let runtime = flag("--runtime").map_or(Ok(Runtime::default()), str::parse)?;
         let shape = ollama_runner::gguf::shape(gguf)?;
         let parallel = flag("--parallel").map(str::parse).transpose().map_err(|e| bad(format!("--parallel: {e}")))?;
-        let request = PlanRequest::new(parse_size(vram)?, ctx, kv, runtime);
-        Ok(Some(shape.plan(&PlanRequest { parallel: parallel.unwrap_or(request.parallel), ..request })))
+        let request = PlanRequest::new(parse_size(vram)?, ctx, kv, runtime).with(Policy::default(), parallel);
+        Ok(Some(shape.plan(&request)))
     }
 
     /// Each cell's progress in the shared store: its latest run of the same
@@ -252,17 +264,8 @@ impl Matrix {
         s.push_str(&format!("#SBATCH --output={}/cell-%a.log\n", self.out_dir.display()));
         s.push_str("set -euo pipefail\nhost=$(hostname)\ncase \"$SLURM_ARRAY_TASK_ID\" in\n");
         for c in &cells {
-            let argv: Vec<String> = c
-                .args
-                .iter()
-                .map(|a| quote(a).replace("{hostname}", "'\"$host\"'").replace("{cell}", &c.index.to_string()))
-                .collect();
-            s.push_str(&format!(
-                "  {}) exec {} {} ;;\n",
-                c.index,
-                quote(&bench_cli.display().to_string()),
-                argv.join(" ")
-            ));
+            let (i, exe, argv) = (c.index, quote(&bench_cli.display().to_string()), c.shell_args("$host"));
+            s.push_str(&format!("  {i}) exec {exe} {argv} ;;\n"));
         }
         s.push_str("  *) echo \"no cell $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac\n");
         s
@@ -274,12 +277,7 @@ impl Matrix {
         let cells = self.cells();
         let mut case = String::from("case \"$JOB_COMPLETION_INDEX\" in\n");
         for c in &cells {
-            let argv: Vec<String> = c
-                .args
-                .iter()
-                .map(|a| quote(a).replace("{hostname}", "'\"$(hostname)\"'").replace("{cell}", &c.index.to_string()))
-                .collect();
-            case.push_str(&format!("  {}) exec bench-cli {} ;;\n", c.index, argv.join(" ")));
+            case.push_str(&format!("  {}) exec bench-cli {} ;;\n", c.index, c.shell_args("$(hostname)")));
         }
         case.push_str("  *) exit 2 ;;\nesac\n");
         let script: String = case.lines().map(|l| format!("          {l}\n")).collect();
