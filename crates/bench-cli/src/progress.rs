@@ -49,8 +49,8 @@ impl Reporter {
         }
     }
 
-    pub fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
     }

@@ -113,12 +113,7 @@ pub fn grading_env(
             expected: set.snapshot_id.clone(),
         });
     }
-    let mut spec = spec.clone();
-    if spec.test_cmd.is_none() {
-        let cmd = shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))
-            .map_err(|e| EvalError::TestCommand { taskset: set.taskset_id.clone(), reason: e.to_string() })?;
-        spec.test_cmd = Some(cmd);
-    }
+    let spec = recorded_command(set, spec)?;
     let env = test_env(&snap, &Rules::default(), &spec)?;
     let warning = (env.environment().fingerprint != record.environment.fingerprint).then(|| {
         format!(
@@ -128,4 +123,27 @@ pub fn grading_env(
         )
     });
     Ok((Some(env), warning))
+}
+
+/// `spec` with `set`'s recorded test command, unless it names another.
+fn recorded_command(set: &TaskSet, spec: &Spec) -> Result<Spec, EvalError> {
+    let mut spec = spec.clone();
+    if let (None, Some(record)) = (&spec.test_cmd, &set.execution) {
+        let cmd = shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))
+            .map_err(|e| EvalError::TestCommand { taskset: set.taskset_id.clone(), reason: e.to_string() })?;
+        spec.test_cmd = Some(cmd);
+    }
+    Ok(spec)
+}
+
+/// Derives `recorded` again from `src` under `rules`, for a byte-for-byte
+/// comparison: the same count, and for an execution-verified set its tests
+/// (under its recorded test command unless `spec` names another).
+pub fn rederive(recorded: &TaskSet, src: &Source, rules: &Rules, spec: Option<&Spec>) -> Result<Derived, EvalError> {
+    let spec = match (&recorded.execution, spec) {
+        (None, spec) => spec.cloned(),
+        (Some(_), Some(spec)) => Some(recorded_command(recorded, spec)?),
+        (Some(_), None) => return Err(EvalError::NeedsTests { taskset: recorded.taskset_id.clone() }),
+    };
+    derive(src, rules, Some(recorded.requested), spec.as_ref())
 }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use bench_core::TaskSet;
+use bench_core::{Grade, TaskSet, TestOracle};
 use ollama_runner::batch::BatchClient;
 use ollama_runner::{AnyBackend, Backend, Progress, RunSpec};
 use result_store::Store;
+use task_synth::Calibration;
 
 use crate::{BatchProgress, EvalError, StoredRun};
 
@@ -57,4 +58,44 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// What [`evaluate`] reports as it goes, for a display.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The gaming floors, measured before any model runs.
+    Calibrated(&'a Calibration),
+    /// A model's run begins (or resumes).
+    Started(&'a str),
+    /// A step of the current model's run.
+    Step(Step<'a>),
+    /// The current model's run is recorded.
+    Ran(&'a StoredRun),
+    /// The current model's run is graded.
+    Graded(&'a str, i64, &'a [Grade]),
+}
+
+/// The main job after synthesis: the gaming floors recorded first (the
+/// report shows every score beside them), then each run in turn, resumed
+/// where a previous invocation stopped, its model unloaded before the next
+/// where the server allows, and graded.
+pub async fn evaluate(
+    driver: &mut Driver,
+    set: &TaskSet,
+    runs: &[RunSpec],
+    store: &Store,
+    oracle: Option<&dyn TestOracle>,
+    mut on: impl FnMut(Event<'_>) + Send,
+) -> Result<(), EvalError> {
+    on(Event::Calibrated(&crate::calibrate_set(set, oracle, Some(store)).await?));
+    for (i, spec) in runs.iter().enumerate() {
+        on(Event::Started(&spec.model));
+        let run = driver.run_model(set, spec, store, true, |s| on(Event::Step(s))).await?;
+        on(Event::Ran(&run));
+        if i + 1 < runs.len() {
+            driver.unload(&spec.model).await?;
+        }
+        on(Event::Graded(&spec.model, run.id, &crate::grade_run(store, run.id, oracle).await?));
+    }
+    Ok(())
 }

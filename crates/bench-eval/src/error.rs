@@ -53,10 +53,18 @@ pub enum EvalError {
         source: Box<EvalError>,
     },
     /// An execution-verified task set cannot be graded without its tests.
-    #[error("task set {taskset}: it is execution-verified; grading needs its source and an interpreter")]
+    #[error("task set {taskset}: it is execution-verified; its tests need its source and an interpreter")]
     NeedsTests {
         /// The task set's id.
         taskset: String,
+    },
+    /// A scheduler refused a job.
+    #[error("{job}: {reason}")]
+    Submit {
+        /// The job file.
+        job: String,
+        /// What the scheduler said, in one line.
+        reason: String,
     },
     /// The source given for grading is not the one the task set came from.
     #[error("{source_path}: snapshot {found} is not the task set's snapshot {expected}")]

@@ -5,6 +5,7 @@
 //! ([`calibrate_set`]). `bench-cli` is argument parsing around these; the
 //! report is `bench-report`.
 
+pub mod args;
 mod batch;
 mod derive;
 mod driver;
@@ -15,8 +16,8 @@ mod store;
 pub mod text;
 
 pub use batch::{run_batch, BatchProgress};
-pub use derive::{derive, extraction, files, grading_env, test_env, Derived, Source};
-pub use driver::{Driver, Step};
+pub use derive::{derive, extraction, files, grading_env, rederive, test_env, Derived, Source};
+pub use driver::{evaluate, Driver, Event, Step};
 pub use error::EvalError;
 pub use github::{fetch as fetch_github, Fetched, GithubRef, GithubSpec};
-pub use store::{calibrate_set, grade_run, ingest_promptfoo, run_model, StoredRun};
+pub use store::{calibrate_set, grade_run, grade_runs, ingest_promptfoo, run_model, StoredRun};

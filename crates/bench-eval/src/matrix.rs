@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ollama_runner::plan::{parse_size, KvType, Plan, PlanRequest, Policy, Runtime};
+use ollama_runner::plan::Plan;
 use result_store::Store;
 use serde::{Deserialize, Serialize};
 
+use crate::args::EvalArgs;
 use crate::EvalError;
 
 /// A matrix file (YAML).
@@ -66,7 +67,8 @@ pub struct MatrixModel {
     /// The GGUF file, for servers that cannot describe the model.
     #[serde(default)]
     pub gguf: Option<PathBuf>,
-    /// Further `eval` arguments for this model (`--kv-cache q8_0`, `--runtime …`).
+    /// Further `eval` arguments for this model (`--kv-cache q8_0`, `--runtime …`);
+    /// they win over the matrix's `eval_args`.
     #[serde(default)]
     pub args: Vec<String>,
 }
@@ -112,6 +114,11 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell's `eval` line, parsed as `eval` parses it.
+    pub fn eval_args(&self) -> Result<EvalArgs, String> {
+        EvalArgs::parse_line(&self.args)
+    }
+
     /// The `eval` arguments as shell words, `{cell}` replaced by the index
     /// and `{hostname}` by the shell expansion `host` (`$host`).
     fn shell_args(&self, host: &str) -> String {
@@ -162,6 +169,10 @@ impl Matrix {
         if let Some(b) = m.models.iter().find(|m| !matches!(m.backend.as_str(), "ollama" | "openai")) {
             return Err(bad(format!("model {}: backend {:?} is not ollama or openai", b.name, b.backend)));
         }
+        // Every cell's line as its `eval` will parse it, here rather than on a node hours later.
+        for c in m.cells() {
+            c.eval_args().map_err(|e| bad(format!("cell {} ({} x {}): {e}", c.index, c.source, c.model)))?;
+        }
         Ok(m)
     }
 
@@ -195,32 +206,28 @@ impl Matrix {
                 if let Some(g) = &m.gguf {
                     args.extend(["--gguf".into(), g.display().to_string()]);
                 }
-                args.extend(m.args.iter().cloned());
+                // The model's own arguments last: where both set one, the model's wins.
                 args.extend(self.eval_args.iter().cloned());
+                args.extend(m.args.iter().cloned());
                 cells.push(Cell { index, source: s.source.clone(), rev: s.rev.clone(), model: m.name.clone(), args });
             }
         }
         cells
     }
 
-    /// A cell's VRAM plan, where the matrix gives its model's budget and
-    /// GGUF file (else the server describes the model when the cell runs),
-    /// under the settings the cell's `eval` gets (`--num-ctx`, `--kv-cache`,
-    /// `--runtime`, `--parallel`; the last one given wins, as in `eval`).
+    /// A cell's VRAM plan, where its `eval` line gives a budget and a GGUF
+    /// file (else the server describes the model when the cell runs), under
+    /// the settings that line gives, as its `eval` plans before asking the server.
     pub fn plan(&self, cell: &Cell) -> Result<Option<Plan>, EvalError> {
-        let model = self.models.iter().find(|m| m.name == cell.model);
-        let Some((vram, gguf)) = model.and_then(|m| Some((m.vram.as_deref()?, m.gguf.as_deref()?))) else {
-            return Ok(None);
-        };
-        let flag = |name: &str| cell.args.windows(2).rev().find(|w| w[0] == name).map(|w| w[1].as_str());
-        let bad = |reason: String| EvalError::Matrix { file: format!("cell {}", cell.index), reason };
-        let ctx = flag("--num-ctx").map_or(Ok(4096), str::parse).map_err(|e| bad(format!("--num-ctx: {e}")))?;
-        let kv = flag("--kv-cache").map_or(Ok(KvType::F16), str::parse)?;
-        let runtime = flag("--runtime").map_or(Ok(Runtime::default()), str::parse)?;
-        let shape = ollama_runner::gguf::shape(gguf)?;
-        let parallel = flag("--parallel").map(str::parse).transpose().map_err(|e| bad(format!("--parallel: {e}")))?;
-        let request = PlanRequest::new(parse_size(vram)?, ctx, kv, runtime).with(Policy::default(), parallel);
-        Ok(Some(shape.plan(&request)))
+        let run =
+            cell.eval_args().map_err(|reason| EvalError::Matrix { file: format!("cell {}", cell.index), reason })?.run;
+        let (Some(vram), Some(gguf)) = (run.vram, &run.gguf) else { return Ok(None) };
+        Ok(Some(ollama_runner::gguf::shape(gguf)?.plan(&run.plan_request(vram))))
+    }
+
+    /// Every cell with its plan, as [`Matrix::plan`] makes it.
+    pub fn plans(&self) -> Result<Vec<(Cell, Option<Plan>)>, EvalError> {
+        self.cells().into_iter().map(|c| self.plan(&c).map(|p| (c, p))).collect()
     }
 
     /// Each cell's progress in the shared store: its latest run of the same
@@ -242,6 +249,19 @@ impl Matrix {
             rows.push(CellStatus { cell: c.index, source: c.source, model: c.model, run, state, results, tasks });
         }
         Ok(rows)
+    }
+
+    /// Writes the scheduler's job for every cell under `out_dir`: a Slurm
+    /// array script running `bench_cli`, or a Kubernetes Indexed Job for `image`.
+    pub fn write_job(&self, engine: Engine, bench_cli: &Path, image: &str) -> Result<PathBuf, EvalError> {
+        let (path, text) = match engine {
+            Engine::Slurm => (self.out_dir.join("matrix.sbatch"), self.sbatch(bench_cli)),
+            Engine::Kubernetes => (self.out_dir.join("matrix-job.yaml"), self.kubernetes(image)),
+        };
+        let failed = |e: std::io::Error| EvalError::Submit { job: path.display().to_string(), reason: e.to_string() };
+        std::fs::create_dir_all(&self.out_dir).map_err(failed)?;
+        std::fs::write(&path, text).map_err(failed)?;
+        Ok(path)
     }
 
     /// A Slurm batch script: a job array with one task per cell, each
@@ -291,6 +311,29 @@ impl Matrix {
             n = cells.len()
         )
     }
+}
+
+/// The scheduler a matrix is submitted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// A Slurm job array, submitted with sbatch.
+    Slurm,
+    /// A Kubernetes Indexed Job manifest, written for kubectl (not submitted).
+    Kubernetes,
+}
+
+/// Submits a Slurm array script with `sbatch`; returns the job id.
+pub fn submit_slurm(script: &Path) -> Result<String, EvalError> {
+    let failed = |reason: String| EvalError::Submit { job: script.display().to_string(), reason };
+    let out = std::process::Command::new("sbatch")
+        .arg("--parsable")
+        .arg(script)
+        .output()
+        .map_err(|e| failed(format!("cannot run sbatch (is Slurm installed here?): {e}")))?;
+    if !out.status.success() {
+        return Err(failed(format!("sbatch: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// A shell word, always single-quoted, so that `{hostname}` can be spliced

@@ -1,6 +1,9 @@
+use std::collections::BTreeMap;
+
 use bench_core::{Grade, TaskSet, TestOracle};
 use ollama_runner::{Backend, Finished, Progress, RunSpec};
-use result_store::Store;
+use py_testenv::TestEnv;
+use result_store::{PassRate, Store};
 use task_synth::Calibration;
 
 use crate::EvalError;
@@ -67,6 +70,30 @@ pub async fn grade_run(store: &Store, run: i64, env: Option<&dyn TestOracle>) ->
     let grades = task_synth::grade_completions(&set, &completions, env);
     store.put_grades(run, &grades).await?;
     Ok(grades)
+}
+
+/// Grades `run`, or every run in the store, each task set's test
+/// environment made once by `env_for`; returns the graded runs' pass rates.
+pub async fn grade_runs(
+    store: &Store,
+    run: Option<i64>,
+    mut env_for: impl FnMut(&TaskSet) -> Result<Option<TestEnv>, EvalError>,
+) -> Result<Vec<PassRate>, EvalError> {
+    let runs: Vec<i64> = match run {
+        Some(r) => vec![store.run(r).await?.id],
+        None => store.runs().await?.into_iter().map(|r| r.id).collect(),
+    };
+    let mut envs: BTreeMap<String, Option<TestEnv>> = BTreeMap::new();
+    for r in &runs {
+        let set_id = store.run(*r).await?.task_set_id;
+        if !envs.contains_key(&set_id) {
+            let env = env_for(&store.task_set(&set_id).await?)?;
+            envs.insert(set_id.clone(), env);
+        }
+        let env = envs.get(&set_id).and_then(Option::as_ref).map(|e| e as &dyn TestOracle);
+        grade_run(store, *r, env).await?;
+    }
+    Ok(store.pass_rates().await?.into_iter().filter(|p| runs.contains(&p.run_id)).collect())
 }
 
 /// Calibrates `set` and, with a store, records the floors for the report.

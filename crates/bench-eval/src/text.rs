@@ -9,6 +9,9 @@ use repo_scan::Snapshot;
 use result_store::PassRate;
 use task_synth::Calibration;
 
+use ollama_runner::plan::Plan;
+
+use crate::matrix::Cell;
 use crate::StoredRun;
 
 /// How the baseline settled ground truth.
@@ -160,4 +163,22 @@ pub fn run_summary(run: &StoredRun, tasks: usize) -> String {
         run.id, c.completed, c.failed, c.skipped_already_done
     );
     s
+}
+
+/// A matrix's cells, each with its plan's verdict and its `eval` line.
+pub fn matrix_plans(plans: &[(Cell, Option<Plan>)]) -> String {
+    let mut out = String::new();
+    for (c, plan) in plans {
+        let verdict = match plan {
+            Some(p) => {
+                let v = if p.fits { "fits" } else { "DOES NOT FIT" };
+                format!("plan {} of {} bytes: {v}", p.total, p.request.vram_bytes)
+            }
+            None => "planned when the cell runs (the server describes the model)".into(),
+        };
+        let rev = c.rev.as_deref().map(|r| format!("@{r}")).unwrap_or_default();
+        let line = shlex::try_join(c.args.iter().map(String::as_str)).unwrap_or_else(|_| c.args.join(" "));
+        let _ = writeln!(out, "cell {}: {}{rev} x {}: {verdict}\n  bench-cli {line}", c.index, c.source, c.model);
+    }
+    out
 }

@@ -61,3 +61,48 @@ fn a_bad_matrix_is_a_one_line_error_naming_the_file() {
         assert!(e.contains("matrix.yaml: ") && e.contains(want) && !e.contains('\n'), "{e}");
     }
 }
+
+#[test]
+fn a_cell_that_eval_would_refuse_is_refused_when_the_matrix_is_loaded() {
+    for (args, want) in
+        [("[--kv-cache, q9_0]", "q9_0"), ("[--num-cxt, '2048']", "--num-cxt"), ("[--flash-attn, maybe]", "maybe")]
+    {
+        let e = load(&FILE.replace("[--kv-cache, q8_0]", args)).unwrap_err().to_string();
+        assert!(e.contains("matrix.yaml: cell 0 (/srv/repos/api x qwen3.6:35b-a3b): "), "{e}");
+        assert!(e.contains(want) && !e.contains('\n'), "{e}");
+    }
+}
+
+#[test]
+fn a_models_own_setting_wins_over_the_matrix_wide_one() {
+    let m = load(&FILE.replace("[--kv-cache, q8_0]", "[--num-ctx, '2048']")).unwrap();
+    let cells = m.cells();
+    assert_eq!(cells[0].eval_args().unwrap().run.sampling.num_ctx, 2048);
+    assert_eq!(cells[1].eval_args().unwrap().run.sampling.num_ctx, 8192);
+}
+
+/// The cell's plan is the plan its `eval` makes: every memory setting on
+/// its line counts (before, only the context, KV type, runtime and slots did).
+#[test]
+fn a_cells_plan_reads_every_setting_on_its_line() {
+    use ollama_runner::plan::{Device, KvType, PlanRequest, Policy, Runtime};
+    let Some(gguf) = test_support::tools::tool("BENCH_GGUF") else { return };
+    let settings = "[--flash-attn, 'off', --ubatch, '256', --device, cpu, --parallel, '2', --runtime, llama.cpp]";
+    let text = FILE.replace("[--kv-cache, q8_0]", settings).replacen(
+        "    vram: 32GiB\n",
+        &format!("    vram: 32GiB\n    gguf: {}\n", gguf.display()),
+        1,
+    );
+    let m = load(&text).unwrap();
+    let plan = m.plan(&m.cells()[0]).unwrap().unwrap();
+    let policy = Policy { ubatch: Some(256), flash_attn: Some(false), device: Some(Device::Cpu), ..Policy::default() };
+    let request = PlanRequest::new(32 << 30, 8192, KvType::F16, Runtime::LlamaCpp).with(policy, Some(2));
+    let shape = ollama_runner::gguf::shape(&gguf).unwrap();
+    assert_eq!(plan, shape.plan(&request));
+    let unset = PlanRequest::new(32 << 30, 8192, KvType::F16, Runtime::LlamaCpp);
+    assert_ne!(plan.total, shape.plan(&unset).total, "the settings change the plan");
+    // Ollama's cells plan with Ollama's runtime unless the line says otherwise.
+    let text = FILE.replacen("    vram: 32GiB\n", &format!("    vram: 32GiB\n    gguf: {}\n", gguf.display()), 2);
+    let m = load(&text).unwrap();
+    assert_eq!(m.plan(&m.cells()[1]).unwrap().unwrap().request.runtime, Runtime::Ollama);
+}

@@ -28,6 +28,17 @@ impl Format {
         }
     }
 
+    /// Writes the report in this format to `path`.
+    pub fn write(self, report: &Report, path: &std::path::Path) -> Result<(), ReportError> {
+        std::fs::write(path, self.render(report)?)
+            .map_err(|source| ReportError::Io { path: path.display().to_string(), source })
+    }
+
+    /// Writes `report.{md,html,json}` under `dir`.
+    pub fn write_all(report: &Report, dir: &std::path::Path) -> Result<(), ReportError> {
+        Format::ALL.iter().try_for_each(|f| f.write(report, &dir.join(format!("report.{}", f.extension()))))
+    }
+
     /// The report in this format.
     pub fn render(self, report: &Report) -> Result<String, ReportError> {
         Ok(match self {

@@ -42,6 +42,12 @@ pub enum ReportError {
     },
     #[error("cannot encode the report as JSON")]
     Encode(#[source] serde_json::Error),
+    #[error("{path}: cannot write")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0:?}: expected md, html or json")]
     Format(String),
 }

@@ -180,3 +180,27 @@ export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_SHARING=1 PROMPTFOO_DISAB
     s.push_str("```\n");
     s
 }
+
+/// Writes one config per model and a README with the commands under `dir`
+/// (with the `results/` directory the configs write into); returns the
+/// files written.
+pub fn write_dir(
+    dir: &std::path::Path,
+    set: &TaskSet,
+    specs: &[ModelSpec],
+    options: &SamplingOptions,
+) -> Result<Vec<std::path::PathBuf>, crate::EmitError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| crate::EmitError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir.join("results")).map_err(io(dir))?;
+    let configs = specs.iter().map(|s| (format!("{}.promptfooconfig.yaml", s.slug()), config(set, s, options)));
+    let mut written = Vec::new();
+    for (name, text) in configs.chain([("README.md".to_string(), readme(set, specs))]) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}

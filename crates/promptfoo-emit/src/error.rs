@@ -8,6 +8,12 @@ pub enum EmitError {
     Malformed { path: String, reason: String },
     #[error("{path}: result {index} names task {task_id}, which is not in task set {taskset_id}")]
     UnknownTask { path: String, index: usize, task_id: String, taskset_id: String },
+    #[error("{path}: cannot read or write")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: results are for task set {found}, not {expected}")]
     OtherTaskSet { path: String, found: String, expected: String },
 }

@@ -13,6 +13,6 @@ mod emit;
 mod error;
 mod ingest;
 
-pub use emit::{config, readme, ModelSpec, Provider};
+pub use emit::{config, readme, write_dir, ModelSpec, Provider};
 pub use error::EmitError;
 pub use ingest::{ingest, Ingested};

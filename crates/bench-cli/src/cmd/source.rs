@@ -1,26 +1,17 @@
 use std::process::ExitCode;
 
+use bench_eval::args::SourceArgs;
 use py_ast_meta::ExtractRules;
 
-use super::print_json;
-use crate::cli::SourceArgs;
+use super::show;
 
 pub(crate) fn scan(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let snap = src.source().snapshot()?;
-    if json {
-        print_json(&snap)?;
-    } else {
-        out_nonl!("{}", bench_eval::text::snapshot(&snap));
-    }
+    show(json, &src.source().snapshot()?, bench_eval::text::snapshot)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn extract(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
     let ex = bench_eval::extraction(&src.source().snapshot()?, &ExtractRules::default());
-    if json {
-        print_json(&ex)?;
-    } else {
-        out_nonl!("{}", bench_eval::text::extraction(&ex));
-    }
+    show(json, &ex, bench_eval::text::extraction)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,75 +1,43 @@
+//! `synth`, `verify` and `emit-promptfoo`: task sets derived, re-derived and
+//! written for promptfoo.
+
 use std::path::Path;
 use std::process::ExitCode;
 
+use bench_core::SamplingOptions;
+use bench_eval::args::DeriveArgs;
 use bench_eval::Derived;
-use task_synth::Rules;
+use promptfoo_emit::ModelSpec;
 
-use crate::cli::{ExecArgs, SourceArgs};
-
-pub(crate) fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
-    Ok(match path {
-        Some(p) => Rules::load(p)?,
-        None => Rules::default(),
-    })
-}
-
-/// `bench_eval::derive`, telling the user on stderr how ground truth was settled.
-pub(crate) fn derive(
-    src: &SourceArgs,
-    rules: &Rules,
-    count: Option<usize>,
-    exec: &ExecArgs,
-) -> anyhow::Result<Derived> {
-    let d = bench_eval::derive(&src.source(), rules, count, super::exec::spec(exec).as_ref())?;
+/// Prints how ground truth was settled on stderr.
+pub(crate) fn noted(d: Derived) -> Derived {
     for note in &d.notes {
         eprintln!("{note}");
     }
-    Ok(d)
+    d
 }
 
-pub(crate) fn synth(
-    src: &SourceArgs,
-    rules: Option<&Path>,
-    count: Option<usize>,
-    out: &Path,
-    json: bool,
-    exec: &ExecArgs,
-) -> anyhow::Result<ExitCode> {
-    let set = derive(src, &load_rules(rules)?, count, exec)?.set;
+pub(crate) fn synth(derive: &DeriveArgs, count: Option<usize>, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let set = noted(derive.derive(count)?).set;
     task_synth::save_task_set(out, &set)?;
-    if json {
-        super::print_json(&serde_json::json!({
-            "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,
-            "tasks": set.tasks.len(), "out": out.display().to_string(),
-            "execution_verified": set.execution_verified(),
-        }))?;
-    } else {
-        out!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), out.display());
-        out_nonl!("{}", bench_eval::text::task_set(&set));
-    }
+    let summary = serde_json::json!({
+        "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,
+        "tasks": set.tasks.len(), "out": out.display().to_string(), "execution_verified": set.execution_verified(),
+    });
+    super::show(json, &summary, |_| {
+        let (id, n, text) = (&set.taskset_id, set.tasks.len(), bench_eval::text::task_set(&set));
+        format!("task set {id} ({n} tasks) -> {}\n{text}", out.display())
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify(
-    src: &SourceArgs,
-    tasks: &Path,
-    rules: Option<&Path>,
-    exec: &ExecArgs,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn verify(derive: &DeriveArgs, tasks: &Path) -> anyhow::Result<ExitCode> {
     let recorded = task_synth::load_task_set(tasks)?;
-    let mut exec = exec.clone();
-    if let Some(record) = &recorded.execution {
-        anyhow::ensure!(
-            exec.python.is_some(),
-            "{}: the task set is execution-verified; give --python to re-derive it",
-            tasks.display()
-        );
-        if exec.test_cmd.is_none() {
-            exec.test_cmd = Some(shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))?);
-        }
-    }
-    let rederived = derive(src, &load_rules(rules)?, Some(recorded.requested), &exec)?.set;
-    match task_synth::first_difference(&recorded, &rederived) {
+    let rederived = derive.rederive(&recorded).map_err(|e| match e {
+        e @ bench_eval::EvalError::NeedsTests { .. } => anyhow::anyhow!("{}: {e} (give --python)", tasks.display()),
+        e => e.into(),
+    })?;
+    match task_synth::first_difference(&recorded, &noted(rederived).set) {
         None => {
             out!("verified: {} re-derives byte for byte (task set {})", tasks.display(), recorded.taskset_id);
             Ok(ExitCode::SUCCESS)
@@ -79,4 +47,18 @@ pub(crate) fn verify(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+pub(crate) fn emit(
+    tasks: &Path,
+    models: &[String],
+    out_dir: &Path,
+    options: &SamplingOptions,
+) -> anyhow::Result<ExitCode> {
+    let set = task_synth::load_task_set(tasks)?;
+    let specs: Vec<ModelSpec> = models.iter().map(|m| ModelSpec::parse(m)).collect::<Result<_, _>>()?;
+    for path in promptfoo_emit::write_dir(out_dir, &set, &specs, options)? {
+        out!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
