@@ -40,11 +40,16 @@ pub struct SourceArgs {
 impl SourceArgs {
     /// The source, `github:` references cached under the user's cache directory.
     pub fn source(&self) -> Source {
-        let mut github = GithubSpec::new(default_cache().unwrap_or_else(std::env::temp_dir).join("sources"));
+        let mut github = github_cache();
         github.api = self.github_api.clone();
         github.allow_egress = ollama_runner::acknowledged(&self.egress, "github");
         Source { path: self.source.clone(), rev: self.rev.clone(), github: Some(github) }
     }
+}
+
+/// `github:` sources from the cache only, until egress is acknowledged.
+fn github_cache() -> GithubSpec {
+    GithubSpec::new(default_cache().unwrap_or_else(std::env::temp_dir).join("sources"))
 }
 
 /// `$XDG_CACHE_HOME/bench-cli` or `~/.cache/bench-cli`.
@@ -137,9 +142,11 @@ pub struct OriginArgs {
 }
 
 impl OriginArgs {
-    /// The source, when given; a task set's origin is never fetched.
+    /// The source, when given; a `github:` origin comes from the cache
+    /// (where deriving the task set put it), never fetched.
     pub fn source(&self) -> Option<Source> {
-        self.source.clone().map(|path| Source::local(path, self.rev.clone()))
+        let path = self.source.clone()?;
+        Some(Source { path, rev: self.rev.clone(), github: Some(github_cache()) })
     }
 }
 

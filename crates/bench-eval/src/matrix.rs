@@ -219,10 +219,13 @@ impl Matrix {
     /// file (else the server describes the model when the cell runs), under
     /// the settings that line gives, as its `eval` plans before asking the server.
     pub fn plan(&self, cell: &Cell) -> Result<Option<Plan>, EvalError> {
-        let run =
-            cell.eval_args().map_err(|reason| EvalError::Matrix { file: format!("cell {}", cell.index), reason })?.run;
+        let run = self.cell_args(cell)?.run;
         let (Some(vram), Some(gguf)) = (run.vram, &run.gguf) else { return Ok(None) };
         Ok(Some(ollama_runner::gguf::shape(gguf)?.plan(&run.plan_request(vram))))
+    }
+
+    fn cell_args(&self, cell: &Cell) -> Result<EvalArgs, EvalError> {
+        cell.eval_args().map_err(|reason| EvalError::Matrix { file: format!("cell {}", cell.index), reason })
     }
 
     /// Every cell with its plan, as [`Matrix::plan`] makes it.
@@ -236,7 +239,8 @@ impl Matrix {
         let runs = store.runs().await?;
         let mut rows = Vec::new();
         for c in self.cells() {
-            let snap = crate::Source::local(&c.source, c.rev.clone()).snapshot()?;
+            // The cell's source as its `eval` reads it (a `github:` one from the cache).
+            let snap = self.cell_args(&c)?.derive.src.source().snapshot()?;
             let run = runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == snap.snapshot_id);
             let (state, results, tasks, run) = match run {
                 None => ("not started", 0, 0, None),
