@@ -59,3 +59,59 @@ fn an_execution_verified_set_is_not_graded_without_its_tests() {
     assert!(matches!(err, EvalError::NeedsTests { .. }), "{err}");
     assert!(err.to_string().contains(&set.taskset_id) && !err.to_string().contains("--"), "{err}");
 }
+
+/// The whole job after synthesis, as `eval` runs it, parsed from an `eval`
+/// line: floors first, each model in turn (the first unloaded before the
+/// second), each graded, every step reported; rerun, it resumes and sends
+/// nothing.
+#[tokio::test]
+async fn evaluate_runs_each_model_in_turn_from_an_eval_line() {
+    use bench_eval::args::EvalArgs;
+    use bench_eval::Event;
+    use std::sync::atomic::Ordering;
+
+    let server = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.sqlite");
+    let fixture = workspace_root().join("tests/fixtures/tinyvalidator");
+    let line: Vec<String> = ["eval", fixture.to_str().unwrap(), "--model", "qwen-a", "--model", "qwen-b"]
+        .into_iter()
+        .chain(["--db", db.to_str().unwrap(), "--count", "4", "--backend", "ollama", "--endpoint", &server.url()])
+        .chain(["--num-ctx", "2048", "--num-ctx", "1024"])
+        .map(String::from)
+        .collect();
+    let args = EvalArgs::parse_line(&line).unwrap();
+    assert_eq!(args.run.sampling.num_ctx, 1024, "the last value of a setting wins");
+    let set = args.derive.derive(Some(args.count)).unwrap().set;
+    let store = Store::open(&db).await.unwrap();
+    let specs: Vec<_> = args.models.iter().map(|m| args.run.spec(m, &[])).collect();
+    let mut driver = args.run.driver(&[]).unwrap();
+    let mut seen = Vec::new();
+    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, |e| {
+        seen.push(match e {
+            Event::Calibrated(_) => "floors".to_string(),
+            Event::Started(m) => format!("start {m}"),
+            Event::Step(_) => "step".into(),
+            Event::Ran(r) => format!("ran {}", r.id),
+            Event::Graded(m, run, grades) => format!("graded {m} run {run}: {}", grades.len()),
+        });
+    })
+    .await
+    .unwrap();
+    let steps = ["step", "step", "step", "step"];
+    let want: Vec<&str> = ["floors", "start qwen-a"]
+        .into_iter()
+        .chain(steps)
+        .chain(["ran 1", "graded qwen-a run 1: 4", "start qwen-b"])
+        .chain(steps)
+        .chain(["ran 2", "graded qwen-b run 2: 4"])
+        .collect();
+    assert_eq!(seen, want);
+    assert_eq!(server.state.unloads.load(Ordering::SeqCst), 1, "one model resident at a time");
+    assert_eq!(server.state.options.lock().unwrap()[0]["num_ctx"], 1024);
+
+    let sent = server.state.chat_requests.load(Ordering::SeqCst);
+    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, |_| {}).await.unwrap();
+    assert_eq!(server.state.chat_requests.load(Ordering::SeqCst), sent, "a rerun resumes and sends nothing");
+    assert_eq!(store.runs().await.unwrap().len(), 2);
+}
