@@ -346,11 +346,8 @@ impl PolicyArgs {
     }
 }
 
-/// What `eval` evaluates, and how: the main job's whole command line. A
-/// setting given twice takes the last value (a matrix cell's own after the
-/// matrix-wide ones).
-#[derive(Debug, Clone, Parser)]
-#[command(args_override_self = true)]
+/// What `eval` evaluates, and how: the main job's whole command line.
+#[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -373,10 +370,17 @@ pub struct EvalArgs {
 }
 
 impl EvalArgs {
-    /// Parses an `eval` line, `args[0]` being the subcommand's name; a bad
-    /// one is clap's message on one line.
+    /// Parses an `eval` line, `args[0]` being the subcommand's name, as
+    /// `bench-cli` does: a setting given twice takes its last value. A bad
+    /// line is clap's message on one line.
     pub fn parse_line(args: &[String]) -> Result<Self, String> {
-        Self::try_parse_from(args).map_err(|e| {
+        #[derive(Parser)]
+        #[command(args_override_self = true)]
+        struct Line {
+            #[command(flatten)]
+            args: EvalArgs,
+        }
+        Line::try_parse_from(args).map(|l| l.args).map_err(|e| {
             let text = e.to_string();
             text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string()
         })
