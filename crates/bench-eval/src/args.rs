@@ -13,7 +13,6 @@ use ollama_runner::batch::{BatchClient, Provider};
 use ollama_runner::plan::{parse_size, Device, KvType, ModelShape, PlanRequest, Policy, Runtime};
 use ollama_runner::{AnyBackend, Backend as _, OllamaBackend, RunSpec, RunnerError};
 use py_testenv::{Limits, Spec, TestEnv};
-
 use task_synth::Rules;
 
 use crate::{Derived, Driver, EvalError, GithubSpec, Source};
@@ -64,14 +63,14 @@ fn default_cache() -> Option<PathBuf> {
 /// ground truth.
 #[derive(Debug, Clone, Args)]
 pub struct DeriveArgs {
+    /// Where the repository comes from.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub src: SourceArgs,
     /// A rules YAML file (default: the rules shipped with the tool; see `bench-cli rules`).
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// The tests that settle ground truth.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub exec: ExecArgs,
 }
 
@@ -154,11 +153,11 @@ impl OriginArgs {
 /// its source and an interpreter to run its tests.
 #[derive(Debug, Clone, Args)]
 pub struct GradingArgs {
+    /// Where the task set came from.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub origin: OriginArgs,
+    /// The tests that settle ground truth.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub exec: ExecArgs,
 }
 
@@ -194,8 +193,8 @@ pub struct RunArgs {
     /// Server root, e.g. http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080 (llama.cpp).
     #[arg(long)]
     pub endpoint: String,
+    /// The sampling options.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub sampling: SamplingArgs,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 300)]
@@ -217,8 +216,8 @@ pub struct RunArgs {
     /// llama-cpp-python or ollama (default: from the backend).
     #[arg(long)]
     pub runtime: Option<Runtime>,
+    /// The server settings that change memory.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub policy: PolicyArgs,
     /// Run even when the VRAM plan does not fit.
     #[arg(long)]
@@ -349,8 +348,8 @@ impl PolicyArgs {
 /// What `eval` evaluates, and how: the main job's whole command line.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
+    /// The task set to derive.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub derive: DeriveArgs,
     /// A model name as the server knows it; repeat to evaluate several, one at a time.
     #[arg(long = "model", required = true)]
@@ -364,8 +363,8 @@ pub struct EvalArgs {
     /// Where tasks.json and report.{md,html,json} go.
     #[arg(long, default_value = "out")]
     pub out_dir: PathBuf,
+    /// How each model runs.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub run: RunArgs,
 }
 
@@ -411,8 +410,8 @@ pub struct PlanArgs {
     /// The runtime whose allocations the plan follows: llama.cpp, llama-cpp-python or ollama.
     #[arg(long, default_value = "llama.cpp")]
     pub runtime: Runtime,
+    /// The server settings that change memory.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub policy: PolicyArgs,
     /// Allowance on top of the modelled components (graph metadata, allocator
     /// alignment; default 8MiB).
