@@ -141,8 +141,9 @@ pub struct CellStatus {
     pub model: String,
     /// Its run, once started.
     pub run: Option<i64>,
-    /// `not started`, `running or stopped`, or `finished`.
-    pub state: &'static str,
+    /// `not started`, `running or stopped`, `finished`, or why its source
+    /// cannot be read here.
+    pub state: String,
     /// Results stored.
     pub results: i64,
     /// Tasks in the run's task set.
@@ -239,15 +240,24 @@ impl Matrix {
         let runs = store.runs().await?;
         let mut rows = Vec::new();
         for c in self.cells() {
-            // The cell's source as its `eval` reads it (a `github:` one from the cache).
-            let snap = self.cell_args(&c)?.derive.src.source().snapshot()?;
+            // The cell's source as its `eval` reads it (a `github:` one from
+            // the cache); one that cannot be read here is that cell's state.
+            let snap = match self.cell_args(&c)?.derive.src.source().snapshot() {
+                Ok(snap) => snap,
+                Err(e) => {
+                    let state = format!("source not readable here: {e}");
+                    let (cell, source, model) = (c.index, c.source, c.model);
+                    rows.push(CellStatus { cell, source, model, run: None, state, results: 0, tasks: 0 });
+                    continue;
+                }
+            };
             let run = runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == snap.snapshot_id);
             let (state, results, tasks, run) = match run {
-                None => ("not started", 0, 0, None),
+                None => ("not started".to_string(), 0, 0, None),
                 Some(r) => {
                     let tasks = store.task_set(&r.task_set_id).await?.tasks.len() as i64;
                     let state = if r.finished_at.is_some() { "finished" } else { "running or stopped" };
-                    (state, r.results, tasks, Some(r.id))
+                    (state.to_string(), r.results, tasks, Some(r.id))
                 }
             };
             rows.push(CellStatus { cell: c.index, source: c.source, model: c.model, run, state, results, tasks });

@@ -106,3 +106,26 @@ fn a_cells_plan_reads_every_setting_on_its_line() {
     let m = load(&text).unwrap();
     assert_eq!(m.plan(&m.cells()[1]).unwrap().unwrap().request.runtime, Runtime::Ollama);
 }
+
+/// A cell whose source cannot be read here (a `github:` one neither cached
+/// nor acknowledged as egress) is that cell's state; the others are listed.
+#[tokio::test]
+async fn status_lists_every_cell_even_one_whose_source_is_unreadable_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("r.sqlite");
+    let fixture = test_support::tools::workspace_root().join("tests/fixtures/tinyvalidator");
+    let text = format!(
+        "store: {}\nout_dir: {}\nsources:\n  - source: {}\n  - source: github:pallets/click@8.1.7\n\
+         models:\n  - name: m\n    backend: ollama\n    endpoint: http://127.0.0.1:1\n",
+        store_path.display(),
+        dir.path().join("out").display(),
+        fixture.display()
+    );
+    let m = load(&text).unwrap();
+    let store = result_store::Store::open(&store_path).await.unwrap();
+    let rows = m.status(&store).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].state, "not started");
+    assert!(rows[1].state.starts_with("source not readable here: github:pallets/click: "), "{}", rows[1].state);
+    assert!(rows[1].to_string().starts_with("cell 1: github:pallets/click@8.1.7 x m: source not readable"));
+}
