@@ -274,10 +274,8 @@ impl RunArgs {
     /// is asked: its runtime is the one given or the backend's usual one,
     /// its slots the ones given or the runtime's default.
     pub fn plan_request(&self, vram: u64) -> PlanRequest {
-        let runtime = self.runtime.unwrap_or(match self.backend {
-            BackendArg::Ollama => Runtime::Ollama,
-            _ => Runtime::default(),
-        });
+        let kind = if self.backend == BackendArg::Ollama { "ollama" } else { "openai" };
+        let runtime = self.runtime.unwrap_or_else(|| ollama_runner::infer_runtime(kind, None));
         PlanRequest::new(vram, u64::from(self.sampling.num_ctx), self.kv_cache, runtime)
             .with(self.policy.policy(), self.policy.parallel)
     }

@@ -140,10 +140,9 @@ fn recorded_command(set: &TaskSet, spec: &Spec) -> Result<Spec, EvalError> {
 /// comparison: the same count, and for an execution-verified set its tests
 /// (under its recorded test command unless `spec` names another).
 pub fn rederive(recorded: &TaskSet, src: &Source, rules: &Rules, spec: Option<&Spec>) -> Result<Derived, EvalError> {
-    let spec = match (&recorded.execution, spec) {
-        (None, spec) => spec.cloned(),
-        (Some(_), Some(spec)) => Some(recorded_command(recorded, spec)?),
-        (Some(_), None) => return Err(EvalError::NeedsTests { taskset: recorded.taskset_id.clone() }),
-    };
+    if recorded.execution.is_some() && spec.is_none() {
+        return Err(EvalError::NeedsTests { taskset: recorded.taskset_id.clone() });
+    }
+    let spec = spec.map(|s| recorded_command(recorded, s)).transpose()?;
     derive(src, rules, Some(recorded.requested), spec.as_ref())
 }

@@ -242,19 +242,14 @@ impl Matrix {
         for c in self.cells() {
             // The cell's source as its `eval` reads it (a `github:` one from
             // the cache); one that cannot be read here is that cell's state.
-            let snap = match self.cell_args(&c)?.derive.src.source().snapshot() {
-                Ok(snap) => snap,
-                Err(e) => {
-                    let state = format!("source not readable here: {e}");
-                    let (cell, source, model) = (c.index, c.source, c.model);
-                    rows.push(CellStatus { cell, source, model, run: None, state, results: 0, tasks: 0 });
-                    continue;
-                }
+            let snap = self.cell_args(&c)?.derive.src.source().snapshot();
+            let latest = |s: &repo_scan::Snapshot| {
+                runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == s.snapshot_id)
             };
-            let run = runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == snap.snapshot_id);
-            let (state, results, tasks, run) = match run {
-                None => ("not started".to_string(), 0, 0, None),
-                Some(r) => {
+            let (state, results, tasks, run) = match snap.as_ref().map(latest) {
+                Err(e) => (format!("source not readable here: {e}"), 0, 0, None),
+                Ok(None) => ("not started".to_string(), 0, 0, None),
+                Ok(Some(r)) => {
                     let tasks = store.task_set(&r.task_set_id).await?.tasks.len() as i64;
                     let state = if r.finished_at.is_some() { "finished" } else { "running or stopped" };
                     (state.to_string(), r.results, tasks, Some(r.id))

@@ -79,21 +79,22 @@ pub async fn grade_runs(
     run: Option<i64>,
     mut env_for: impl FnMut(&TaskSet) -> Result<Option<TestEnv>, EvalError>,
 ) -> Result<Vec<PassRate>, EvalError> {
-    let runs: Vec<i64> = match run {
-        Some(r) => vec![store.run(r).await?.id],
-        None => store.runs().await?.into_iter().map(|r| r.id).collect(),
+    // The rows already name their task sets (`Store::run` reads every row).
+    let runs = match run {
+        Some(r) => vec![store.run(r).await?],
+        None => store.runs().await?,
     };
-    let mut envs: BTreeMap<String, Option<TestEnv>> = BTreeMap::new();
+    let mut envs: BTreeMap<&str, Option<TestEnv>> = BTreeMap::new();
     for r in &runs {
-        let set_id = store.run(*r).await?.task_set_id;
-        if !envs.contains_key(&set_id) {
-            let env = env_for(&store.task_set(&set_id).await?)?;
-            envs.insert(set_id.clone(), env);
+        let set_id = r.task_set_id.as_str();
+        if !envs.contains_key(set_id) {
+            let env = env_for(&store.task_set(set_id).await?)?;
+            envs.insert(set_id, env);
         }
-        let env = envs.get(&set_id).and_then(Option::as_ref).map(|e| e as &dyn TestOracle);
-        grade_run(store, *r, env).await?;
+        let env = envs.get(set_id).and_then(Option::as_ref).map(|e| e as &dyn TestOracle);
+        grade_run(store, r.id, env).await?;
     }
-    Ok(store.pass_rates().await?.into_iter().filter(|p| runs.contains(&p.run_id)).collect())
+    Ok(store.pass_rates().await?.into_iter().filter(|p| runs.iter().any(|r| r.id == p.run_id)).collect())
 }
 
 /// Calibrates `set` and, with a store, records the floors for the report.

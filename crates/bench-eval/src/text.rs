@@ -3,13 +3,12 @@
 use std::fmt::Write as _;
 
 use bench_core::{Category, ExecutionStats, TaskSet, TestOracle, Tier};
+use ollama_runner::plan::Plan;
 use py_ast_meta::Extraction;
 use py_testenv::TestEnv;
 use repo_scan::Snapshot;
 use result_store::PassRate;
 use task_synth::Calibration;
-
-use ollama_runner::plan::Plan;
 
 use crate::matrix::Cell;
 use crate::StoredRun;
