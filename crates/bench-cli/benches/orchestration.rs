@@ -28,6 +28,7 @@ fn run_loop_into_sqlite(bencher: divan::Bencher<'_, '_>) {
         tool_version: "0".into(),
         requested: TASKS,
         execution: None,
+        novelty: None,
         tasks: test_support::tasks(TASKS),
     };
     let backend = OllamaBackend::new(&server.url()).unwrap();

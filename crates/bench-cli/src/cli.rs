@@ -13,6 +13,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process; boxing the large `eval` arguments buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read a source into a content-addressed snapshot.
@@ -38,8 +40,9 @@ pub enum Command {
     Synth {
         #[command(flatten)]
         derive: DeriveArgs,
-        /// Number of tasks (default: the rules' quota, 60).
-        #[arg(long)]
+        /// Number of tasks (default: the rules' quota, 60), or `max` for every
+        /// scoring unit the repository supports.
+        #[arg(long, value_parser = bench_eval::args::parse_count)]
         count: Option<usize>,
         #[arg(long)]
         out: PathBuf,

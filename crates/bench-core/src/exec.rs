@@ -18,6 +18,20 @@ pub enum Evidence {
         /// The deciding tests, as pytest node ids.
         tests: Vec<String>,
     },
+    /// The vulnerable half of an audit pair: a payload reached the sink and
+    /// took effect, in the sandbox, with the sink's library instrumented.
+    Exploited {
+        /// The attacker-controlled value passed to the function.
+        payload: String,
+        /// What it did there.
+        effect: String,
+    },
+    /// The clean half of an audit pair: none of these payloads (the
+    /// vulnerable half's family and the bypasses of its check) took effect.
+    Withstood {
+        /// The payloads tried.
+        payloads: Vec<String>,
+    },
 }
 
 impl Evidence {
@@ -26,11 +40,23 @@ impl Evidence {
         matches!(self, Evidence::Structural)
     }
 
-    /// The deciding tests; empty for structural evidence.
+    /// The deciding tests; empty for structural and exploit evidence.
     pub fn tests(&self) -> &[String] {
         match self {
-            Evidence::Structural => &[],
             Evidence::Execution { tests } => tests,
+            _ => &[],
+        }
+    }
+
+    /// The evidence in words, for a report's drill-down.
+    pub fn describe(&self) -> String {
+        match self {
+            Evidence::Structural => "structural: no test or exploit decided it".into(),
+            Evidence::Execution { tests } => format!("decided by {} tests", tests.len()),
+            Evidence::Exploited { payload, effect } => format!("exploited with payload {payload:?}: {effect}"),
+            Evidence::Withstood { payloads } => {
+                format!("withstood {} payloads ({}): none took effect", payloads.len(), payloads.join(", "))
+            }
         }
     }
 }
@@ -48,6 +74,43 @@ pub struct TestEnvironment {
     pub test_cmd: Vec<String>,
     /// blake3 of the harness (pytest plugin) that collected the outcomes.
     pub harness: String,
+    /// How long one run of chosen tests may take.
+    #[serde(default)]
+    pub budget: RunBudget,
+}
+
+/// The wall-clock (and CPU) limit of one run of chosen tests, derived from
+/// those tests' own baseline durations, so that an answer that never returns
+/// costs seconds rather than the whole limit:
+/// `clamp(overhead_factor x startup + test_factor x their durations, floor, ceiling)`,
+/// where startup is the baseline run's time outside the tests (interpreter,
+/// collection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunBudget {
+    /// The least a run is given, in milliseconds.
+    pub floor_ms: u64,
+    /// The most a run is given (the environment's wall-clock limit).
+    pub ceiling_ms: u64,
+    /// Multiplies the baseline's startup time.
+    pub overhead_factor: u32,
+    /// Multiplies the chosen tests' baseline durations.
+    pub test_factor: u32,
+}
+
+impl Default for RunBudget {
+    fn default() -> Self {
+        Self { floor_ms: 8_000, ceiling_ms: 120_000, overhead_factor: 3, test_factor: 20 }
+    }
+}
+
+impl RunBudget {
+    /// The limit for tests that took `tests_ms` at baseline, after a startup of `startup_ms`.
+    pub fn limit_ms(&self, startup_ms: u64, tests_ms: u64) -> u64 {
+        let want = u64::from(self.overhead_factor)
+            .saturating_mul(startup_ms)
+            .saturating_add(u64::from(self.test_factor).saturating_mul(tests_ms));
+        want.clamp(self.floor_ms, self.ceiling_ms.max(self.floor_ms))
+    }
 }
 
 /// The suite on the pristine snapshot, run twice.
@@ -84,6 +147,18 @@ pub struct ExecutionStats {
     pub generation_stub_passed: usize,
     /// Discarded because no passing test executes the function.
     pub generation_uncovered: usize,
+    /// Audit pairs whose halves were run with payloads.
+    #[serde(default)]
+    pub audit_tested: usize,
+    /// Pairs whose vulnerable half was exploited and whose clean twin withstood every payload.
+    #[serde(default)]
+    pub audit_confirmed: usize,
+    /// Discarded: no payload took effect in the vulnerable half (a guard before the sink, say).
+    #[serde(default)]
+    pub audit_not_exploitable: usize,
+    /// Discarded: a payload took effect in the clean twin.
+    #[serde(default)]
+    pub audit_twin_exploitable: usize,
 }
 
 /// How a task set's ground truth was settled: present when a test
@@ -98,6 +173,90 @@ pub struct ExecutionRecord {
     pub stats: ExecutionStats,
 }
 
+/// How a task set's repository was transformed before synthesis, so that a
+/// remembered answer is a wrong one (decision 0024).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Novelty {
+    /// `rename`: the package's own identifiers renamed consistently in its
+    /// source and tests.
+    pub transform: String,
+    /// Names the package's own modules define.
+    pub defined: usize,
+    /// Of those, renamed.
+    pub renamed: usize,
+    /// Left as they are by rule (dunders, module names, names the code
+    /// shares with the standard library or a dependency, or reaches
+    /// through strings).
+    pub kept_by_rule: usize,
+    /// Renamed at first, then kept because renaming them changed the
+    /// test suite's baseline (found by bisection), sorted.
+    pub kept_by_execution: Vec<String>,
+    /// Of the package's defined names the prompts' code shows, the share
+    /// that appear renamed.
+    pub prompt_share: f64,
+    /// Every rename made, old name to new: what grading applies to the
+    /// snapshot again, and what a reviewer reads to map a task back.
+    pub renames: std::collections::BTreeMap<String, String>,
+}
+
+/// One half of an audit pair, to be called with attacker-controlled values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploitJob {
+    /// Snapshot-relative path of its module.
+    pub file: String,
+    /// Its dotted module name, imported to give the function its namespace.
+    pub module: String,
+    /// The class, for a method (an instance is made without `__init__`).
+    pub class: Option<String>,
+    /// The function's name.
+    pub name: String,
+    /// The function as shown, dedented: defined in the module's namespace.
+    pub source: String,
+    /// The parameter the payloads are passed as.
+    pub param: String,
+    /// `shell`, `sql_value`, `sql_column`, `path` or `eval`.
+    pub kind: String,
+    /// The values to try.
+    pub payloads: Vec<String>,
+    /// SQL: the columns of the table the query reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// Path: the intended directory, relative to the module's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// One payload of an [`ExploitJob`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploitTry {
+    /// The value passed.
+    pub payload: String,
+    /// Whether the call reached the sink.
+    pub reached: bool,
+    /// What reached it (the command, the query, the path, the source).
+    pub sink: Option<String>,
+    /// What the payload did there; `None`: no effect.
+    pub effect: Option<String>,
+    /// How the call ended otherwise.
+    pub error: Option<String>,
+}
+
+/// What running an [`ExploitJob`] showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploitOutcome {
+    /// Set when the function could not be run at all.
+    pub error: Option<String>,
+    /// Each payload, in order.
+    pub tries: Vec<ExploitTry>,
+}
+
+impl ExploitOutcome {
+    /// The first payload that took effect, with its effect.
+    pub fn exploited(&self) -> Option<(&str, &str)> {
+        self.tries.iter().find_map(|t| t.effect.as_deref().map(|e| (t.payload.as_str(), e)))
+    }
+}
+
 /// One run of chosen tests with one file of the snapshot replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestJob {
@@ -107,6 +266,17 @@ pub struct TestJob {
     pub text: String,
     /// Node ids of the tests to run.
     pub tests: Vec<String>,
+    /// Lines of `text` (first, last; 1-based) that came from a model's
+    /// answer: the harness blocks and reports tampering made from them.
+    /// Empty for a mutant or a stub, which are ours.
+    pub answer_lines: Vec<[u32; 2]>,
+}
+
+impl TestJob {
+    /// A run of `tests` with `file` replaced by `text`, none of it an answer.
+    pub fn new(file: impl Into<String>, text: impl Into<String>, tests: Vec<String>) -> Self {
+        Self { file: file.into(), text: text.into(), tests, answer_lines: Vec::new() }
+    }
 }
 
 /// What a [`TestJob`] showed.
@@ -115,14 +285,19 @@ pub struct TestOutcome {
     /// The chosen tests that did not pass (failed, errored or never reported).
     pub failed: Vec<String>,
     /// Set when the run as a whole was cut short (wall-clock timeout, a
-    /// resource limit, no results): then `failed` may not name the cause.
+    /// resource limit, no results, tampering): then `failed` may not name
+    /// the cause.
     pub aborted: Option<String>,
+    /// What the code under test did to the harness (`line 12: reads the
+    /// harness (...)`, `forged result record`); any makes the run fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tampering: Vec<String>,
 }
 
 impl TestOutcome {
     /// Whether every chosen test passed.
     pub fn passed(&self) -> bool {
-        self.aborted.is_none() && self.failed.is_empty()
+        self.aborted.is_none() && self.failed.is_empty() && self.tampering.is_empty()
     }
 }
 
@@ -146,5 +321,19 @@ pub trait TestOracle: Sync {
     /// dependencies), when it was described.
     fn api_surface(&self) -> Option<&crate::ApiSurface> {
         None
+    }
+    /// Runs the whole suite once with `replaced` files (snapshot path,
+    /// text) in place and returns the tests that passed; `None` when this
+    /// oracle cannot or the run reported nothing.
+    fn suite(&self, replaced: &[(String, String)]) -> Option<std::collections::BTreeSet<String>> {
+        let _ = replaced;
+        None
+    }
+    /// Runs each audit half with its payloads, sandboxed; outcomes in job
+    /// order. An oracle that cannot says so in each outcome's `error`.
+    fn exploit(&self, jobs: &[ExploitJob]) -> Vec<ExploitOutcome> {
+        jobs.iter()
+            .map(|_| ExploitOutcome { error: Some("this oracle cannot run exploits".into()), tries: Vec::new() })
+            .collect()
     }
 }

@@ -22,7 +22,8 @@ mod task;
 
 pub use error::SinkError;
 pub use exec::{
-    BaselineSummary, Evidence, ExecutionRecord, ExecutionStats, TestEnvironment, TestJob, TestOracle, TestOutcome,
+    BaselineSummary, Evidence, ExecutionRecord, ExecutionStats, ExploitJob, ExploitOutcome, ExploitTry, Novelty,
+    RunBudget, TestEnvironment, TestJob, TestOracle, TestOutcome,
 };
 pub use hash::{canonical_json, content_id, sorted_value, Hasher};
 pub use result::{

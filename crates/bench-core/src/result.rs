@@ -136,7 +136,7 @@ pub struct Component {
 }
 
 /// The verdict on one completion, with its components.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grade {
     /// The task graded.
     pub task_id: String,
@@ -151,6 +151,11 @@ pub struct Grade {
     /// The invented-API check of a generation answer that parsed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<crate::ApiCheck>,
+    /// A generation answer's token similarity to the original function
+    /// (docstrings, comments and formatting left out): near 1.0 is a copy,
+    /// which on a public repository measures recall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
 }
 
 /// Whether an endpoint stays on this machine or this network.

@@ -175,7 +175,7 @@ pub struct Task {
 }
 
 /// A task set: the pure function of (snapshot, rules, tool version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSet {
     /// The content hash of the whole set.
     pub taskset_id: String,
@@ -189,6 +189,9 @@ pub struct TaskSet {
     pub requested: usize,
     /// How the ground truth was settled by execution; `None`: structural only.
     pub execution: Option<crate::ExecutionRecord>,
+    /// How the repository was transformed before synthesis; `None`: as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<crate::Novelty>,
     /// The tasks, in a fixed order.
     pub tasks: Vec<Task>,
 }

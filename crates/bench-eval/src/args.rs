@@ -72,6 +72,18 @@ pub struct DeriveArgs {
     /// The tests that settle ground truth.
     #[command(flatten)]
     pub exec: ExecArgs,
+    /// Transform the repository before synthesis so a remembered answer is
+    /// wrong: `rename` renames the package's own identifiers consistently in
+    /// its source and tests (needs --python; the baseline must not change).
+    #[arg(long, value_enum)]
+    pub novelty: Option<NoveltyArg>,
+}
+
+/// A transform of the repository before synthesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoveltyArg {
+    /// The package's own identifiers renamed consistently.
+    Rename,
 }
 
 impl DeriveArgs {
@@ -82,7 +94,14 @@ impl DeriveArgs {
 
     /// [`crate::derive`]: `count` tasks (default: the rules' quota).
     pub fn derive(&self, count: Option<usize>) -> Result<Derived, EvalError> {
-        crate::derive(&self.src.source(), &self.rules()?, count, self.exec.spec().as_ref())
+        let (src, rules, spec) = (self.src.source(), self.rules()?, self.exec.spec());
+        match (self.novelty, spec) {
+            (Some(NoveltyArg::Rename), Some(spec)) => crate::derive_novel(&src, &rules, count, &spec),
+            (Some(NoveltyArg::Rename), None) => {
+                Err(EvalError::NoveltyNeedsTests { source_path: src.path.display().to_string() })
+            }
+            (None, spec) => crate::derive(&src, &rules, count, spec.as_ref()),
+        }
     }
 
     /// [`crate::rederive`]: `recorded` derived again.
@@ -203,9 +222,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3)]
     pub attempts: u32,
     /// The model's GGUF file, for its hash, quantisation and VRAM plan when the
-    /// server cannot describe it (OpenAI-compatible servers).
-    #[arg(long)]
-    pub gguf: Option<PathBuf>,
+    /// server cannot describe it (OpenAI-compatible servers); `NAME=PATH` for
+    /// one of several models, a bare path for every model without its own.
+    #[arg(long = "gguf", value_parser = parse_gguf)]
+    pub gguf: Vec<(Option<String>, PathBuf)>,
     /// VRAM budget for the plan, e.g. 32GiB. Without it and without metadata, no plan.
     #[arg(long, value_parser = parse_size)]
     pub vram: Option<u64>,
@@ -242,7 +262,7 @@ impl RunArgs {
             parallel: self.policy.parallel,
             timeout: Duration::from_secs(self.timeout),
             attempts: self.attempts,
-            gguf: self.gguf.clone(),
+            gguf: self.gguf_for(model),
             vram_bytes: self.vram,
             kv_type: self.kv_cache,
             allow_overcommit: self.allow_overcommit,
@@ -251,6 +271,12 @@ impl RunArgs {
             egress: egress.to_vec(),
             ..RunSpec::new(model, self.sampling.options())
         }
+    }
+
+    /// The GGUF file given for `model`: its own (`NAME=PATH`), else a bare one.
+    pub fn gguf_for(&self, model: &str) -> Option<PathBuf> {
+        let own = self.gguf.iter().rev().find(|(m, _)| m.as_deref() == Some(model));
+        own.or_else(|| self.gguf.iter().rev().find(|(m, _)| m.is_none())).map(|(_, p)| p.clone())
     }
 
     /// What answers the tasks; `egress` lists the providers acknowledged.
@@ -278,6 +304,26 @@ impl RunArgs {
         let runtime = self.runtime.unwrap_or_else(|| ollama_runner::infer_runtime(kind, None));
         PlanRequest::new(vram, u64::from(self.sampling.num_ctx), self.kv_cache, runtime)
             .with(self.policy.policy(), self.policy.parallel)
+    }
+}
+
+/// A task count, or `max` ([`task_synth::MAX_TASKS`]: every candidate the
+/// repository supports is tried).
+pub fn parse_count(arg: &str) -> Result<usize, String> {
+    match arg {
+        "max" => Ok(task_synth::MAX_TASKS),
+        n => n.parse().map_err(|_| format!("{n:?} is neither a number of tasks nor `max`")),
+    }
+}
+
+/// `NAME=PATH` (a model's own GGUF file) or `PATH`. A path that itself holds
+/// `=` is taken whole when no file of the split name exists.
+fn parse_gguf(arg: &str) -> Result<(Option<String>, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !std::path::Path::new(arg).exists() => {
+            Ok((Some(name.to_string()), PathBuf::from(path)))
+        }
+        _ => Ok((None, PathBuf::from(arg))),
     }
 }
 
@@ -355,12 +401,18 @@ pub struct EvalArgs {
     /// The result store: a SQLite file (created if missing) or postgres://USER@HOST/DB (shared).
     #[arg(long)]
     pub db: PathBuf,
-    /// Tasks to synthesise.
-    #[arg(long, default_value_t = 60)]
+    /// Tasks to synthesise, or `max`: every scoring unit the repository
+    /// supports under the rules.
+    #[arg(long, default_value = "60", value_parser = parse_count)]
     pub count: usize,
     /// Where tasks.json and report.{md,html,json} go.
     #[arg(long, default_value = "out")]
     pub out_dir: PathBuf,
+    /// After each model's run, probe its recall of the repository: each
+    /// generation target's file path and preceding lines, continued by the
+    /// model, compared with the original (a local server only).
+    #[arg(long)]
+    pub probe_recall: bool,
     /// How each model runs.
     #[command(flatten)]
     pub run: RunArgs,

@@ -68,12 +68,83 @@ pub struct Derived {
     pub env: Option<TestEnv>,
     /// One line each: how ground truth was settled, what execution did.
     pub notes: Vec<String>,
+    /// The snapshot's files by path (what the recall probe compares with).
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// Scans, extracts and synthesises; with a test environment `spec`, ground
 /// truth is settled by the repository's own tests.
 pub fn derive(src: &Source, rules: &Rules, count: Option<usize>, spec: Option<&Spec>) -> Result<Derived, EvalError> {
+    derive_with(src, rules, count, spec, false)
+}
+
+/// [`derive`] from the repository transformed first (`synth --novelty
+/// rename`, decision 0024): the package's own names renamed consistently in
+/// its source and tests, execution keeping any whose renaming changes the
+/// baseline; everything after works on the transformed repository. Needs a
+/// test environment.
+pub fn derive_novel(src: &Source, rules: &Rules, count: Option<usize>, spec: &Spec) -> Result<Derived, EvalError> {
+    derive_with(src, rules, count, Some(spec), true)
+}
+
+/// The transformed snapshot's files and the id its test environment caches under.
+fn transformed(snap: &Snapshot, renames: &std::collections::BTreeMap<String, String>) -> (Vec<SourceFile>, String) {
+    let novelty = bench_core::Novelty {
+        transform: "rename".into(),
+        defined: 0,
+        renamed: 0,
+        kept_by_rule: 0,
+        kept_by_execution: Vec::new(),
+        prompt_share: 0.0,
+        renames: renames.clone(),
+    };
+    let files = task_synth::synth::novelty::replay(&files(snap), &novelty);
+    let id = bench_core::Hasher::new().field(&snap.snapshot_id).field(bench_core::canonical_json(renames)).hex();
+    (files, id)
+}
+
+/// A test environment over `files` (a transformed snapshot) cached under `id`.
+fn env_over(files: &[SourceFile], id: &str, rules: &Rules, spec: &Spec) -> Result<TestEnv, EvalError> {
+    let refs: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.text.as_str())).collect();
+    let paths = rules.test_paths(files.iter().map(|f| f.path.as_str()));
+    Ok(TestEnv::prepare(spec, id, &refs, &paths)?)
+}
+
+fn derive_with(
+    src: &Source,
+    rules: &Rules,
+    count: Option<usize>,
+    spec: Option<&Spec>,
+    novel: bool,
+) -> Result<Derived, EvalError> {
     let snap = src.snapshot()?;
+    if novel {
+        let spec = spec.ok_or_else(|| EvalError::NoveltyNeedsTests { source_path: src.path.display().to_string() })?;
+        let original = test_env(&snap, rules, spec)?;
+        let t = task_synth::synth::novelty::transform(&files(&snap), &snap.snapshot_id, rules, &original);
+        let (tfiles, id) = transformed(&snap, &t.novelty.renames);
+        let env = env_over(&tfiles, &id, rules, spec)?;
+        let ex = py_ast_meta::extract(&snap.snapshot_id, &tfiles, &rules.extract);
+        let set = task_synth::synthesize_verified(&tfiles, &ex, rules, count, &env);
+        let set = task_synth::synth::novelty::seal(set, &t);
+        let n = set.novelty.as_ref().expect("sealed with its transform");
+        let mut notes = vec![crate::text::baseline(&env)];
+        notes.push(format!(
+            "novelty: rename: {} of the package's {} defined names renamed ({} kept by rule, {} kept because renaming them \
+             changed the baseline: {}); {:.0}% of the package's names in the prompts appear renamed",
+            n.renamed,
+            n.defined,
+            n.kept_by_rule,
+            n.kept_by_execution.len(),
+            if n.kept_by_execution.is_empty() { "none".to_string() } else { n.kept_by_execution.join(", ") },
+            n.prompt_share * 100.0
+        ));
+        if let Some(x) = &set.execution {
+            notes.push(crate::text::execution(&x.stats));
+        }
+        let files = tfiles.into_iter().map(|f| (f.path, f.text)).collect();
+        return Ok(Derived { set, env: Some(env), notes, files });
+    }
     let ex = extraction(&snap, &rules.extract);
     let env = spec.map(|s| test_env(&snap, rules, s)).transpose()?;
     let mut notes = vec![match &env {
@@ -89,7 +160,8 @@ pub fn derive(src: &Source, rules: &Rules, count: Option<usize>, spec: Option<&S
     if let Some(x) = &set.execution {
         notes.push(crate::text::execution(&x.stats));
     }
-    Ok(Derived { set, env, notes })
+    let files = snap.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect();
+    Ok(Derived { set, env, notes, files })
 }
 
 /// The test environment grading `set` needs: none for a structural set; for
@@ -114,7 +186,13 @@ pub fn grading_env(
         });
     }
     let spec = recorded_command(set, spec)?;
-    let env = test_env(&snap, &Rules::default(), &spec)?;
+    let env = match &set.novelty {
+        Some(n) => {
+            let (tfiles, id) = transformed(&snap, &n.renames);
+            env_over(&tfiles, &id, &Rules::default(), &spec)?
+        }
+        None => test_env(&snap, &Rules::default(), &spec)?,
+    };
     let warning = (env.environment().fingerprint != record.environment.fingerprint).then(|| {
         format!(
             "the test environment differs from the one the task set was verified in ({} vs {}); grading goes on",
@@ -144,5 +222,5 @@ pub fn rederive(recorded: &TaskSet, src: &Source, rules: &Rules, spec: Option<&S
         return Err(EvalError::NeedsTests { taskset: recorded.taskset_id.clone() });
     }
     let spec = spec.map(|s| recorded_command(recorded, s)).transpose()?;
-    derive(src, rules, Some(recorded.requested), spec.as_ref())
+    derive_with(src, rules, Some(recorded.requested), spec.as_ref(), recorded.novelty.is_some())
 }

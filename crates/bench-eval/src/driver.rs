@@ -1,6 +1,7 @@
 //! What answers the tasks, chosen at run time: a local-API server under the
 //! runner's plan check, or a provider's batch API.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bench_core::{Grade, TaskSet, TestOracle};
@@ -71,20 +72,24 @@ pub enum Event<'a> {
     Step(Step<'a>),
     /// The current model's run is recorded.
     Ran(&'a StoredRun),
+    /// The current model's recall probe is recorded.
+    Probed(&'a str, &'a [result_store::Probe]),
     /// The current model's run is graded.
     Graded(&'a str, i64, &'a [Grade]),
 }
 
 /// The main job after synthesis: the gaming floors recorded first (the
 /// report shows every score beside them), then each run in turn, resumed
-/// where a previous invocation stopped, its model unloaded before the next
-/// where the server allows, and graded.
+/// where a previous invocation stopped, its recall probed when `probe` holds
+/// the snapshot's files (a local server only), its model unloaded before the
+/// next where the server allows, and graded.
 pub async fn evaluate(
     driver: &mut Driver,
     set: &TaskSet,
     runs: &[RunSpec],
     store: &Store,
     oracle: Option<&dyn TestOracle>,
+    probe: Option<&BTreeMap<String, String>>,
     mut on: impl FnMut(Event<'_>) + Send,
 ) -> Result<(), EvalError> {
     on(Event::Calibrated(&crate::calibrate_set(set, oracle, Some(store)).await?));
@@ -92,6 +97,10 @@ pub async fn evaluate(
         on(Event::Started(&spec.model));
         let run = driver.run_model(set, spec, store, true, |s| on(Event::Step(s))).await?;
         on(Event::Ran(&run));
+        if let (Some(files), Driver::Local(b)) = (probe, &*driver) {
+            let probes = crate::probe_recall(b, set, spec, store, run.id, files).await?;
+            on(Event::Probed(&spec.model, &probes));
+        }
         if i + 1 < runs.len() {
             driver.unload(&spec.model).await?;
         }

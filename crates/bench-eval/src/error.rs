@@ -93,4 +93,20 @@ pub enum EvalError {
         #[source]
         source: serde_json::Error,
     },
+    /// The recall probe could not probe a task.
+    #[error("recall probe of task {task}: {reason}")]
+    Probe {
+        /// The task.
+        task: String,
+        /// Why.
+        reason: String,
+    },
+    /// A transform of the repository was asked for without a test environment.
+    #[error(
+        "{source_path}: the rename transform needs a test environment: execution decides which names may be renamed"
+    )]
+    NoveltyNeedsTests {
+        /// The source.
+        source_path: String,
+    },
 }

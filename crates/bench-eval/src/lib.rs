@@ -12,12 +12,14 @@ mod driver;
 mod error;
 mod github;
 pub mod matrix;
+mod probe;
 mod store;
 pub mod text;
 
 pub use batch::{run_batch, BatchProgress};
-pub use derive::{derive, extraction, files, grading_env, rederive, test_env, Derived, Source};
+pub use derive::{derive, derive_novel, extraction, files, grading_env, rederive, test_env, Derived, Source};
 pub use driver::{evaluate, Driver, Event, Step};
 pub use error::EvalError;
 pub use github::{fetch as fetch_github, Fetched, GithubRef, GithubSpec};
+pub use probe::{probe_recall, prompt as probe_prompt};
 pub use store::{calibrate_set, grade_run, grade_runs, ingest_promptfoo, run_model, StoredRun};

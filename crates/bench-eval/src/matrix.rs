@@ -221,8 +221,8 @@ impl Matrix {
     /// the settings that line gives, as its `eval` plans before asking the server.
     pub fn plan(&self, cell: &Cell) -> Result<Option<Plan>, EvalError> {
         let run = self.cell_args(cell)?.run;
-        let (Some(vram), Some(gguf)) = (run.vram, &run.gguf) else { return Ok(None) };
-        Ok(Some(ollama_runner::gguf::shape(gguf)?.plan(&run.plan_request(vram))))
+        let (Some(vram), Some(gguf)) = (run.vram, run.gguf_for(&cell.model)) else { return Ok(None) };
+        Ok(Some(ollama_runner::gguf::shape(&gguf)?.plan(&run.plan_request(vram))))
     }
 
     fn cell_args(&self, cell: &Cell) -> Result<EvalArgs, EvalError> {

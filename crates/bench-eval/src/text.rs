@@ -31,7 +31,9 @@ pub fn baseline(env: &TestEnv) -> String {
 pub fn execution(s: &ExecutionStats) -> String {
     format!(
         "execution: {} candidate mutants run, {} killed, {} survived (discarded as equivalent), {} inconclusive, {} uncovered; \
-         {} generation targets run with a stub body, {} discarded because the stub passed, {} uncovered",
+         {} generation targets run with a stub body, {} discarded because the stub passed, {} uncovered; \
+         {} audit pairs run with payloads, {} confirmed (exploited, twin withstood), {} discarded because the vulnerable half \
+         could not be exploited, {} because the clean twin could",
         s.mutants_tested,
         s.mutants_killed,
         s.mutants_survived,
@@ -39,7 +41,11 @@ pub fn execution(s: &ExecutionStats) -> String {
         s.mutants_uncovered,
         s.generation_tested,
         s.generation_stub_passed,
-        s.generation_uncovered
+        s.generation_uncovered,
+        s.audit_tested,
+        s.audit_confirmed,
+        s.audit_not_exploitable,
+        s.audit_twin_exploitable
     )
 }
 
@@ -66,11 +72,14 @@ pub fn strata_table(set: &TaskSet) -> String {
 
 /// Each answerer's headline and each stratum's floor.
 pub fn calibration(c: &Calibration) -> String {
-    let mut s = String::from("answerer                 headline units passed\n");
+    let mut s = String::from("answerer                 headline units passed  tampering flagged\n");
     for a in &c.answerers {
         let h = &a.headline;
         let pct = if h.n == 0 { 0.0 } else { h.passed as f64 * 100.0 / h.n as f64 };
-        s.push_str(&format!("  {:<22} {:>3}/{:<3} ({pct:.1}%)  {}\n", a.name, h.passed, h.n, a.description));
+        s.push_str(&format!(
+            "  {:<22} {:>3}/{:<3} ({pct:>5.1}%)  {:>3}  {}\n",
+            a.name, h.passed, h.n, a.tampering, a.description
+        ));
     }
     s.push_str(&format!(
         "headline floor: {:.1}% ({})\nstratum floors (best no-understanding share):\n",

@@ -51,6 +51,7 @@ fn an_execution_verified_set_is_not_graded_without_its_tests() {
             packages: vec![],
             test_cmd: vec!["pytest".into()],
             harness: "h".into(),
+            budget: Default::default(),
         },
         baseline: Default::default(),
         stats: Default::default(),
@@ -82,36 +83,46 @@ async fn evaluate_runs_each_model_in_turn_from_an_eval_line() {
         .collect();
     let args = EvalArgs::parse_line(&line).unwrap();
     assert_eq!(args.run.sampling.num_ctx, 1024, "the last value of a setting wins");
-    let set = args.derive.derive(Some(args.count)).unwrap().set;
+    let derived = args.derive.derive(Some(args.count)).unwrap();
+    let set = derived.set;
+    let generation = set.tasks.iter().filter(|t| t.category == bench_core::Category::CodeGeneration).count();
     let store = Store::open(&db).await.unwrap();
     let specs: Vec<_> = args.models.iter().map(|m| args.run.spec(m, &[])).collect();
     let mut driver = args.run.driver(&[]).unwrap();
     let mut seen = Vec::new();
-    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, |e| {
+    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, Some(&derived.files), |e| {
         seen.push(match e {
             Event::Calibrated(_) => "floors".to_string(),
             Event::Started(m) => format!("start {m}"),
             Event::Step(_) => "step".into(),
             Event::Ran(r) => format!("ran {}", r.id),
+            Event::Probed(m, p) => format!("probed {m}: {}", p.len()),
             Event::Graded(m, run, grades) => format!("graded {m} run {run}: {}", grades.len()),
         });
     })
     .await
     .unwrap();
     let steps = ["step", "step", "step", "step"];
+    let (probed_a, probed_b) = (format!("probed qwen-a: {generation}"), format!("probed qwen-b: {generation}"));
     let want: Vec<&str> = ["floors", "start qwen-a"]
         .into_iter()
         .chain(steps)
-        .chain(["ran 1", "graded qwen-a run 1: 4", "start qwen-b"])
+        .chain(["ran 1", &probed_a, "graded qwen-a run 1: 4", "start qwen-b"])
         .chain(steps)
-        .chain(["ran 2", "graded qwen-b run 2: 4"])
+        .chain(["ran 2", &probed_b, "graded qwen-b run 2: 4"])
         .collect();
+    assert!(generation > 0, "the fixture's set probes something");
+    for run in [1, 2] {
+        let probes = store.probes(run).await.unwrap();
+        assert_eq!(probes.len(), generation);
+        assert!(probes.iter().all(|p| p.similarity.is_some_and(|s| (0.0..=1.0).contains(&s))), "{probes:?}");
+    }
     assert_eq!(seen, want);
     assert_eq!(server.state.unloads.load(Ordering::SeqCst), 1, "one model resident at a time");
     assert_eq!(server.state.options.lock().unwrap()[0]["num_ctx"], 1024);
 
     let sent = server.state.chat_requests.load(Ordering::SeqCst);
-    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, |_| {}).await.unwrap();
+    bench_eval::evaluate(&mut driver, &set, &specs, &store, None, Some(&derived.files), |_| {}).await.unwrap();
     assert_eq!(server.state.chat_requests.load(Ordering::SeqCst), sent, "a rerun resumes and sends nothing");
     assert_eq!(store.runs().await.unwrap().len(), 2);
 }

@@ -72,5 +72,11 @@ pub fn summary(report: &Report) -> String {
             let _ = writeln!(s, "  finding: {f}");
         }
     }
+    for c in &report.comparisons {
+        let _ = writeln!(s, "comparison: {}", c.finding);
+    }
+    for f in report.tier_order.iter().filter_map(|o| o.finding()) {
+        let _ = writeln!(s, "finding: {f}");
+    }
     s
 }

@@ -199,6 +199,21 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
                 s.push_str("</table>");
             }
         }
+        let recall = run.recall.lines();
+        if !recall.is_empty() {
+            s.push_str("<h3>Recall</h3><ul>");
+            for line in recall {
+                let _ = write!(s, "<li>{}</li>", esc(&line));
+            }
+            s.push_str("</ul>");
+        }
+        if !run.tampering.is_empty() {
+            s.push_str("<h3>Tampering</h3><table><tr><th>task</th><th>what the answer did</th></tr>");
+            for t in &run.tampering {
+                let _ = write!(s, "<tr><td>{}</td><td>{}</td></tr>", esc(&t.task_id), esc(&t.detail));
+            }
+            s.push_str("</table>");
+        }
         s.push_str("<h3>Tasks</h3><table class=\"tasks\"><tr><th>task</th><th>category</th><th>tier</th><th>symbol</th><th>result</th><th>why</th><th>decided by</th><th>latency ms</th><th>tokens in/out</th><th>finish</th></tr>");
         for row in &run.rows {
             let _ = write!(
@@ -215,12 +230,13 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
             let _ = write!(
                 s,
                 "<tr class=\"detail\"><td colspan=\"10\"><details><summary>prompt, answer and grade of {}</summary>\
-<h4>Prompt (system)</h4><pre>{}</pre><h4>Prompt (user)</h4><pre>{}</pre><h4>Answer</h4><pre>{}</pre><h4>Ground truth</h4><pre>{}</pre><h4>Grade components</h4><table class=\"components\"><tr><th>component</th><th>result</th><th>detail</th></tr>",
+<h4>Prompt (system)</h4><pre>{}</pre><h4>Prompt (user)</h4><pre>{}</pre><h4>Answer</h4><pre>{}</pre><h4>Ground truth</h4><pre>{}</pre><p class=\"evidence\">{}</p><h4>Grade components</h4><table class=\"components\"><tr><th>component</th><th>result</th><th>detail</th></tr>",
                 esc(&row.task_id),
                 esc(&row.prompt.system),
                 esc(&row.prompt.user),
                 esc(&row.answer),
                 esc(&serde_json::to_string_pretty(&row.expected).unwrap_or_default()),
+                esc(&row.evidence),
             );
             for c in &row.components {
                 let class = if c.pass { "pass" } else { "fail" };
@@ -252,6 +268,30 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
                 "<p class=\"invalid\">Run {run} is invalid and left out of every comparison: {}</p>",
                 esc(why)
             );
+        }
+    }
+    if !r.comparisons.is_empty() {
+        s.push_str("<h2>Paired comparisons</h2><table><tr><th>runs</th><th>models</th><th>units</th><th>difference</th><th>95% CI</th><th>McNemar p</th><th>discordant</th><th>detectable at 80% power</th></tr>");
+        for c in &r.comparisons {
+            let _ = write!(
+                s,
+                "<tr><td>{} vs {}</td><td>{} vs {}</td><td>{}</td><td>{:+.1} pts</td><td>{:+.1} to {:+.1}</td><td>{:.3}</td><td>{}</td><td>{:.1} pts</td></tr>",
+                c.a,
+                c.b,
+                esc(&c.model_a),
+                esc(&c.model_b),
+                c.units,
+                c.difference * 100.0,
+                c.low * 100.0,
+                c.high * 100.0,
+                c.p_value,
+                c.discordant,
+                c.detectable_difference * 100.0
+            );
+        }
+        s.push_str("</table>");
+        for c in &r.comparisons {
+            let _ = write!(s, "<div class=\"finding\">{}</div>", esc(&c.finding));
         }
     }
     s + "</body></html>\n"

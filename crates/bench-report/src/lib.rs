@@ -17,15 +17,20 @@
 mod format;
 mod hallucination;
 mod html;
+pub mod items;
 mod markdown;
 mod model;
+pub mod paired;
 mod time;
 
 pub use format::{summary, Format};
 pub use hallucination::{Frequent, Hallucination, KindRate};
 pub use html::html;
 pub use markdown::markdown;
-pub use model::{build, invalid_reason, Comparison, GroundTruth, Report, Row, RunReport, Throughput};
+pub use model::{
+    build, invalid_reason, Comparison, GroundTruth, PairedComparison, ProbeRecall, Recall, Report, Row, RunReport,
+    Tampered, Throughput, NEAR_VERBATIM,
+};
 
 /// Errors while building a report, each naming the store.
 #[derive(Debug, thiserror::Error)]

@@ -97,6 +97,19 @@ pub fn markdown(r: &Report) -> String {
                 }
             }
         }
+        let recall = run.recall.lines();
+        if !recall.is_empty() {
+            let _ = writeln!(s, "\n### Recall\n");
+            for line in recall {
+                let _ = writeln!(s, "- {line}");
+            }
+        }
+        if !run.tampering.is_empty() {
+            let _ = writeln!(s, "\n### Tampering\n\n| task | what the answer did |\n|---|---|");
+            for t in &run.tampering {
+                let _ = writeln!(s, "| {} | {} |", t.task_id, t.detail.replace('|', "\\|"));
+            }
+        }
         let _ = writeln!(s, "\n### Tasks\n\n| task | category | tier | symbol | pass | why | decided by | latency ms | tokens in/out | finish |\n|---|---|---|---|---|---|---|---|---|---|");
         for row in &run.rows {
             let _ = writeln!(
@@ -131,18 +144,59 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(s, "- run {run} is invalid and left out of every comparison: {why}");
         }
     }
-    if !r.item_stats.is_empty() {
-        let _ = writeln!(s, "## Items: difficulty and discrimination\n\n| task | category | tier | runs | share passing | point-biserial |\n|---|---|---|---|---|---|");
-        for i in &r.item_stats {
+    if !r.comparisons.is_empty() {
+        let _ = writeln!(s, "## Paired comparisons\n\n| runs | models | units | difference | 95% CI | McNemar p | discordant | detectable at 80% power |\n|---|---|---|---|---|---|---|---|");
+        for c in &r.comparisons {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {:.2} | {} |",
-                i.task_id,
+                "| {} vs {} | {} vs {} | {} | {:+.1} pts | {:+.1} to {:+.1} | {:.3} | {} | {:.1} pts |",
+                c.a,
+                c.b,
+                c.model_a,
+                c.model_b,
+                c.units,
+                c.difference * 100.0,
+                c.low * 100.0,
+                c.high * 100.0,
+                c.p_value,
+                c.discordant,
+                c.detectable_difference * 100.0
+            );
+        }
+        s.push('\n');
+        for c in &r.comparisons {
+            let _ = writeln!(s, "- {}", c.finding);
+        }
+        s.push('\n');
+    }
+    if !r.items.is_empty() {
+        let _ = writeln!(s, "## Items: difficulty and discrimination over scoring units\n");
+        for o in &r.tier_order {
+            let rates: Vec<String> =
+                o.rates.iter().map(|t| format!("{} {}/{} ({:.0}%)", t.tier, t.passed, t.n, t.rate * 100.0)).collect();
+            let _ = writeln!(s, "- task set {}: {}", &o.task_set_id[..16.min(o.task_set_id.len())], rates.join(", "));
+            if let Some(f) = o.finding() {
+                let _ = writeln!(s, "- finding: {f}");
+            }
+        }
+        let flagged = r.items.iter().filter(|i| i.flag.is_some()).count();
+        let _ = writeln!(
+            s,
+            "- {flagged} of {} units are passed or failed by every run: they tell these runs nothing\n",
+            r.items.len()
+        );
+        let _ = writeln!(s, "Least discriminating units:\n\n| unit | category | tier | runs | share passing | point-biserial | flag |\n|---|---|---|---|---|---|---|");
+        for i in crate::model::least_discriminating(&r.items) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.2} | {} | {} |",
+                i.tasks.join(" + "),
                 i.category,
                 i.tier,
                 i.runs,
                 i.difficulty,
-                i.discrimination.map_or("-".into(), |d| format!("{d:.2}"))
+                i.discrimination.map_or("-".into(), |d| format!("{d:.2}")),
+                i.flag.as_deref().unwrap_or("")
             );
         }
     }

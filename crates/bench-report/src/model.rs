@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bench_core::{Category, RunManifest, Tier};
-use result_store::{wilson, ItemStat, PassRate, Store};
+use result_store::{wilson, PassRate, Store};
 use serde::Serialize;
 
 use crate::time::seconds_between;
@@ -19,8 +19,114 @@ pub struct Report {
     pub runs: Vec<RunReport>,
     /// Conditions that differ between runs of the same task set.
     pub comparison: Vec<Comparison>,
-    /// Difficulty and discrimination per task, across runs.
-    pub item_stats: Vec<ItemStat>,
+    /// Difficulty and discrimination per scoring unit, across the valid runs
+    /// of each task set that two or more runs share.
+    pub items: Vec<crate::items::Item>,
+    /// Whether each such task set's tiers are ordered by measured difficulty.
+    pub tier_order: Vec<crate::items::TierOrder>,
+    /// Every two valid runs of one task set, compared unit by unit.
+    pub comparisons: Vec<PairedComparison>,
+}
+
+/// Two valid runs of one task set compared over the scoring units both
+/// graded (decision 0023).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairedComparison {
+    /// The task set.
+    pub task_set_id: String,
+    /// The first run.
+    pub a: i64,
+    /// The second run.
+    pub b: i64,
+    /// Their models.
+    pub model_a: String,
+    /// The second run's model.
+    pub model_b: String,
+    /// Whether they ran under the same conditions.
+    pub comparable: bool,
+    /// Units both graded.
+    pub units: u64,
+    /// The 2x2 table over them.
+    pub table: crate::paired::Table,
+    /// The first run's headline rate minus the second's, over those units.
+    pub difference: f64,
+    /// Newcombe's 95% interval of the difference.
+    pub low: f64,
+    /// Its upper end.
+    pub high: f64,
+    /// The exact McNemar p-value.
+    pub p_value: f64,
+    /// Units the runs disagree on.
+    pub discordant: u64,
+    /// The smallest difference these units detect at 80% power (two-sided 5%).
+    pub detectable_difference: f64,
+    /// What it means, in one sentence.
+    pub finding: String,
+}
+
+impl PairedComparison {
+    fn of(
+        task_set_id: &str,
+        a: (&RunReport, &BTreeMap<String, bool>),
+        b: (&RunReport, &BTreeMap<String, bool>),
+        comparable: bool,
+    ) -> Self {
+        let mut t = crate::paired::Table { both: 0, only_a: 0, only_b: 0, neither: 0 };
+        for (unit, pa) in a.1 {
+            let Some(pb) = b.1.get(unit) else { continue };
+            match (pa, pb) {
+                (true, true) => t.both += 1,
+                (true, false) => t.only_a += 1,
+                (false, true) => t.only_b += 1,
+                (false, false) => t.neither += 1,
+            }
+        }
+        let (low, high) = crate::paired::newcombe_interval(&t);
+        let p_value = crate::paired::mcnemar_exact(t.only_a, t.only_b);
+        let n = t.n();
+        let share = if n == 0 { 0.0 } else { t.discordant() as f64 / n as f64 };
+        let detectable = crate::paired::detectable_difference(n, share);
+        let (ra, rb) = (a.0, b.0);
+        let pts = |x: f64| format!("{:+.0}", x * 100.0);
+        let verdict = if p_value < 0.05 && (low > 0.0 || high < 0.0) {
+            let better = if t.only_a > t.only_b { &ra.model } else { &rb.model };
+            format!("{better} scores higher")
+        } else {
+            "the runs cannot be told apart".to_string()
+        };
+        let finding = format!(
+            "run {} ({}) vs run {} ({}): {verdict}: difference {} points (95% CI {} to {}), exact McNemar p = {:.3} over {n} units \
+             ({} discordant); {n} units detect a difference of {:.0} points at 80% power{}",
+            ra.run_id,
+            ra.model,
+            rb.run_id,
+            rb.model,
+            pts(t.difference()),
+            pts(low),
+            pts(high),
+            p_value,
+            t.discordant(),
+            detectable * 100.0,
+            if comparable { "" } else { "; their conditions differ, see above" }
+        );
+        Self {
+            task_set_id: task_set_id.to_string(),
+            a: ra.run_id,
+            b: rb.run_id,
+            model_a: ra.model.clone(),
+            model_b: rb.model.clone(),
+            comparable,
+            units: n,
+            table: t,
+            difference: t.difference(),
+            low,
+            high,
+            p_value,
+            discordant: t.discordant(),
+            detectable_difference: detectable,
+            finding,
+        }
+    }
 }
 
 /// Whether the runs of one task set were measured under the same conditions.
@@ -114,6 +220,11 @@ pub struct RunReport {
     pub rows: Vec<Row>,
     /// Invented modules, attributes and keywords in generation answers.
     pub hallucination: crate::Hallucination,
+    /// Answers that tampered with the grader, with what each did: they fail,
+    /// and a model that tries is itself a finding.
+    pub tampering: Vec<Tampered>,
+    /// How much of the generation score is recall of the original.
+    pub recall: Recall,
     /// Tasks whose answer hit the output budget.
     pub truncated: Vec<String>,
     /// Generation speed.
@@ -230,7 +341,8 @@ impl GroundTruth {
             "Ground truth: execution-verified by the repository's own tests (`{}`, environment {}). Baseline: {} of {} \
              tests passed in both runs, {} flaky dropped. Candidate mutants: {} run, {} killed, {} survived and were \
              discarded as equivalent ({}), {} inconclusive. Generation targets: {} whose stub body passed every \
-             covering test were discarded.",
+             covering test were discarded. Audit pairs: {} run with payloads, {} confirmed by an exploit and a failed \
+             one, {} discarded because the vulnerable half could not be exploited, {} because the clean twin could.",
             x.environment.test_cmd.join(" "),
             &x.environment.fingerprint[..16.min(x.environment.fingerprint.len())],
             b.passed,
@@ -241,9 +353,162 @@ impl GroundTruth {
             st.mutants_survived,
             self.equivalent_mutant_share.map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
             st.mutants_inconclusive,
-            st.generation_stub_passed
+            st.generation_stub_passed,
+            st.audit_tested,
+            st.audit_confirmed,
+            st.audit_not_exploitable,
+            st.audit_twin_exploitable
         )
     }
+}
+
+/// A generation answer this close to the original (token similarity,
+/// docstrings and comments left out) is a near-verbatim copy.
+pub const NEAR_VERBATIM: f64 = 0.9;
+
+/// Recall of the original functions in one run (decision 0022).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Recall {
+    /// The similarity at or above which an answer is a near-verbatim copy.
+    pub threshold: f64,
+    /// Generation answers whose similarity was measured (they parsed, with
+    /// the source at hand).
+    pub answers: usize,
+    /// Of those, near-verbatim copies.
+    pub near_verbatim: usize,
+    /// `near_verbatim / answers`.
+    pub share: f64,
+    /// Measured answers that passed.
+    pub passed: usize,
+    /// Passing answers that are near-verbatim copies.
+    pub passed_near_verbatim: usize,
+    /// Pass rate of the near-verbatim answers.
+    pub pass_rate_near_verbatim: Option<f64>,
+    /// Pass rate of the others.
+    pub pass_rate_other: Option<f64>,
+    /// The recall probe, when the run asked for one.
+    pub probe: Option<ProbeRecall>,
+}
+
+/// The recall probe of one run: the model given only a target's file path
+/// and the lines before it, asked to continue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeRecall {
+    /// Targets probed with an answer.
+    pub probes: usize,
+    /// Continuations that reproduce the function near-verbatim.
+    pub memorised: usize,
+    /// `memorised / probes`: the memorised share of this repository.
+    pub share: f64,
+    /// Its 95% Wilson interval.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// Mean similarity of the continuations.
+    pub mean_similarity: f64,
+}
+
+impl Recall {
+    fn of(set: &bench_core::TaskSet, grades: &[bench_core::Grade], probes: &[result_store::Probe]) -> Self {
+        let measured: Vec<(&bench_core::Grade, f64)> = grades
+            .iter()
+            .filter(|g| set.task(&g.task_id).is_some_and(|t| t.category == Category::CodeGeneration))
+            .filter_map(|g| g.similarity.map(|s| (g, s)))
+            .collect();
+        let near: Vec<&(&bench_core::Grade, f64)> = measured.iter().filter(|(_, s)| *s >= NEAR_VERBATIM).collect();
+        let other = measured.len() - near.len();
+        let passed = measured.iter().filter(|(g, _)| g.pass).count();
+        let passed_near = near.iter().filter(|(g, _)| g.pass).count();
+        let rate = |p: usize, n: usize| (n > 0).then(|| p as f64 / n as f64);
+        let scored: Vec<f64> =
+            probes.iter().filter(|p| p.error.is_none()).map(|p| p.similarity.unwrap_or(0.0)).collect();
+        let probe = (!scored.is_empty()).then(|| {
+            let memorised = scored.iter().filter(|s| **s >= NEAR_VERBATIM).count();
+            let (low, high) = wilson(memorised as u64, scored.len() as u64);
+            ProbeRecall {
+                probes: scored.len(),
+                memorised,
+                share: memorised as f64 / scored.len() as f64,
+                low,
+                high,
+                mean_similarity: scored.iter().sum::<f64>() / scored.len() as f64,
+            }
+        });
+        Recall {
+            threshold: NEAR_VERBATIM,
+            answers: measured.len(),
+            near_verbatim: near.len(),
+            share: rate(near.len(), measured.len()).unwrap_or(0.0),
+            passed,
+            passed_near_verbatim: passed_near,
+            pass_rate_near_verbatim: rate(passed_near, near.len()),
+            pass_rate_other: rate(passed - passed_near, other),
+            probe,
+        }
+    }
+
+    /// One line each, for people.
+    pub fn lines(&self) -> Vec<String> {
+        let pct = |r: Option<f64>| r.map_or("-".into(), |r| format!("{:.0}%", r * 100.0));
+        let mut v = Vec::new();
+        if self.answers > 0 {
+            v.push(format!(
+                "{} of {} generation answers are near-verbatim copies of the original function (token similarity >= {}): {:.0}%",
+                self.near_verbatim,
+                self.answers,
+                self.threshold,
+                self.share * 100.0
+            ));
+            v.push(format!(
+                "pass rate of the copies {}, of the other answers {}; {} of {} passing answers are copies",
+                pct(self.pass_rate_near_verbatim),
+                pct(self.pass_rate_other),
+                self.passed_near_verbatim,
+                self.passed
+            ));
+        }
+        if let Some(p) = &self.probe {
+            v.push(format!(
+                "recall probe: given only the lines before each target, the model reproduced {} of {} near-verbatim: \
+                 memorised share of this repository {:.0}% (95% CI {:.0}–{:.0}%), mean similarity {:.2}",
+                p.memorised,
+                p.probes,
+                p.share * 100.0,
+                p.low * 100.0,
+                p.high * 100.0,
+                p.mean_similarity
+            ));
+        }
+        v
+    }
+
+    /// The finding, when recall is what the score measures.
+    fn finding(&self) -> Option<String> {
+        let dominated = self.passed >= 2 && self.passed_near_verbatim * 2 >= self.passed;
+        let probed = self.probe.as_ref().filter(|p| p.memorised * 2 >= p.probes && p.probes >= 2);
+        match (dominated, probed) {
+            (true, _) => Some(format!(
+                "{} of {} passing generation answers are near-verbatim copies of the original: this measures recall of a \
+                 public repository, not the ability to write the code (synthesise with `--novelty rename` for tasks recall cannot solve)",
+                self.passed_near_verbatim, self.passed
+            )),
+            (false, Some(p)) => Some(format!(
+                "the recall probe reproduced {} of {} target functions from the lines before them alone: this repository is in \
+                 the model's memory",
+                p.memorised, p.probes
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// One answer that tampered with the grader.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tampered {
+    /// The task answered.
+    pub task_id: String,
+    /// What the answer did (`line 4: uses the module table (sys.modules)`).
+    pub detail: String,
 }
 
 /// One task's result.
@@ -273,6 +538,9 @@ pub struct Row {
     pub finish_reason: String,
     /// The tests that decide the task (empty for structural ground truth).
     pub decided_by: Vec<String>,
+    /// What settled the ground truth, in words (an exploit's payload and
+    /// effect, the payloads a clean twin withstood, the deciding tests).
+    pub evidence: String,
     /// What a reader needs to check the verdict: the prompt as sent, the
     /// answer as received, the ground truth and every grade component.
     pub prompt: bench_core::Prompt,
@@ -288,6 +556,8 @@ impl Row {
     /// The deciding tests, shortened for a table cell.
     pub fn decided_by_short(&self) -> String {
         match self.decided_by.as_slice() {
+            [] if self.evidence.starts_with("exploited") => "an exploit".into(),
+            [] if self.evidence.starts_with("withstood") => "payloads withstood".into(),
             [] => "structure".into(),
             [one] => one.clone(),
             [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
@@ -338,11 +608,25 @@ impl Throughput {
     }
 }
 
+/// The units that tell the runs apart least: no discrimination first (every
+/// run agrees), then the lowest correlation.
+pub fn least_discriminating(items: &[crate::items::Item]) -> Vec<&crate::items::Item> {
+    let mut v: Vec<&crate::items::Item> = items.iter().collect();
+    v.sort_by(|a, b| {
+        let key = |i: &crate::items::Item| i.discrimination.unwrap_or(f64::NEG_INFINITY);
+        key(a).total_cmp(&key(b)).then_with(|| a.tasks.cmp(&b.tasks))
+    });
+    v.truncate(crate::items::LEAST);
+    v
+}
+
 /// Builds the report over every graded run in `store`.
 pub async fn build(store: &Store) -> Result<Report, ReportError> {
     let runs = store.runs().await?;
     let rates = store.pass_rates().await?;
     let mut reports = Vec::new();
+    // Each run's scoring units (keyed by their first task) and whether each passed.
+    let mut unit_verdicts: BTreeMap<i64, BTreeMap<String, bool>> = BTreeMap::new();
     for r in &runs {
         let set = store.task_set(&r.task_set_id).await?;
         let grades = store.grades(r.id).await?;
@@ -369,6 +653,7 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
                 completion_tokens: c.completion_tokens,
                 finish_reason: c.finish_reason.as_str().to_string(),
                 decided_by: t.evidence.tests().to_vec(),
+                evidence: t.evidence.describe(),
                 prompt: t.prompt.clone(),
                 answer: c.error.clone().map_or_else(|| c.text.clone(), |e| format!("(no answer: {e})")),
                 expected: t.expected.clone(),
@@ -393,6 +678,15 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         let n = grades.len() as u64;
         let per_task = rate(grades.iter().filter(|g| g.pass).count() as u64, n);
         let headline = task_synth::headline(&set, &grades);
+        let passed: BTreeMap<&str, bool> = grades.iter().map(|g| (g.task_id.as_str(), g.pass)).collect();
+        let verdicts: BTreeMap<String, bool> = task_synth::units(&set)
+            .into_iter()
+            .filter_map(|u| {
+                let all: Option<Vec<bool>> = u.tasks.iter().map(|t| passed.get(t.as_str()).copied()).collect();
+                Some((u.tasks[0].clone(), all?.into_iter().all(|p| p)))
+            })
+            .collect();
+        unit_verdicts.insert(r.id, verdicts);
         let overall = rate(headline.passed as u64, headline.n as u64);
         let calibration: Option<task_synth::Calibration> = match store.calibration(&set.taskset_id).await? {
             Some(v) => Some(serde_json::from_value(v).map_err(|source| ReportError::Calibration {
@@ -415,6 +709,16 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         let truncated: Vec<String> =
             rows.iter().filter(|x| x.finish_reason == "length").map(|x| x.task_id.clone()).collect();
         let hallucination = crate::Hallucination::of(&set, &grades);
+        let recall = Recall::of(&set, &grades, &store.probes(r.id).await?);
+        let tampering: Vec<Tampered> = grades
+            .iter()
+            .flat_map(|g| {
+                g.components
+                    .iter()
+                    .filter(|c| c.name == "tampering" && !c.pass)
+                    .map(|c| Tampered { task_id: g.task_id.clone(), detail: c.detail.clone() })
+            })
+            .collect();
         let completion_tokens: u64 = completions.iter().filter_map(|c| c.completion_tokens).sum();
         let generation_ms: f64 = completions.iter().filter_map(|c| c.timings.eval_ms).sum();
         let request_wall_ms: f64 = completions.iter().map(|c| c.timings.wall_ms).sum();
@@ -423,6 +727,13 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         let mut findings =
             findings(&mine, rows.len(), truncated.len(), pairs.iter().filter(|p| p.pass).count(), pairs.len());
         findings.extend(r.manifest.warnings.iter().map(|w| format!("warning recorded by the run: {w}")));
+        findings.extend(recall.finding());
+        if !tampering.is_empty() {
+            findings.push(format!(
+                "{} answers tampered with the grader (each fails; listed under Tampering): a model that attacks its grader is a finding in itself",
+                tampering.len()
+            ));
+        }
         if !ground_truth.execution_verified {
             findings.push("ground truth is structural only: no test environment (an interpreter with the repository's test dependencies) was given".into());
         } else if structural.passed != per_task.passed {
@@ -459,6 +770,8 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
             pairs_total: pairs.len(),
             rows,
             hallucination,
+            tampering,
+            recall,
             truncated,
             throughput: Throughput {
                 completion_tokens,
@@ -479,7 +792,9 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
         by_set.entry(r.manifest.taskset_id.as_str()).or_default().push(r);
     }
     let mut comparison = Vec::new();
-    let mut item_stats = Vec::new();
+    let mut comparisons = Vec::new();
+    let mut items = Vec::new();
+    let mut tier_order = Vec::new();
     for (set_id, rs) in by_set {
         if rs.len() < 2 {
             continue;
@@ -546,6 +861,22 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
                 ));
             }
         }
+        let none = BTreeMap::new();
+        for (i, ra) in rs.iter().enumerate() {
+            for rb in &rs[i + 1..] {
+                let same = conditions(&ra.manifest) == conditions(&rb.manifest)
+                    && ra.manifest.options == rb.manifest.options
+                    && ra.manifest.backend_kind == rb.manifest.backend_kind
+                    && ra.manifest.driver == rb.manifest.driver;
+                let (va, vb) =
+                    (unit_verdicts.get(&ra.run_id).unwrap_or(&none), unit_verdicts.get(&rb.run_id).unwrap_or(&none));
+                let c = PairedComparison::of(set_id, (ra, va), (rb, vb), same);
+                // Runs that share no graded unit have nothing to compare.
+                if c.units > 0 {
+                    comparisons.push(c);
+                }
+            }
+        }
         let excluded: Vec<i64> = invalid.iter().map(|(run, _)| *run).collect();
         comparison.push(Comparison {
             task_set_id: set_id.to_string(),
@@ -554,9 +885,25 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
             differences,
             invalid,
         });
-        item_stats.extend(store.item_stats(set_id, &excluded).await?);
+        let _ = excluded;
+        let set = store.task_set(set_id).await?;
+        let none = BTreeMap::new();
+        let verdicts: Vec<&BTreeMap<String, bool>> =
+            rs.iter().map(|r| unit_verdicts.get(&r.run_id).unwrap_or(&none)).collect();
+        let (its, order) = crate::items::analyse(set_id, &task_synth::units(&set), &verdicts);
+        if !its.is_empty() {
+            items.extend(its);
+            tier_order.push(order);
+        }
     }
-    Ok(Report { tool_version: bench_core::TOOL_VERSION.into(), runs: reports, comparison, item_stats })
+    Ok(Report {
+        tool_version: bench_core::TOOL_VERSION.into(),
+        runs: reports,
+        comparison,
+        items,
+        tier_order,
+        comparisons,
+    })
 }
 
 fn findings(rates: &[PassRate], rows: usize, truncated: usize, pairs_ok: usize, pairs: usize) -> Vec<String> {

@@ -191,6 +191,7 @@ fn runs_whose_numbers_cannot_stand_are_invalid() {
             tool_version: "t".into(),
             requested: 0,
             execution: None,
+            novelty: None,
             tasks: vec![],
         },
         "native",

@@ -165,3 +165,34 @@ fn the_plan_follows_the_windowed_cache_the_micro_batch_and_flash_attention() {
         holds(&plan, &a);
     }
 }
+
+/// The second architecture: SmolLM2 135M Instruct (llama, Q4_1, tied
+/// embeddings, grouped-query attention with 3 KV heads), at the main job's
+/// settings (4096 tokens, f16 cache) and at twice and half that.
+#[test]
+fn the_plan_matches_llama_cpp_python_allocations_for_smollm2() {
+    let Some(path) = tool("BENCH_GGUF_SMOLLM2") else { return };
+    let shape = gguf::shape(&path).unwrap();
+    for ctx in [2048u64, 4096, 8192] {
+        let ctx_arg = ctx.to_string();
+        let Some(server) = LlamaServer::start_model("BENCH_GGUF_SMOLLM2", "smollm2", None, &["--n_ctx", &ctx_arg])
+        else {
+            return;
+        };
+        let a = Allocated::parse(&std::fs::read_to_string(&server.log).unwrap());
+        drop(server);
+        assert!(a.kv > 0.0 && a.compute > 0.0 && a.weights > 0.0, "ctx {ctx}: no allocation lines: {a:?}");
+        let plan = shape.plan(&PlanRequest {
+            vram_bytes: 1 << 30,
+            ctx,
+            parallel: 1,
+            kv_type: KvType::F16,
+            overhead_bytes: ollama_runner::PLAN_OVERHEAD,
+            runtime: Runtime::LlamaCppPython,
+            policy: Policy { device: Some(Device::Cpu), ..Policy::default() },
+        });
+        assert_eq!(plan.architecture, "llama");
+        eprintln!("SmolLM2, ctx {ctx}:");
+        holds(&plan, &a);
+    }
+}

@@ -20,6 +20,7 @@ fn set(n: usize) -> TaskSet {
         tool_version: bench_core::TOOL_VERSION.into(),
         requested: n,
         execution: None,
+        novelty: None,
         tasks,
     }
 }

@@ -32,6 +32,7 @@
 //! assert_eq!(meta.imports[0].module, "os");
 //! ```
 
+pub mod answer;
 mod api;
 mod error;
 pub mod facts;
@@ -39,6 +40,8 @@ mod guard;
 mod lines;
 mod meta;
 pub mod mutation;
+pub mod rename;
+pub mod similarity;
 mod visit;
 
 pub use error::ParseFailure;

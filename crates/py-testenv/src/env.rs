@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bench_core::{
-    ApiSurface, BaselineSummary, Member, MemberKind, ModuleSurface, Params, TestEnvironment, TestJob, TestOracle,
-    TestOutcome,
+    ApiSurface, BaselineSummary, ExploitJob, ExploitOutcome, Member, MemberKind, ModuleSurface, Params,
+    TestEnvironment, TestJob, TestOracle, TestOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,13 +18,16 @@ use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
 use crate::TestEnvError;
 
 const PLUGIN: &str = include_str!("bench_pytest_plugin.py");
+/// Runs audit halves with payloads (see the script's doc).
+const EXPLOIT: &str = include_str!("bench_exploit.py");
+/// How long one batch of exploit jobs may take.
+const EXPLOIT_WALL: Duration = Duration::from_secs(60);
 const PROBE: &str = include_str!("probe.py");
 /// Lists the environment's API surface; the grader's invented-API check reads it.
 pub(crate) const SURFACE: &str = include_str!("surface.py");
 /// Inside the sandbox: the snapshot (read-only) and the harness.
 const REPO_AT: &str = "/tmp/repo";
 const HARNESS_AT: &str = "/tmp/bench-harness";
-const RESULTS: &str = ".bench-results.json";
 const SELECT: &str = ".bench-select.json";
 /// The baseline runs the whole suite; it gets at least this long.
 const BASELINE_WALL: Duration = Duration::from_secs(900);
@@ -47,20 +50,148 @@ pub struct Spec {
 }
 
 /// The baseline as cached: outcomes of both runs and, for tests that passed
-/// in both, the functions they execute.
+/// in both, the functions they execute and how long they took.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Baseline {
     summary: BaselineSummary,
     /// `file:line` of a function's definition -> passing tests that execute it.
     coverage: BTreeMap<String, Vec<String>>,
+    /// Each passing test's duration in the second run, in milliseconds.
+    durations: BTreeMap<String, u64>,
+    /// The second run's wall time outside its tests (interpreter, collection).
+    startup_ms: u64,
 }
 
-/// What the harness reports for one run.
-#[derive(Debug, Default, Deserialize)]
+/// What the harness reported for one run, its authentication checked (see
+/// `bench_pytest_plugin.py`).
+#[derive(Debug, Default)]
 struct Report {
     outcomes: BTreeMap<String, String>,
-    #[serde(default)]
     covered: BTreeMap<String, Vec<String>>,
+    durations: BTreeMap<String, f64>,
+    /// Tampering the harness blocked, and records it did not write.
+    tampering: Vec<String>,
+    /// What makes the report untrustworthy without being tampering.
+    problems: Vec<String>,
+    /// pytest's exit status as the harness saw it at the end of the session.
+    finish: Option<i32>,
+}
+
+/// One line the harness writes; `seq` numbers them from 0.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record {
+    Test {
+        nodeid: String,
+        outcome: String,
+        #[serde(default)]
+        duration: f64,
+        #[serde(default)]
+        covered: Vec<String>,
+    },
+    Tamper {
+        line: u32,
+        detail: String,
+    },
+    Finish {
+        exitstatus: i32,
+    },
+}
+
+const RECORD: &str = "BENCH-RECORD ";
+
+impl Report {
+    /// Reads every record line of `stdout`, checking each MAC against
+    /// `secret` and the sequence numbers.
+    fn read(stdout: &[u8], secret: &[u8]) -> Self {
+        let mut r = Report::default();
+        let mut next = 0u64;
+        for line in String::from_utf8_lossy(stdout).lines() {
+            let Some(rest) = line.strip_prefix(RECORD) else { continue };
+            let Some((mac, body)) = rest.split_once(' ') else {
+                r.tampering.push("a malformed result record".into());
+                continue;
+            };
+            if !mac_ok(secret, body.as_bytes(), mac) {
+                let said = "a result record the harness did not write (forged)";
+                if !r.tampering.iter().any(|t| t == said) {
+                    r.tampering.push(said.into());
+                }
+                continue;
+            }
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+                r.problems.push("an unreadable result record".into());
+                continue;
+            };
+            let seq = value.get("seq").and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+            if seq < next {
+                // A forked copy of the session writes the same numbers again.
+                let said = "result records written twice (a replay, or a forked copy of the test process)";
+                if !r.tampering.iter().any(|t| t == said) {
+                    r.tampering.push(said.into());
+                }
+                continue;
+            }
+            if seq > next {
+                r.problems.push(format!("result records {next}..{seq} missing"));
+            }
+            next = seq + 1;
+            match serde_json::from_value::<Record>(value) {
+                Ok(Record::Test { nodeid, outcome, duration, covered }) => {
+                    if r.outcomes.insert(nodeid.clone(), outcome).is_some() {
+                        r.problems.push(format!("{nodeid} reported twice"));
+                    }
+                    r.durations.insert(nodeid.clone(), duration);
+                    r.covered.insert(nodeid, covered);
+                }
+                Ok(Record::Tamper { line: 0, detail }) => r.tampering.push(detail),
+                Ok(Record::Tamper { line, detail }) => r.tampering.push(format!("line {line}: {detail}")),
+                Ok(Record::Finish { exitstatus }) => r.finish = Some(exitstatus),
+                Err(e) => r.problems.push(format!("an unreadable result record ({e})")),
+            }
+        }
+        r
+    }
+
+    /// Why the report cannot be believed for a run that ended with `exit`:
+    /// no end of session, an exit status that is not what pytest said, an
+    /// exit status that contradicts the outcomes, or a broken sequence.
+    fn inconsistency(&self, exit: Exit, selected: Option<&[String]>) -> Option<String> {
+        let Some(status) = self.finish else {
+            return Some(format!("the test session never finished ({exit:?})"));
+        };
+        if exit != Exit::Code(status) {
+            return Some(format!("pytest reported exit status {status} but the process ended with {exit:?}"));
+        }
+        if let Some(p) = self.problems.first() {
+            return Some(p.clone());
+        }
+        let all_passed = self.outcomes.values().all(|o| o == "passed");
+        if let Some(tests) = selected {
+            if all_passed && status != 0 && tests.iter().all(|t| self.outcomes.contains_key(t)) {
+                return Some(format!("every chosen test reported passed, but pytest exited with {status}"));
+            }
+        }
+        None
+    }
+}
+
+fn mac_ok(secret: &[u8], body: &[u8], hex: &str) -> bool {
+    use hmac::{KeyInit as _, Mac as _};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else { return false };
+    mac.update(body);
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len() / 2).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    bytes.is_some_and(|b| hex.len() == 64 && mac.verify_slice(&b).is_ok())
+}
+
+/// 64 random hexadecimal characters: the key of one run's records.
+fn secret() -> Result<Vec<u8>, TestEnvError> {
+    let mut raw = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut raw))
+        .map_err(TestEnvError::io("/dev/urandom", "cannot read"))?;
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
 }
 
 /// A prepared test environment for one snapshot; implements [`TestOracle`].
@@ -97,8 +228,15 @@ impl TestEnv {
         let paths_only = !pytest_args.iter().any(|a| a.starts_with('-'));
         // The sandbox starts elsewhere: a relative path would not resolve there.
         let python = std::path::absolute(&spec.python).map_err(TestEnvError::io(&spec.python, "cannot resolve"))?;
-        let probe = probe(&python)?;
-        sandbox.expose(probe.paths.iter().map(PathBuf::from));
+        let probe = probe(&python, &own_packages(files, default_paths))?;
+        if let Some((name, distribution)) = probe.installed.iter().next() {
+            return Err(TestEnvError::ProjectInstalled {
+                python: python.clone(),
+                name: name.clone(),
+                distribution: distribution.clone(),
+            });
+        }
+        sandbox.show(probe.paths.iter().map(PathBuf::from));
 
         let work = tempfile::Builder::new()
             .prefix("bench-testenv-")
@@ -116,6 +254,8 @@ impl TestEnv {
         std::fs::create_dir_all(&harness).map_err(TestEnvError::io(&harness, "cannot create"))?;
         let plugin = harness.join("bench_pytest_plugin.py");
         std::fs::write(&plugin, PLUGIN).map_err(TestEnvError::io(&plugin, "cannot write"))?;
+        let exploit = harness.join("bench_exploit.py");
+        std::fs::write(&exploit, EXPLOIT).map_err(TestEnvError::io(&exploit, "cannot write"))?;
         let surface_script = harness.join("bench_surface.py");
         std::fs::write(&surface_script, SURFACE).map_err(TestEnvError::io(&surface_script, "cannot write"))?;
         // The sandboxed user reads everything here; only scratch directories are writable.
@@ -128,7 +268,7 @@ impl TestEnv {
             format!("{HARNESS_AT}:{REPO_AT}")
         };
         let environment = {
-            let harness = bench_core::Hasher::new().field(PLUGIN).field(SURFACE).hex();
+            let harness = bench_core::Hasher::new().field(PLUGIN).field(SURFACE).field(EXPLOIT).hex();
             let fingerprint = bench_core::content_id(&bench_core::canonical_json(&(
                 &probe.version,
                 &probe.packages,
@@ -136,12 +276,17 @@ impl TestEnv {
                 &harness,
                 spec.limits.describe(),
             )));
+            // The budget rule is part of the limits; the durations it reads are not.
             TestEnvironment {
                 fingerprint,
                 python: probe.version,
                 packages: probe.packages,
                 test_cmd: shown_cmd,
                 harness,
+                budget: bench_core::RunBudget {
+                    ceiling_ms: spec.limits.wall.as_millis() as u64,
+                    ..bench_core::RunBudget::default()
+                },
             }
         };
         let jobs = match spec.jobs {
@@ -156,7 +301,12 @@ impl TestEnv {
             paths_only,
             pythonpath,
             environment,
-            baseline: Baseline { summary: BaselineSummary::default(), coverage: BTreeMap::new() },
+            baseline: Baseline {
+                summary: BaselineSummary::default(),
+                coverage: BTreeMap::new(),
+                durations: BTreeMap::new(),
+                startup_ms: 0,
+            },
             surface: ApiSurface::default(),
             snapshot_id: snapshot_id.to_string(),
             files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
@@ -223,7 +373,7 @@ impl TestEnv {
         let env = scrubbed_env();
         let mut sandbox = self.sandbox.clone();
         sandbox.limits.wall = sandbox.limits.wall.max(BASELINE_WALL);
-        let exec = sandbox.run(&argv, &env, &scratch, &mounts, SCRATCH, &dir.join("logs"))?;
+        let exec = sandbox.run(&argv, &env, &scratch, &mounts, SCRATCH, &dir.join("logs"), &[])?;
         if exec.exit != Exit::Code(0) {
             return Err(fail(format!("{:?}: {}", exec.exit, last_lines(&exec))));
         }
@@ -250,16 +400,17 @@ impl TestEnv {
         let mut runs = Vec::new();
         for cover in [true, false] {
             let (exec, report) = self.execute(None, None, cover, &limits).map_err(|e| fail(e.to_string()))?;
-            let report = report.ok_or_else(|| {
-                fail(format!(
-                    "the test command reported nothing ({}): {}",
+            if let Some(why) = report.inconsistency(exec.exit, None) {
+                return Err(fail(format!(
+                    "the test command reported no complete session ({}; {}): {}",
                     exec.abnormal(&limits).unwrap_or_else(|| format!("{:?}", exec.exit)),
+                    why,
                     last_lines(&exec)
-                ))
-            })?;
-            runs.push(report);
+                )));
+            }
+            runs.push((exec, report));
         }
-        let (first, second) = (&runs[0], &runs[1]);
+        let ((_, first), (second_exec, second)) = (&runs[0], &runs[1]);
         let all: BTreeSet<&String> = first.outcomes.keys().chain(second.outcomes.keys()).collect();
         let mut summary = BaselineSummary { tests: all.len(), ..Default::default() };
         let mut passing = BTreeSet::new();
@@ -290,27 +441,63 @@ impl TestEnv {
                 coverage.entry(f.clone()).or_default().push(test.clone());
             }
         }
-        Ok(Baseline { summary, coverage })
+        let ms = |s: f64| (s * 1000.0).ceil() as u64;
+        let durations: BTreeMap<String, u64> =
+            second.durations.iter().filter(|(t, _)| passing.contains(*t)).map(|(t, d)| (t.clone(), ms(*d))).collect();
+        let in_tests: f64 = second.durations.values().sum();
+        let startup_ms = ms((second_exec.wall.as_secs_f64() - in_tests).max(0.0));
+        Ok(Baseline { summary, coverage, durations, startup_ms })
     }
 
-    /// One sandboxed pytest run: `replace` swaps one file, `select` narrows
-    /// the tests, `cover` records which functions each test executes.
+    /// The limits of one run of `tests`: the environment's, with the wall
+    /// clock and CPU time cut to the budget their baseline durations give.
+    fn limits_for(&self, tests: &[String]) -> Limits {
+        let tests_ms: u64 = tests.iter().filter_map(|t| self.baseline.durations.get(t)).sum();
+        let budget = self.environment.budget.limit_ms(self.baseline.startup_ms, tests_ms);
+        let mut limits = self.sandbox.limits.clone();
+        limits.wall = limits.wall.min(Duration::from_millis(budget));
+        limits.cpu_seconds = limits.cpu_seconds.min(budget.div_ceil(1000));
+        limits
+    }
+
+    /// One sandboxed pytest run: `replace` swaps one file (`answer` names
+    /// the lines of it that a model wrote), `select` narrows the tests,
+    /// `cover` records which functions each test executes.
     fn execute(
         &self,
-        replace: Option<(&str, &str)>,
+        replace: Option<(&str, &str, &[[u32; 2]])>,
         select: Option<&[String]>,
         cover: bool,
         limits: &Limits,
-    ) -> Result<(Execution, Option<Report>), TestEnvError> {
+    ) -> Result<(Execution, Report), TestEnvError> {
+        let replaced: Vec<(&str, &str)> = replace.iter().map(|(f, t, _)| (*f, *t)).collect();
+        let answer = replace.map(|(f, _, lines)| (f, lines));
+        self.execute_with(&replaced, answer, select, cover, limits)
+    }
+
+    /// [`TestEnv::execute`] with any number of files replaced.
+    fn execute_with(
+        &self,
+        replaced: &[(&str, &str)],
+        answer: Option<(&str, &[[u32; 2]])>,
+        select: Option<&[String]>,
+        cover: bool,
+        limits: &Limits,
+    ) -> Result<(Execution, Report), TestEnvError> {
         let (dir, scratch) = self.job_dir()?;
         let mut mounts = vec![
             Mount { host: self.work.path().join("repo"), at: REPO_AT.into(), writable: false },
             Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false },
         ];
-        if let Some((file, text)) = replace {
-            let host = dir.join("replacement.py");
+        let mut env = scrubbed_env();
+        for (i, (file, text)) in replaced.iter().enumerate() {
+            let host = dir.join(format!("replacement-{i}.py"));
             std::fs::write(&host, text).map_err(TestEnvError::io(&host, "cannot write"))?;
             mounts.push(Mount { host, at: format!("{REPO_AT}/{file}"), writable: false });
+        }
+        if let Some((file, answer)) = answer.filter(|(_, lines)| !lines.is_empty()) {
+            let ranges: Vec<String> = answer.iter().map(|[a, b]| format!("{a}-{b}")).collect();
+            env.push(("BENCH_ANSWER".into(), format!("{REPO_AT}/{file}:{}", ranges.join(","))));
         }
         let mut argv: Vec<String> = vec![self.python.display().to_string(), "-m".into(), "pytest".into()];
         // Outcomes come from the harness: no tracebacks to format, no summary.
@@ -318,12 +505,7 @@ impl TestEnv {
             ["-p", "bench_pytest_plugin", "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"]
                 .map(String::from),
         );
-        let mut env = scrubbed_env();
-        env.extend([
-            ("PYTHONPATH".into(), self.pythonpath.clone()),
-            ("BENCH_ROOT".into(), REPO_AT.into()),
-            ("BENCH_RESULTS".into(), format!("{SCRATCH}/{RESULTS}")),
-        ]);
+        env.extend([("PYTHONPATH".into(), self.pythonpath.clone()), ("BENCH_ROOT".into(), REPO_AT.into())]);
         match select {
             Some(tests) => {
                 let path = scratch.join(SELECT);
@@ -345,19 +527,24 @@ impl TestEnv {
         }
         let mut sandbox = self.sandbox.clone();
         sandbox.limits = limits.clone();
-        let exec = sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &dir.join("logs"))?;
-        let report = std::fs::read(scratch.join(RESULTS)).ok().and_then(|b| serde_json::from_slice::<Report>(&b).ok());
+        let secret = secret()?;
+        let logs = dir.join("logs");
+        let exec = sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &logs, &secret)?;
+        let stdout = std::fs::read(logs.join("stdout")).unwrap_or_default();
+        let report = Report::read(&stdout, &secret);
         let _ = std::fs::remove_dir_all(&dir);
         Ok((exec, report))
     }
 
     fn run_job(&self, job: &TestJob) -> TestOutcome {
+        let spans: Vec<String> = job.answer_lines.iter().map(|[a, b]| format!("{a}-{b}")).collect();
         let key = bench_core::Hasher::new()
             .field(&self.environment.fingerprint)
             .field(&self.snapshot_id)
             .field(&job.file)
             .field(&job.text)
             .field(job.tests.join("\n"))
+            .field(spans.join(","))
             .hex();
         let cached = self.cache_path("outcomes", &key);
         if let Some(o) =
@@ -365,29 +552,106 @@ impl TestEnv {
         {
             return o;
         }
-        let limits = &self.sandbox.limits;
-        let outcome = match self.execute(Some((&job.file, &job.text)), Some(&job.tests), false, limits) {
-            Err(e) => return TestOutcome { failed: job.tests.clone(), aborted: Some(e.to_string()) },
-            Ok((exec, None)) => TestOutcome {
-                failed: job.tests.clone(),
-                aborted: Some(exec.abnormal(limits).unwrap_or_else(|| {
-                    format!("the test process ended without results ({:?}): {}", exec.exit, last_lines(&exec))
-                })),
-            },
-            Ok((exec, Some(report))) => TestOutcome {
-                failed: job
-                    .tests
-                    .iter()
-                    .filter(|t| report.outcomes.get(*t).map(String::as_str) != Some("passed"))
-                    .cloned()
-                    .collect(),
-                aborted: exec.abnormal(limits),
-            },
+        let limits = self.limits_for(&job.tests);
+        let all_failed = |aborted: String, tampering: Vec<String>| TestOutcome {
+            failed: job.tests.clone(),
+            aborted: Some(aborted),
+            tampering,
         };
+        let outcome =
+            match self.execute(Some((&job.file, &job.text, &job.answer_lines)), Some(&job.tests), false, &limits) {
+                Err(e) => return all_failed(e.to_string(), Vec::new()),
+                Ok((_, report)) if !report.tampering.is_empty() => {
+                    let why = format!("tampering: {}", report.tampering.join("; "));
+                    all_failed(why, report.tampering)
+                }
+                // pytest never exits 0 before its session ends: something exited for it.
+                Ok((exec, report)) if report.finish.is_none() && exec.exit == Exit::Code(0) => {
+                    let found = vec![
+                        "the test process exited with status 0 before pytest finished (an early exit)".to_string()
+                    ];
+                    all_failed(format!("tampering: {}", found[0]), found)
+                }
+                Ok((exec, report)) => match exec.abnormal(&limits) {
+                    Some(why) => all_failed(why, Vec::new()),
+                    None => match report.inconsistency(exec.exit, Some(&job.tests)) {
+                        Some(why) => all_failed(
+                            format!("the harness's report does not hold ({why}): {}", last_lines(&exec)),
+                            Vec::new(),
+                        ),
+                        None => TestOutcome {
+                            failed: job
+                                .tests
+                                .iter()
+                                .filter(|t| report.outcomes.get(*t).map(String::as_str) != Some("passed"))
+                                .cloned()
+                                .collect(),
+                            aborted: None,
+                            tampering: Vec::new(),
+                        },
+                    },
+                },
+            };
         if let Some(p) = cached {
             write_cache(&p, &outcome);
         }
         outcome
+    }
+}
+
+impl TestEnv {
+    /// One sandboxed process runs every job (the repository's modules
+    /// imported once); outcomes are cached like test outcomes.
+    fn run_exploits(&self, jobs: &[ExploitJob]) -> Result<Vec<ExploitOutcome>, String> {
+        let json = serde_json::to_string(jobs).expect("plain data serialises");
+        let key = bench_core::Hasher::new()
+            .field(&self.environment.fingerprint)
+            .field(&self.snapshot_id)
+            .field("exploit")
+            .field(&json)
+            .hex();
+        let cached = self.cache_path("exploits", &key);
+        if let Some(o) =
+            cached.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Ok(o);
+        }
+        let (dir, scratch) = self.job_dir().map_err(|e| e.to_string())?;
+        let input = scratch.join("exploit-jobs.json");
+        std::fs::write(&input, &json).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mounts = [
+            Mount { host: self.work.path().join("repo"), at: REPO_AT.into(), writable: false },
+            Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false },
+        ];
+        let argv = [
+            self.python.display().to_string(),
+            format!("{HARNESS_AT}/bench_exploit.py"),
+            format!("{SCRATCH}/exploit-jobs.json"),
+            format!("{SCRATCH}/exploit-out.json"),
+        ];
+        let mut env = scrubbed_env();
+        env.push(("PYTHONPATH".into(), self.pythonpath.clone()));
+        let mut sandbox = self.sandbox.clone();
+        sandbox.limits.wall = sandbox.limits.wall.min(EXPLOIT_WALL);
+        let exec =
+            sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &dir.join("logs"), &[]).map_err(|e| e.to_string())?;
+        let out = std::fs::read(scratch.join("exploit-out.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out: Vec<ExploitOutcome> = out
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|o: &Vec<ExploitOutcome>| o.len() == jobs.len())
+            .ok_or_else(|| {
+                format!(
+                    "the exploit harness reported nothing ({}): {}",
+                    exec.abnormal(&sandbox.limits).unwrap_or_else(|| format!("{:?}", exec.exit)),
+                    last_lines(&exec)
+                )
+            })?;
+        if let Some(p) = cached {
+            write_cache(&p, &out);
+        }
+        Ok(out)
     }
 }
 
@@ -410,6 +674,27 @@ impl TestOracle for TestEnv {
 
     fn covering(&self, file: &str, line: u32) -> Vec<String> {
         self.baseline.coverage.get(&format!("{file}:{line}")).cloned().unwrap_or_default()
+    }
+
+    fn suite(&self, replaced: &[(String, String)]) -> Option<BTreeSet<String>> {
+        let mut limits = self.sandbox.limits.clone();
+        limits.wall = limits.wall.max(BASELINE_WALL);
+        let files: Vec<(&str, &str)> = replaced.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let (exec, report) = self.execute_with(&files, None, None, false, &limits).ok()?;
+        report
+            .inconsistency(exec.exit, None)
+            .is_none()
+            .then(|| report.outcomes.into_iter().filter(|(_, o)| o == "passed").map(|(t, _)| t).collect())
+    }
+
+    fn exploit(&self, jobs: &[ExploitJob]) -> Vec<ExploitOutcome> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        match self.run_exploits(jobs) {
+            Ok(out) => out,
+            Err(e) => jobs.iter().map(|_| ExploitOutcome { error: Some(e.clone()), tries: Vec::new() }).collect(),
+        }
     }
 
     fn run(&self, jobs: &[TestJob]) -> Vec<TestOutcome> {
@@ -441,15 +726,38 @@ struct Probe {
     version: String,
     packages: Vec<String>,
     paths: Vec<String>,
+    /// The project's own packages the environment can import, each with the
+    /// distribution that provides it.
+    #[serde(default)]
+    installed: BTreeMap<String, String>,
+}
+
+/// The snapshot's own top-level packages (a directory with `__init__.py` at
+/// the top or under `src/`), less its test directories.
+fn own_packages(files: &[(&str, &str)], test_paths: &[String]) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for (path, _) in files {
+        let parts: Vec<&str> = path.split('/').collect();
+        let name = match parts.as_slice() {
+            ["src", dir, "__init__.py"] | [dir, "__init__.py"] => *dir,
+            _ => continue,
+        };
+        let is_tests = test_paths.iter().any(|t| t == name || t.trim_start_matches("src/") == name);
+        if !is_tests && !name.starts_with("test") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            names.insert(name.to_string());
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// Runs the probe with the interpreter in isolated mode. The interpreter is
 /// the user's own and the script is ours: nothing from the repository or a
 /// model runs here.
-fn probe(python: &Path) -> Result<Probe, TestEnvError> {
+fn probe(python: &Path, own: &[String]) -> Result<Probe, TestEnvError> {
     let bad = |reason: String| TestEnvError::Interpreter { python: python.to_path_buf(), reason };
     let out = std::process::Command::new(python)
         .args(["-I", "-c", PROBE])
+        .args(own)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .output()

@@ -16,6 +16,11 @@ pub enum TestEnvError {
     MissingTool { tool: &'static str, hint: &'static str },
     #[error("{python}: not a usable Python interpreter: {reason}")]
     Interpreter { python: PathBuf, reason: String },
+    #[error(
+        "{python}: the project under test is installed in the test environment (`{name}` from {distribution}); \
+         an answer could import the original from it: install the project's dependencies, not the project"
+    )]
+    ProjectInstalled { python: PathBuf, name: String, distribution: String },
     #[error("test command {cmd:?}: {reason}")]
     TestCommand { cmd: String, reason: String },
     #[error("baseline of {snapshot}: {reason}")]

@@ -24,7 +24,7 @@
 //!              ("tests/test_m.py", "from pkg.m import f\n\ndef test_f():\n    assert f() == 1\n")];
 //! let env = TestEnv::prepare(&spec, "snapshot-id", &files, &["tests".into()]).unwrap();
 //! assert_eq!(env.covering("pkg/m.py", 1), ["tests/test_m.py::test_f"]);
-//! let job = TestJob { file: "pkg/m.py".into(), text: "def f():\n    return 2\n".into(), tests: env.covering("pkg/m.py", 1) };
+//! let job = TestJob::new("pkg/m.py", "def f():\n    return 2\n", env.covering("pkg/m.py", 1));
 //! assert!(!env.run(&[job])[0].passed());
 //! ```
 

@@ -1,9 +1,12 @@
 //! Every execution of repository or model code goes through here: its own
-//! network, PID, IPC and UTS namespaces (bubblewrap), a read-only view of the
-//! machine with home directories hidden, one writable scratch directory,
-//! resource limits (prlimit), an unprivileged user where we are root
-//! (setpriv), a scrubbed environment, and a wall-clock timeout that kills the
-//! whole process group (the PID namespace dies with it).
+//! network, PID, IPC and UTS namespaces (bubblewrap), an empty root with only
+//! what the interpreter needs bound in read-only (its prefixes and `sys.path`,
+//! the system's shared libraries and tools) and the directories a run mounts,
+//! one writable scratch directory, resource limits (prlimit), an unprivileged
+//! user where we are root (setpriv), a scrubbed environment, and a wall-clock
+//! timeout that kills the whole process group (the PID namespace dies with
+//! it). Nothing else of the host is visible: not the user's source tree, not
+//! the tool's own files, not a cache, not another Python's packages.
 
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
@@ -18,8 +21,31 @@ use crate::TestEnvError;
 pub const SCRATCH: &str = "/tmp";
 /// The unprivileged user sandboxed code runs as when we are root.
 const NOBODY: u32 = 65534;
-/// Directories hidden behind an empty tmpfs: they hold users' secrets.
-const HIDDEN: &[&str] = &["/root", "/home"];
+/// What every run sees of the system besides the interpreter: shared
+/// libraries, the tools the sandbox itself runs (setpriv, prlimit) and a
+/// shell, the dynamic linker's cache, user names and time zones. None holds
+/// a project's source.
+const SYSTEM: &[&str] = &[
+    "/usr/bin",
+    "/bin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/lib",
+    "/lib64",
+    "/usr/libexec",
+    "/usr/share/zoneinfo",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+];
+/// Where other Pythons keep packages; hidden unless the interpreter's own
+/// `sys.path` names them (a distribution's copy of the project could lie there).
+const OTHER_PYTHONS: &[&str] = &["/usr/lib", "/usr/local/lib", "/usr/lib64"];
 /// How much of each output stream is kept.
 const OUTPUT_TAIL: u64 = 16 * 1024;
 
@@ -132,9 +158,10 @@ pub struct Sandbox {
     bwrap: PathBuf,
     setpriv: Option<PathBuf>,
     prlimit: PathBuf,
-    /// Paths under a hidden directory that must stay visible (an interpreter
-    /// installed in a home directory).
-    exposed: Vec<PathBuf>,
+    /// Host paths shown at the same place: the interpreter's, top-most only.
+    shown: Vec<PathBuf>,
+    /// Every path asked to be shown (the interpreter's `sys.path` among them).
+    wanted: Vec<PathBuf>,
     /// The limits each command runs under.
     pub limits: Limits,
 }
@@ -153,34 +180,68 @@ impl Sandbox {
         } else {
             None
         };
-        Ok(Self { bwrap, setpriv, prlimit, exposed: Vec::new(), limits })
+        Ok(Self { bwrap, setpriv, prlimit, shown: Vec::new(), wanted: Vec::new(), limits })
     }
 
-    /// Keeps `paths` visible where they lie under a hidden directory or under
-    /// the scratch mount point (an interpreter installed under `/tmp`).
-    pub fn expose(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
-        for p in paths {
-            // The scratch mount point itself is never exposed: that would hide the scratch.
-            let covered =
-                HIDDEN.iter().any(|h| p.starts_with(h)) || (p.starts_with(SCRATCH) && p != Path::new(SCRATCH));
-            if covered && !self.exposed.contains(&p) {
-                self.exposed.push(p);
-            }
-        }
+    /// Shows `paths` (the interpreter's prefixes and `sys.path`) read-only at
+    /// the same place in every run.
+    pub fn show(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        let paths: Vec<PathBuf> = paths.into_iter().filter(|p| p.is_absolute() && p.exists()).collect();
+        self.wanted.extend(paths.iter().cloned());
+        self.shown.extend(paths);
         // The top-most paths cover the rest.
-        self.exposed.sort();
-        let all = std::mem::take(&mut self.exposed);
+        self.shown.sort();
+        self.shown.dedup();
+        let all = std::mem::take(&mut self.shown);
         for p in all {
-            if !self.exposed.iter().any(|e| p.starts_with(e)) {
-                self.exposed.push(p);
+            if !self.shown.iter().any(|e| p.starts_with(e)) {
+                self.shown.push(p);
             }
         }
+    }
+
+    /// Package directories of other Pythons under the system and shown
+    /// directories that nothing shown lies in: each is covered by an empty
+    /// tmpfs.
+    fn masks(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        let lib_dirs = OTHER_PYTHONS.iter().map(PathBuf::from).chain(self.shown.iter().flat_map(|p| {
+            [p.join("lib"), p.join("lib64"), p.to_path_buf()]
+                .into_iter()
+                .filter(|l| l.ends_with("lib") || l.ends_with("lib64"))
+        }));
+        for lib in lib_dirs {
+            let Ok(entries) = std::fs::read_dir(&lib) else { continue };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !name.starts_with("python") {
+                    continue;
+                }
+                let dir = e.path();
+                candidates.push(dir.join("site-packages"));
+                candidates.push(dir.join("dist-packages"));
+                if lib.starts_with("/usr") {
+                    candidates.push(dir);
+                }
+            }
+        }
+        for c in candidates {
+            let needed = self.wanted.iter().any(|s| s.starts_with(&c));
+            let visible = self.shown.iter().any(|s| c.starts_with(s)) || SYSTEM.iter().any(|s| c.starts_with(s));
+            if c.is_dir() && visible && !needed && !out.iter().any(|o: &PathBuf| c.starts_with(o)) {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Runs `argv` inside the sandbox with exactly `env`, `scratch` as the
     /// only writable directory (at [`SCRATCH`]) besides writable `mounts`,
-    /// and `cwd` as the working directory. Output goes to `logs` (a host
+    /// and `cwd` as the working directory. `stdin` is all its standard input
+    /// holds (a secret for the harness, say). Output goes to `logs` (a host
     /// directory outside the sandbox).
+    #[allow(clippy::too_many_arguments)] // each is one independent part of the run
     pub fn run(
         &self,
         argv: &[String],
@@ -189,30 +250,41 @@ impl Sandbox {
         mounts: &[Mount],
         cwd: &str,
         logs: &Path,
+        stdin: &[u8],
     ) -> Result<Execution, TestEnvError> {
         let mut cmd = Command::new(&self.bwrap);
-        cmd.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
-        for h in HIDDEN.iter().filter(|h| Path::new(h).is_dir()) {
-            cmd.args(["--tmpfs", h]);
-        }
-        // Exposed paths under a hidden directory go over its tmpfs; those
-        // under the scratch mount point, over the scratch bind.
-        let expose = |cmd: &mut Command, under: &str| {
-            for p in self.exposed.iter().filter(|p| p.starts_with(under)) {
-                // bwrap would create the directories leading to `p` private to root.
-                let mut between: Vec<&Path> = p.ancestors().skip(1).take_while(|a| *a != Path::new(under)).collect();
-                between.reverse();
-                for dir in between {
+        // An empty root: only what is bound below exists.
+        cmd.args(["--dev", "/dev", "--proc", "/proc"]);
+        // bwrap would create the directories leading to a mount point private
+        // to root, where the sandboxed user could not pass.
+        let mut made: Vec<PathBuf> = vec![PathBuf::from(SCRATCH)];
+        let mut parents = |cmd: &mut Command, p: &Path| {
+            let mut between: Vec<&Path> = p.ancestors().skip(1).take_while(|a| *a != Path::new("/")).collect();
+            between.reverse();
+            for dir in between {
+                if !made.iter().any(|m| m == dir) {
                     cmd.args(["--perms", "0755", "--dir"]).arg(dir);
+                    made.push(dir.to_path_buf());
                 }
-                cmd.arg("--ro-bind").arg(p).arg(p);
             }
         };
-        for h in HIDDEN {
-            expose(&mut cmd, h);
+        for dir in SYSTEM.iter().map(Path::new).filter(|p| p.exists()) {
+            parents(&mut cmd, dir);
+            match std::fs::read_link(dir) {
+                Ok(target) => cmd.arg("--symlink").arg(target).arg(dir),
+                Err(_) => cmd.arg("--ro-bind").arg(dir).arg(dir),
+            };
         }
         cmd.arg("--bind").arg(scratch).arg(SCRATCH);
-        expose(&mut cmd, SCRATCH);
+        // The interpreter's paths, over the scratch where they lie under it
+        // (an interpreter installed under /tmp).
+        for p in &self.shown {
+            parents(&mut cmd, p);
+            cmd.arg("--ro-bind").arg(p).arg(p);
+        }
+        for m in self.masks() {
+            cmd.arg("--tmpfs").arg(m);
+        }
         for m in mounts {
             cmd.arg(if m.writable { "--bind" } else { "--ro-bind" }).arg(&m.host).arg(&m.at);
         }
@@ -244,9 +316,15 @@ impl Sandbox {
         let (out_path, err_path) = (logs.join("stdout"), logs.join("stderr"));
         let out = File::create(&out_path).map_err(TestEnvError::io(&out_path, "cannot create"))?;
         let err = File::create(&err_path).map_err(TestEnvError::io(&err_path, "cannot create"))?;
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        cmd.stdin(if stdin.is_empty() { Stdio::null() } else { Stdio::piped() });
+        cmd.stdout(out).stderr(err).process_group(0);
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(TestEnvError::io(&self.bwrap, "cannot start"))?;
+        if let Some(mut pipe) = child.stdin.take() {
+            // Small enough for the pipe's buffer; a reader that never reads
+            // cannot block us. Closing it is the end of the input.
+            let _ = std::io::Write::write_all(&mut pipe, stdin);
+        }
         let exit = loop {
             match child.try_wait().map_err(TestEnvError::io(&self.bwrap, "cannot wait for"))? {
                 Some(status) => {

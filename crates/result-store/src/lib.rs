@@ -25,4 +25,4 @@ mod store;
 pub use error::StoreError;
 pub use merge::Merged;
 pub use report::{wilson, ItemStat, PassRate};
-pub use store::{Backend, Begun, RunRow, RunSink, Store};
+pub use store::{Backend, Begun, Probe, RunRow, RunSink, Store};

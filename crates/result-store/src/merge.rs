@@ -188,7 +188,7 @@ impl Store {
                     return Err(conflict(format!("run {s_id}, task {task}: graded differently here; re-grade one store first")));
                 }
                 for (table, cols) in [
-                    ("grades", "task_id, pass, reason, invented, api"),
+                    ("grades", "task_id, pass, reason, invented, api, similarity"),
                     ("grade_components", "task_id, name, pass, detail"),
                 ] {
                     sqlx::query(safe(format!(
@@ -201,6 +201,16 @@ impl Store {
                     .await
                     .map_err(|e| self.db(e))?;
                 }
+                // Recall probes: one per task, whichever store had it first.
+                sqlx::query(
+                    "INSERT OR IGNORE INTO main.probes (run_id, task_id, text, similarity, error, recorded_at)
+                     SELECT ?1, task_id, text, similarity, error, recorded_at FROM src.probes WHERE run_id = ?2",
+                )
+                .bind(d_id)
+                .bind(s_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
             }
             tx.commit().await.map_err(|e| self.db(e))?;
             Ok(m)

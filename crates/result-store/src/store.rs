@@ -199,7 +199,7 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         // Content-addressed: a set already there is the same set. Writers that
         // race here wait on the first, then insert nothing.
-        let inserted = sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count, execution) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING")
+        let inserted = sqlx::query("INSERT INTO task_sets (id, snapshot_id, rules_hash, tool_version, requested, task_count, execution, novelty) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING")
             .bind(&set.taskset_id)
             .bind(&set.snapshot_id)
             .bind(&set.rules_hash)
@@ -207,6 +207,7 @@ impl Store {
             .bind(set.requested as i64)
             .bind(set.tasks.len() as i64)
             .bind(set.execution.as_ref().map(|e| serde_json::to_string(e).expect("plain data serialises")))
+            .bind(set.novelty.as_ref().map(|n| serde_json::to_string(n).expect("plain data serialises")))
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?
@@ -273,7 +274,7 @@ impl Store {
     /// Reads a task set back, tasks in their original order.
     pub async fn task_set(&self, id: &str) -> Result<TaskSet, StoreError> {
         let head = sqlx::query(
-            "SELECT snapshot_id, rules_hash, tool_version, requested, execution FROM task_sets WHERE id = $1",
+            "SELECT snapshot_id, rules_hash, tool_version, requested, execution, novelty FROM task_sets WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -317,6 +318,13 @@ impl Store {
                 reason: format!("task set {id}: cannot decode its execution record: {e}"),
             })?),
         };
+        let novelty = match head.get::<Option<&str>, _>("novelty") {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Mismatch {
+                path: self.path.clone(),
+                reason: format!("task set {id}: cannot decode its novelty record: {e}"),
+            })?),
+        };
         Ok(TaskSet {
             taskset_id: id.to_string(),
             snapshot_id: head.get("snapshot_id"),
@@ -324,6 +332,7 @@ impl Store {
             tool_version: head.get("tool_version"),
             requested: head.get::<i64, _>("requested") as usize,
             execution,
+            novelty,
             tasks,
         })
     }
@@ -595,7 +604,8 @@ impl Store {
         }
         for g in grades {
             sqlx::query(
-                "INSERT INTO grades (run_id, task_id, pass, reason, invented, api) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO grades (run_id, task_id, pass, reason, invented, api, similarity)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(run)
             .bind(&g.task_id)
@@ -603,6 +613,7 @@ impl Store {
             .bind(&g.reason)
             .bind(self.encode("invented names", &g.invented)?)
             .bind(self.encode("API check", &g.api)?)
+            .bind(g.similarity)
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
@@ -656,10 +667,65 @@ impl Store {
                     reason: r.get("reason"),
                     invented,
                     api,
+                    similarity: r.get("similarity"),
                 })
             })
             .collect()
     }
+
+    /// Records a recall probe's continuation for one generation task of a
+    /// run (replacing an earlier one).
+    pub async fn put_probe(&self, run: i64, probe: &Probe) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO probes (run_id, task_id, text, similarity, error, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (run_id, task_id) DO UPDATE SET text = excluded.text, similarity = excluded.similarity,
+             error = excluded.error, recorded_at = excluded.recorded_at",
+        )
+        .bind(run)
+        .bind(&probe.task_id)
+        .bind(&probe.text)
+        .bind(probe.similarity)
+        .bind(&probe.error)
+        .bind(bench_core::now_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// The recall probes of a run, by task.
+    pub async fn probes(&self, run: i64) -> Result<Vec<Probe>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM probes WHERE run_id = $1 ORDER BY task_id")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Probe {
+                task_id: r.get("task_id"),
+                text: r.get("text"),
+                similarity: r.get("similarity"),
+                error: r.get("error"),
+            })
+            .collect())
+    }
+}
+
+/// One recall probe: what a model continued a file with, given only the
+/// lines before a generation target, and how close that came to the
+/// original function.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Probe {
+    /// The generation task probed.
+    pub task_id: String,
+    /// The model's continuation.
+    pub text: String,
+    /// Its token similarity to the original function; `None` when nothing in
+    /// it parsed as the function.
+    pub similarity: Option<f64>,
+    /// Set when the request failed.
+    pub error: Option<String>,
 }
 
 /// The store's [`ResultSink`] for one run.

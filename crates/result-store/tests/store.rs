@@ -35,6 +35,7 @@ fn set() -> TaskSet {
         tool_version: "0.1.0".into(),
         requested: 4,
         execution: None,
+        novelty: None,
         tasks,
     }
 }
@@ -144,6 +145,7 @@ async fn grades_and_rates(store: Store) {
             .to_vec(),
         invented: vec![],
         api: None,
+        similarity: None,
     };
     for (run, passes) in [(a, [true, true, true, false]), (b, [false, true, false, false])] {
         for (i, _) in passes.iter().enumerate() {
@@ -231,6 +233,7 @@ async fn merging_stores_is_idempotent_completes_runs_and_refuses_conflicts_namin
         components: vec![],
         invented: vec![],
         api: None,
+        similarity: None,
     };
     // Node A: run X of m1, one task answered, one failed, graded.
     let a = Store::open(&path("a.sqlite")).await.unwrap();

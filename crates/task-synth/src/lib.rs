@@ -1,6 +1,13 @@
-//! Turns extracted metadata into a stratified, ground-truthed [`TaskSet`] as a
-//! pure function of (snapshot, rules, tool version), and grades answers
-//! against that ground truth.
+//! Turns extracted metadata into a stratified, ground-truthed [`TaskSet`](bench_core::TaskSet) as a
+//! pure function of (snapshot, rules, tool version), grades answers against
+//! that ground truth, and scores them.
+//!
+//! By job: [`synth`] (the generators, their stratified selection and the
+//! orchestrator that has the repository's tests admit each candidate),
+//! [`grade`] (reading answers, execution, invented APIs) and [`score`]
+//! (scoring units and the gaming floors of `calibrate`). The rules, the
+//! drafts the generators hand the orchestrator and the sink detector are
+//! leaves every job reads; no job imports another's internals.
 //!
 //! Three categories (DESIGN.md §5): `code_generation` from real signatures and
 //! docstrings, `code_understanding` from significant methods with one injected
@@ -20,31 +27,28 @@
 //! assert_eq!(set, synthesize(&files, &ex, &rules, Some(3)));
 //! ```
 
-mod answer;
-mod apis;
-mod audit;
-mod calibrate;
-mod codegen;
-mod context;
+mod draft;
 mod error;
-mod execute;
-mod grade;
-mod project;
+pub mod grade;
 mod rules;
-mod select;
+pub mod score;
 mod sinks;
-mod synth;
-mod understanding;
-mod units;
+pub mod synth;
+mod taskset;
+mod text;
 
-pub use apis::{check as check_apis, own_surface, stdlib_surface};
-pub use calibrate::{calibrate, Answerer, AnswererScore, Calibration, Floor, ANSWERERS, BROKEN_FLOOR};
 pub use error::SynthError;
-pub use execute::grade_completions;
+
+/// The task count that asks for every candidate the repository supports
+/// (`--count max`): more than any repository yields, small enough that the
+/// category quotas cannot overflow.
+pub const MAX_TASKS: usize = 100_000;
+pub use grade::apis::{check as check_apis, own_surface, stdlib_surface};
+pub use grade::execute::grade_completions;
 pub use grade::{grade, grade_completion, grade_in, pair_scores, PairScore};
-pub use rules::{AuditRules, CodegenRules, Exclude, Quota, Rules, TestRules, UnderstandingRules};
+pub use rules::{AuditRules, CodegenRules, Exclude, Quota, Rules, Template, TestRules, UnderstandingRules};
+pub use score::calibrate::{calibrate, Answerer, AnswererScore, Calibration, Floor, ANSWERERS, BROKEN_FLOOR};
+pub use score::units::{headline, units, Headline, Stratum, Unit};
 pub use sinks::{find_sinks, Sink};
-pub use synth::{
-    first_difference, load_task_set, read_task_set, save_task_set, synthesize, synthesize_verified, write_task_set,
-};
-pub use units::{headline, units, Headline, Stratum, Unit};
+pub use synth::{synthesize, synthesize_verified};
+pub use taskset::{first_difference, load_task_set, read_task_set, save_task_set, write_task_set};

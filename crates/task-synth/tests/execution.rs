@@ -78,7 +78,17 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
             (Category::CodeUnderstanding | Category::CodeGeneration, _, Evidence::Execution { tests }) => {
                 assert!(!tests.is_empty(), "{}: no deciding test", t.id)
             }
-            (Category::SecurityAudit, _, Evidence::Structural) => {}
+            // Every audit label is proven: the vulnerable half exploited,
+            // its clean twin withstanding the same payloads.
+            (Category::SecurityAudit, Expected::SecurityAudit { vulnerable: true, .. }, Evidence::Exploited { .. }) => {
+            }
+            (
+                Category::SecurityAudit,
+                Expected::SecurityAudit { vulnerable: false, .. },
+                Evidence::Withstood { payloads },
+            ) => {
+                assert!(!payloads.is_empty(), "{}: a clean twin with no payload tried", t.id)
+            }
             (c, _, e) => panic!("{}: {c} task with evidence {e:?}", t.id),
         }
     }

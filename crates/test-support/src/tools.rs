@@ -81,8 +81,9 @@ pub fn fixture_files(name: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A llama.cpp server (llama-cpp-python) with the Gemma 3 270M model on a
-/// free loopback port, stopped when dropped.
+/// A llama.cpp server (llama-cpp-python) on a free loopback port, stopped
+/// when dropped: the Gemma 3 270M model, SmolLM2 135M Instruct, or both
+/// behind one endpoint (the one asked for is loaded, the other unloaded).
 #[derive(Debug)]
 pub struct LlamaServer {
     child: std::process::Child,
@@ -93,36 +94,63 @@ pub struct LlamaServer {
 }
 
 impl LlamaServer {
-    /// Starts the server and waits until it answers; `None` (skip) when the
-    /// tools are not set up.
+    /// Starts the server with Gemma 3 270M (`gemma3`) and waits until it
+    /// answers; `None` (skip) when the tools are not set up.
     pub fn start() -> Option<Self> {
         Self::start_with(&[])
     }
 
-    /// Starts the server with `extra` arguments after the usual ones (a later
-    /// `--n_ctx` replaces the default 4096).
+    /// Starts the Gemma server with `extra` arguments after the usual ones (a
+    /// later `--n_ctx` replaces the default 4096).
     pub fn start_with(extra: &[&str]) -> Option<Self> {
+        Self::start_model("BENCH_GGUF", "gemma3", Some("gemma"), extra)
+    }
+
+    /// Starts a server for the GGUF file `BENCH_*` variable `gguf_var` names,
+    /// served as `alias` with `chat_format` (the GGUF's own template when
+    /// `None`).
+    pub fn start_model(gguf_var: &str, alias: &str, chat_format: Option<&str>, extra: &[&str]) -> Option<Self> {
+        let gguf = tool(gguf_var)?;
+        let mut args: Vec<String> =
+            vec!["--model".into(), gguf.display().to_string(), "--model_alias".into(), alias.into()];
+        if let Some(f) = chat_format {
+            args.extend(["--chat_format".into(), f.into()]);
+        }
+        args.extend(["--n_ctx".into(), "4096".into()]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Self::spawn(args, alias)
+    }
+
+    /// Starts one server with both real models, as the main job runs them
+    /// (llama-cpp-python's config file: `gemma3` and `smollm2`, each at a
+    /// 4096-token context).
+    pub fn start_both() -> Option<Self> {
+        let (gemma, smol) = (tool("BENCH_GGUF")?, tool("BENCH_GGUF_SMOLLM2")?);
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let config = std::env::temp_dir().join(format!("llama-both-{}-{n}.json", std::process::id()));
+        let models = serde_json::json!({"models": [
+            {"model": gemma, "model_alias": "gemma3", "chat_format": "gemma", "n_ctx": 4096},
+            {"model": smol, "model_alias": "smollm2", "n_ctx": 4096},
+        ]});
+        std::fs::write(&config, models.to_string()).ok()?;
+        Self::spawn(vec!["--config_file".into(), config.display().to_string()], "smollm2")
+    }
+
+    fn spawn(args: Vec<String>, alias: &str) -> Option<Self> {
         let python = tool("BENCH_PYTHON")?;
-        let gguf = tool("BENCH_GGUF")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
         let log_path = std::env::temp_dir().join(format!("llama-test-{port}.log"));
         let log = std::fs::File::create(&log_path).ok()?;
+        // With a config file the server takes its address from the
+        // environment (or the file), not the command line.
         let child = std::process::Command::new(python)
-            .args(["-m", "llama_cpp.server", "--model"])
-            .arg(gguf)
-            .args([
-                "--model_alias",
-                "gemma3",
-                "--chat_format",
-                "gemma",
-                "--n_ctx",
-                "4096",
-                "--host",
-                "127.0.0.1",
-                "--port",
-            ])
+            .args(["-m", "llama_cpp.server"])
+            .args(&args)
+            .args(["--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
-            .args(extra)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
             .stdout(log.try_clone().ok()?)
             .stderr(log)
             .spawn()
@@ -130,7 +158,7 @@ impl LlamaServer {
         let server = LlamaServer { child, port, log: log_path };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
         while std::time::Instant::now() < deadline {
-            if server.get("/v1/models").is_some_and(|r| r.contains("gemma3")) {
+            if server.get("/v1/models").is_some_and(|r| r.contains(alias)) {
                 return Some(server);
             }
             std::thread::sleep(std::time::Duration::from_millis(500));

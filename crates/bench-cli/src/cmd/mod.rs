@@ -76,6 +76,7 @@ pub(crate) fn hint(e: impl Into<EvalError>) -> anyhow::Error {
             hint(*source).context(format!("run {run} of {model} stopped; rerun to resume"))
         }
         e @ EvalError::NeedsTests { .. } => anyhow::anyhow!("{e} (give --source and --python)"),
+        e @ EvalError::NoveltyNeedsTests { .. } => anyhow::anyhow!("{e} (give --python)"),
         EvalError::Runner(e) => {
             let flag = match &e {
                 RunnerError::Unacknowledged { provider, .. } => format!("--egress {provider}"),

@@ -37,14 +37,14 @@ pub(crate) fn run(
 /// The main job: scan, extract, synthesise, then each model in turn, grade,
 /// report. Rerunning the same command resumes each model's run where it stopped.
 pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let EvalArgs { derive, models, db, count, out_dir, run: args } = a;
+    let EvalArgs { derive, models, db, count, out_dir, probe_recall, run: args } = a;
     let egress = &derive.src.egress;
     let started = std::time::Instant::now();
     // Refuse a non-local endpoint (or an unacknowledged provider) before anything is written.
     ollama_runner::require_local(&args.endpoint, args.allow_remote).map_err(hint)?;
     let mut d = args.driver(egress).map_err(hint)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    let bench_eval::Derived { set, env, .. } = super::synth::noted(derive.derive(Some(*count))?);
+    let bench_eval::Derived { set, env, files, .. } = super::synth::noted(derive.derive(Some(*count))?);
     let tasks_path = out_dir.join("tasks.json");
     task_synth::save_task_set(&tasks_path, &set)?;
     eprintln!("task set {} ({} tasks) -> {}", set.taskset_id, set.tasks.len(), tasks_path.display());
@@ -54,7 +54,9 @@ pub(crate) fn eval(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         let store = Store::open(db).await?;
         let oracle = env.as_ref().map(|e| e as &dyn TestOracle);
         let mut reporter = None;
-        let done = bench_eval::evaluate(&mut d, &set, &specs, &store, oracle, |e| show(e, &set, &mut reporter)).await;
+        let probe = probe_recall.then_some(&files);
+        let done =
+            bench_eval::evaluate(&mut d, &set, &specs, &store, oracle, probe, |e| show(e, &set, &mut reporter)).await;
         if let Some(r) = reporter {
             r.finish();
         }
@@ -83,6 +85,13 @@ fn show(e: Event<'_>, set: &TaskSet, reporter: &mut Option<Reporter>) {
                 r.finish();
             }
             eprint!("{}", bench_eval::text::run_summary(run, set.tasks.len()));
+        }
+        Event::Probed(model, probes) => {
+            let near = probes.iter().filter(|p| p.similarity.is_some_and(|s| s >= bench_report::NEAR_VERBATIM)).count();
+            eprintln!(
+                "{model}: recall probe: {near} of {} targets reproduced near-verbatim from the lines before them",
+                probes.len()
+            );
         }
         Event::Graded(model, run, grades) => {
             let passed = grades.iter().filter(|g| g.pass).count();

@@ -15,7 +15,7 @@ use py_ast_meta::facts::CodeFacts;
 /// The standard library's surface for Python 3.11, generated from a real
 /// interpreter by `scripts/gen-stdlib-surface.sh`: what the grader knows
 /// when no interpreter is given.
-static STDLIB_GZ: &[u8] = include_bytes!("../data/stdlib-surface-3.11.json.gz");
+static STDLIB_GZ: &[u8] = include_bytes!("../../data/stdlib-surface-3.11.json.gz");
 
 /// The shipped standard-library surface.
 pub fn stdlib_surface() -> &'static ApiSurface {

@@ -4,18 +4,17 @@
 //! sanitiser vocabulary, so what tells them apart is which value reaches the
 //! sink, or whether a check that looks right is right (decision 0010).
 
-use bench_core::{Category, Expected, Prompt, Tier};
+use bench_core::{Category, Expected, ExploitJob, Prompt, Tier};
 use py_ast_meta::{FunctionSig, ModuleMeta, ParamKind};
 
-use crate::context::{indent_of, numbered, snippet, Context};
-use crate::select::Candidate;
-use crate::synth::Draft;
+use super::context::Context;
+use super::select::Candidate;
+use crate::draft::{Check as Settle, Draft, Pending};
+use crate::text::{indent_of, numbered, snippet};
+use crate::Template;
 
 const SYSTEM: &str =
     "You are a meticulous application-security auditor. Answer with exactly one JSON object and nothing else.";
-
-/// The sink families the rules may name in `security_audit.templates`.
-pub(crate) const TEMPLATES: &[&str] = &["shell", "sql", "path", "eval"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -29,22 +28,21 @@ enum Kind {
 }
 
 impl Kind {
-    fn of_template(name: &str) -> &'static [Kind] {
-        match name {
-            "shell" => &[Kind::Shell],
-            "sql" => &[Kind::SqlValue, Kind::SqlColumn],
-            "path" => &[Kind::Path],
-            "eval" => &[Kind::Eval],
-            _ => &[],
+    fn of_template(template: Template) -> &'static [Kind] {
+        match template {
+            Template::Shell => &[Kind::Shell],
+            Template::Sql => &[Kind::SqlValue, Kind::SqlColumn],
+            Template::Path => &[Kind::Path],
+            Template::Eval => &[Kind::Eval],
         }
     }
 
-    fn template(self) -> &'static str {
+    fn template(self) -> Template {
         match self {
-            Kind::Shell => "shell",
-            Kind::SqlValue | Kind::SqlColumn => "sql",
-            Kind::Path => "path",
-            Kind::Eval => "eval",
+            Kind::Shell => Template::Shell,
+            Kind::SqlValue | Kind::SqlColumn => Template::Sql,
+            Kind::Path => Template::Path,
+            Kind::Eval => Template::Eval,
         }
     }
 
@@ -61,7 +59,10 @@ impl Kind {
     fn right(self, s: &str, n: &Names) -> String {
         match self {
             Kind::Shell => format!("shlex.quote({s})"),
-            Kind::SqlValue => format!("int({s})"),
+            // Never raises: a check that raised for bad input would stop the
+            // vulnerable half too (an int() computed before the sink made a
+            // "vulnerable" half unexploitable; decision 0022).
+            Kind::SqlValue => format!("int({s}) if {s}.isdecimal() else 0"),
             Kind::SqlColumn => format!("{s} if {s} in (\"{}\", \"{}\") else \"{}\"", n.cols[0], n.cols[1], n.cols[0]),
             Kind::Path => format!("os.path.basename({s})"),
             Kind::Eval => format!("{s} if {s}.isidentifier() else \"None\""),
@@ -71,7 +72,7 @@ impl Kind {
     fn right_label(self) -> &'static str {
         match self {
             Kind::Shell => "shlex.quote",
-            Kind::SqlValue => "int",
+            Kind::SqlValue => "int of a decimal string",
             Kind::SqlColumn => "an allow-list",
             Kind::Path => "os.path.basename",
             Kind::Eval => "isidentifier",
@@ -527,12 +528,79 @@ fn halves(
     }
 }
 
-/// One pair = two drafts (vulnerable first).
-pub(crate) type Pair = [Draft; 2];
+/// One pair = two drafts (vulnerable first), each with the exploit run that
+/// settles its label.
+pub(crate) type Pair = Vec<Pending>;
+
+impl Kind {
+    /// The harness's name for the sink.
+    fn exploit_kind(self) -> &'static str {
+        match self {
+            Kind::Shell => "shell",
+            Kind::SqlValue => "sql_value",
+            Kind::SqlColumn => "sql_column",
+            Kind::Path => "path",
+            Kind::Eval => "eval",
+        }
+    }
+
+    /// The values an attacker tries on this sink: the injection itself in the
+    /// forms each wrong fix lets through and each one-sided pattern admits
+    /// (starting or ending with a harmless token), and the bypasses of each
+    /// check (a newline before `$`, a sibling directory with a longer name,
+    /// `..` before normalisation, a substitution inside double quotes).
+    fn payloads(self, n: &Names) -> Vec<String> {
+        let c = &n.cols[0];
+        let list: Vec<String> = match self {
+            Kind::Shell => vec![
+                "x; touch bench-pwned".into(),
+                "$(touch bench-pwned)".into(),
+                "`touch bench-pwned`".into(),
+                "x && touch bench-pwned".into(),
+                "x | touch bench-pwned".into(),
+                "x\ntouch bench-pwned".into(),
+                "x\n".into(),
+                "x\" ; touch bench-pwned ; \"".into(),
+            ],
+            Kind::SqlValue => vec![
+                "0 OR bench_marker()".into(),
+                "bench_marker() OR 0".into(),
+                "x\" OR bench_marker() --".into(),
+                "x' OR bench_marker() --".into(),
+                "1\n".into(),
+            ],
+            Kind::SqlColumn => vec![
+                format!("{c}, bench_marker()"),
+                format!("bench_marker(), {c}"),
+                "bench_marker()".into(),
+                format!("{c} DESC, bench_marker()"),
+                "x\" , bench_marker() --".into(),
+                format!("{c}\n"),
+            ],
+            Kind::Path => vec![
+                "../../../../../../../../etc/passwd".into(),
+                "/etc/passwd".into(),
+                format!("../{}_evil/secret", n.dir),
+                format!("a/../../{}_x/secret", n.dir),
+                "a/../../../../../../../../etc/passwd".into(),
+                "x\n".into(),
+                "..".into(),
+            ],
+            Kind::Eval => vec![
+                "bench_marker()".into(),
+                "bench_marker() or x".into(),
+                "__import__('builtins').bench_marker()".into(),
+                "x\n".into(),
+                "bench_marker".into(),
+            ],
+        };
+        list
+    }
+}
 
 pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
     let rules = &cx.rules.security_audit;
-    let kinds: Vec<Kind> = rules.templates.iter().flat_map(|t| Kind::of_template(t).iter().copied()).collect();
+    let kinds: Vec<Kind> = rules.templates.iter().flat_map(|t| Kind::of_template(*t).iter().copied()).collect();
     if kinds.is_empty() {
         return Vec::new();
     }
@@ -544,7 +612,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
             }
             // A function that already holds a sink has no clean twin.
             let original = snippet(cx.text(&m.path), f.start_line, f.end_line).join("\n");
-            if !crate::find_sinks(&original).is_empty() {
+            if !crate::sinks::find_sinks(&original).is_empty() {
                 continue;
             }
             let Some(param) = f.params.iter().find(|p| {
@@ -562,7 +630,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Pair>> {
                 let kind = kinds[pick.index("kind", kinds.len())];
                 let n = names(&pick, kind, &m.module, &param.name, &original);
                 let Some(h) = halves(kind, tier, &pick, &n, f, rules.min_buried_distance) else { continue };
-                if let Some(pair) = build(cx, m, &symbol, f, kind, h) {
+                if let Some(pair) = build(cx, m, &symbol, f, kind, &n, h) {
                     out.push(Candidate { tier, file: m.path.clone(), symbol: symbol.clone(), rank, item: pair });
                 }
             }
@@ -589,7 +657,15 @@ fn fits(original: &str, p: &str, annotation: Option<&str>) -> bool {
     !(uses.iter().any(|u| original.contains(&format!("{p}{u}"))) || original.contains(&format!(" in {p}:")))
 }
 
-fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: Kind, h: Halves) -> Option<Pair> {
+fn build(
+    cx: &Context<'_>,
+    m: &ModuleMeta,
+    symbol: &str,
+    f: &FunctionSig,
+    kind: Kind,
+    n: &Names,
+    h: Halves,
+) -> Option<Pair> {
     let base = snippet(cx.text(&m.path), f.start_line, f.end_line);
     let rel = |line: u32| (line - f.start_line) as usize;
     let top_at = rel(*f.body_lines.first()?);
@@ -619,7 +695,7 @@ fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: 
         .field(cx.snapshot_id)
         .field(&m.path)
         .field(symbol)
-        .field(kind.template())
+        .field(kind.template().as_str())
         .field(h.tier.to_string())
         .hex()[..16]
         .to_string();
@@ -641,7 +717,22 @@ fn build(cx: &Context<'_>, m: &ModuleMeta, symbol: &str, f: &FunctionSig, kind: 
         },
         evidence: bench_core::Evidence::Structural,
     };
-    Some([draft(&vuln, true), draft(&clean, false)])
+    let job = |lines: &[String]| ExploitJob {
+        file: m.path.clone(),
+        module: m.module.clone(),
+        class: symbol.split_once('.').map(|(c, _)| c.to_string()),
+        name: f.name.clone(),
+        source: lines.join("\n") + "\n",
+        param: n.param.clone(),
+        kind: kind.exploit_kind().to_string(),
+        payloads: kind.payloads(n),
+        columns: if matches!(kind, Kind::SqlValue | Kind::SqlColumn) { n.cols.to_vec() } else { Vec::new() },
+        root: (kind == Kind::Path).then(|| n.dir.clone()),
+    };
+    Some(vec![
+        Pending { draft: draft(&vuln, true), check: Settle::Exploited(job(&vuln)) },
+        Pending { draft: draft(&clean, false), check: Settle::Withstands(job(&clean)) },
+    ])
 }
 
 fn prompt(path: &str, module: &str, lines: &[String]) -> Prompt {

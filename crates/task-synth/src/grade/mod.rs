@@ -5,13 +5,23 @@ use std::collections::BTreeMap;
 use bench_core::{ApiCheck, ApiSurface, Category, Component, Expected, Grade, InventionKind, Task};
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{bounded, json_object, python_block};
 use crate::sinks::sinks_in;
+use answer::{bounded, json_object, python_block};
+
+pub(crate) mod answer;
+pub(crate) mod apis;
+pub(crate) mod execute;
+pub(crate) mod splice;
+
+/// Whether the grade found the answer tampering with the grader.
+pub fn tampered(g: &Grade) -> bool {
+    g.components.iter().any(|c| c.name == "tampering" && !c.pass)
+}
 
 /// Grades one answer against its task's ground truth, with the shipped
 /// standard-library surface for the invented-API check.
 pub fn grade(task: &Task, output: &str) -> Grade {
-    grade_in(task, output, crate::apis::stdlib_surface())
+    grade_in(task, output, apis::stdlib_surface())
 }
 
 /// Grades one answer, checking generated code's APIs against `surface`
@@ -31,6 +41,7 @@ pub fn grade_in(task: &Task, output: &str, surface: &ApiSurface) -> Grade {
         components: g.components,
         invented: g.invented,
         api: g.api,
+        similarity: None,
     };
     settle(&mut grade, &[]);
     grade
@@ -120,13 +131,7 @@ impl Grader<'_> {
 
         // Every import, attribute chain and keyword resolves against the
         // environment's API surface and the snapshot's own modules.
-        let check = crate::apis::check(
-            &facts,
-            self.surface,
-            &crate::apis::own_surface(api),
-            head_bindings,
-            declared_dependencies,
-        );
+        let check = apis::check(&facts, self.surface, &apis::own_surface(api), head_bindings, declared_dependencies);
         for (kind, component) in [
             (InventionKind::Module, "invented_modules"),
             (InventionKind::Attribute, "invented_attributes"),
@@ -322,6 +327,7 @@ pub fn grade_completion(task: &Task, completion: &bench_core::Completion, surfac
             components: vec![Component { name: "answer".into(), pass: false, detail: format!("no answer: {e}") }],
             invented: Vec::new(),
             api: None,
+            similarity: None,
         };
     }
     grade_in(task, &completion.text, surface)

@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use bench_core::{Category, Expected, Prompt, Tier};
 
-use crate::context::{common_indent, indent_of, line as file_line, numbered, replace_lines, snippet, Context};
-use crate::select::Candidate;
-use crate::synth::{Check, Draft, Pending};
+use super::context::Context;
+use super::select::Candidate;
+use crate::draft::{Check, Draft, Pending};
+use crate::text::{common_indent, indent_of, line as file_line, numbered, replace_lines, snippet};
 
 const SYSTEM: &str = "You are a careful Python code reviewer. Answer with exactly one JSON object and nothing else.";
 

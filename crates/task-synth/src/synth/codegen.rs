@@ -4,10 +4,11 @@
 use bench_core::{Category, Expected, Prompt, Tier};
 use py_ast_meta::{ClassSig, FunctionSig, Import, ModuleMeta};
 
-use crate::context::{indent_of, line, replace_lines, Context};
-use crate::select::Candidate;
+use super::context::Context;
+use super::select::Candidate;
+use crate::draft::{Check, Draft, Pending};
 use crate::sinks::find_sinks;
-use crate::synth::{Check, Draft, Pending};
+use crate::text::{indent_of, line, replace_lines, snippet};
 
 const SYSTEM: &str = "You are an expert Python developer working inside an existing repository. \
 Answer with exactly one fenced ```python code block containing the requested function, and nothing else.";
@@ -49,7 +50,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Vec<Pending>>> {
                 if doc.is_some() { "present" } else { "absent" },
                 rules.tier_thresholds
             );
-            let original = crate::context::snippet(text, f.start_line, f.end_line).join("\n");
+            let original = snippet(text, f.start_line, f.end_line).join("\n");
             let original_sinks: Vec<String> = find_sinks(&original).into_iter().map(|s| s.name).collect();
             // The file with a `return None` body (docstring kept): a test must tell it from the real one.
             let Some(&body) = f.body_lines.first() else { continue };
@@ -163,7 +164,7 @@ fn class_context(text: &str, c: &ClassSig, f: &FunctionSig) -> String {
         .methods
         .iter()
         .filter(|m| m.name == "__init__")
-        .flat_map(|init| crate::context::snippet(text, init.start_line, init.end_line))
+        .flat_map(|init| snippet(text, init.start_line, init.end_line))
         .filter_map(|l| {
             let rest = l.trim_start().strip_prefix("self.")?;
             let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();

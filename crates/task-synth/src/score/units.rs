@@ -18,13 +18,15 @@ pub struct Unit {
     pub tasks: Vec<String>,
 }
 
-/// The headline's units, in task order. Generation tasks without execution
-/// evidence are structural diagnostics and are not units.
+/// The headline's units, in task order. Generation and audit tasks without
+/// execution evidence (tests, or an exploit and a failed one) are structural
+/// diagnostics and are not units.
 pub fn units(set: &TaskSet) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     let mut by_pair: BTreeMap<&str, usize> = BTreeMap::new();
     for t in &set.tasks {
         let pair = match &t.expected {
+            Expected::SecurityAudit { .. } if t.evidence == Evidence::Structural => continue,
             Expected::SecurityAudit { pair, .. } => Some(pair.as_str()),
             Expected::CodeUnderstanding { pair, .. } => pair.as_deref(),
             Expected::CodeGeneration { .. } if t.evidence == Evidence::Structural => continue,
@@ -52,7 +54,7 @@ pub struct Headline {
     pub n: usize,
     /// Per (category, tier).
     pub strata: Vec<Stratum>,
-    /// Generation tasks left out because no test decides them.
+    /// Generation and audit tasks left out because no execution decides them.
     pub structural_diagnostics: usize,
 }
 
@@ -89,7 +91,7 @@ pub fn headline(set: &TaskSet, grades: &[Grade]) -> Headline {
     h.structural_diagnostics = set
         .tasks
         .iter()
-        .filter(|t| t.category == Category::CodeGeneration && t.evidence == Evidence::Structural)
+        .filter(|t| t.category != Category::CodeUnderstanding && t.evidence == Evidence::Structural)
         .count();
     h
 }
