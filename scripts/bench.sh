@@ -5,9 +5,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo bench -p bench-cli --bench scan_extract
-cargo bench -p bench-cli --bench orchestration
-cargo bench -p task-synth --bench execution
+cargo bench -p benches --bench scan_extract
+cargo bench -p benches --bench orchestration
+cargo bench -p benches --bench execution
 cargo build -q --release -p bench-cli
 tree=${BENCH_LARGE_TREE:-target/bench-data/django-5.1.4.tar.gz}
 echo "== peak RSS of 'bench-cli extract' on $tree"

@@ -204,10 +204,21 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
         s(&python),
         "--cache-dir",
         s(&cache),
+        "--probe-recall",
     ];
     let (code, stdout, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("run 1 gemma3:"), "{stdout}");
+    // The recall probe ran against the real model: one stored continuation
+    // per generation target, each with its similarity to the original.
+    let probes = stored_probes(&db);
+    let report = read_json(&out.join("report.json"));
+    let generation =
+        report["runs"][0]["rows"].as_array().unwrap().iter().filter(|r| r["category"] == "code_generation").count();
+    assert!(generation > 0 && probes.len() == generation, "{probes:?} for {generation} generation tasks");
+    assert!(probes.iter().all(|(_, sim)| sim.is_none_or(|x| (0.0..=1.0).contains(&x))), "{probes:?}");
+    let probe = &report["runs"][0]["recall"]["probe"];
+    assert_eq!(probe["probes"].as_u64(), Some(generation as u64), "{probe}");
     assert!(err.contains("ground truth: execution (pytest cerberus/tests;"), "{err}");
     let report = read_json(&out.join("report.json"));
     let r = &report["runs"][0];
@@ -275,4 +286,16 @@ fn eval_end_to_end_with_an_html_report_that_renders() {
         .unwrap();
     let png = std::fs::read(&shot).unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&o.stderr)));
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}
+
+/// The stored recall probes of a store's first run that reached the model:
+/// (task, similarity; `None` when no function parsed in the continuation).
+fn stored_probes(db: &Path) -> Vec<(String, Option<f64>)> {
+    block_on(async {
+        let store = result_store::Store::open_existing(db).await.unwrap();
+        let run = store.runs().await.unwrap()[0].id;
+        let probes = store.probes(run).await.unwrap();
+        assert!(probes.iter().all(|p| p.error.is_none() && !p.text.is_empty()), "{probes:?}");
+        probes.into_iter().map(|p| (p.task_id, p.similarity)).collect()
+    })
 }

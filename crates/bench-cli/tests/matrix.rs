@@ -39,13 +39,16 @@ fn a_six_cell_matrix_of_two_models_runs_as_a_slurm_job_array_into_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let file = dir.path().join("matrix.yaml");
+    // Six tasks a cell: an understanding and an audit pair reach the headline
+    // (a structural set keeps generation out of it), so the two models'
+    // runs of one set share units to compare.
     std::fs::write(
         &file,
         format!(
-            "store: {db}\nout_dir: {}\ncount: 2\neval_args: [--num-predict, '24', --num-ctx, '2048']\n\
+            "store: {db}\nout_dir: {}\ncount: 6\neval_args: [--num-predict, '24', --num-ctx, '2048']\n\
              sources:\n  - source: {}\n  - source: {}\n  - source: {}\n\
              models:\n  - name: gemma3\n    backend: openai\n    endpoint: '{url}'\n    vram: 2GiB\n    gguf: {}\n\
-               - name: smollm2\n    backend: openai\n    endpoint: '{url}'\n    vram: 2GiB\n    gguf: {}\n",
+             \x20 - name: smollm2\n    backend: openai\n    endpoint: '{url}'\n    vram: 2GiB\n    gguf: {}\n",
             s(&out),
             s(&fixture_dir()),
             s(&cerberus),

@@ -197,6 +197,18 @@ pub struct Novelty {
     /// Every rename made, old name to new: what grading applies to the
     /// snapshot again, and what a reviewer reads to map a task back.
     pub renames: std::collections::BTreeMap<String, String>,
+    /// Renames made only where the name is a function's own (a parameter or
+    /// a local), old name to new.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub local_renames: std::collections::BTreeMap<String, String>,
+    /// Of the local renames, those made where a function assigns the name
+    /// but not where one takes it as a parameter.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub local_not_params: std::collections::BTreeSet<String>,
+    /// Keyword arguments renamed with the parameter they pass, as (the
+    /// callee's last name, old keyword, new keyword).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyword_renames: Vec<(String, String, String)>,
 }
 
 /// One half of an audit pair, to be called with attacker-controlled values.
@@ -270,12 +282,16 @@ pub struct TestJob {
     /// answer: the harness blocks and reports tampering made from them.
     /// Empty for a mutant or a stub, which are ours.
     pub answer_lines: Vec<[u32; 2]>,
+    /// A test module a model wrote, put at the oracle's
+    /// [`TestOracle::answer_module`]; a `tests` entry naming that file runs
+    /// every test in it (all of them its answer lines).
+    pub added: Option<String>,
 }
 
 impl TestJob {
     /// A run of `tests` with `file` replaced by `text`, none of it an answer.
     pub fn new(file: impl Into<String>, text: impl Into<String>, tests: Vec<String>) -> Self {
-        Self { file: file.into(), text: text.into(), tests, answer_lines: Vec::new() }
+        Self { file: file.into(), text: text.into(), tests, answer_lines: Vec::new(), added: None }
     }
 }
 
@@ -322,12 +338,24 @@ pub trait TestOracle: Sync {
     fn api_surface(&self) -> Option<&crate::ApiSurface> {
         None
     }
+    /// Where a test module a model writes goes (in the suite's test
+    /// directory, so its conftest applies); `None` when this oracle cannot
+    /// run one.
+    fn answer_module(&self) -> Option<&str> {
+        None
+    }
     /// Runs the whole suite once with `replaced` files (snapshot path,
     /// text) in place and returns the tests that passed; `None` when this
     /// oracle cannot or the run reported nothing.
     fn suite(&self, replaced: &[(String, String)]) -> Option<std::collections::BTreeSet<String>> {
         let _ = replaced;
         None
+    }
+    /// Whether every one of `tests` passes with `replaced` files in place,
+    /// stopping at the first failure (cheaper than [`TestOracle::suite`]
+    /// when the answer is no).
+    fn passes_all(&self, replaced: &[(String, String)], tests: &[String]) -> bool {
+        self.suite(replaced).is_some_and(|passed| tests.iter().all(|t| passed.contains(t)))
     }
     /// Runs each audit half with its payloads, sandboxed; outcomes in job
     /// order. An oracle that cannot says so in each outcome's `error`.

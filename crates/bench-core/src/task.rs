@@ -12,18 +12,23 @@ pub enum Category {
     CodeUnderstanding,
     /// Say whether code is vulnerable, and where.
     SecurityAudit,
+    /// Write the test that exposes a bug: it must fail on the code shown and
+    /// pass on the intended behaviour (SWT-bench style).
+    BugReproduction,
 }
 
 impl Category {
     /// Every category, in report order.
-    pub const ALL: [Category; 3] = [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit];
+    pub const ALL: [Category; 4] =
+        [Category::CodeGeneration, Category::CodeUnderstanding, Category::SecurityAudit, Category::BugReproduction];
 
-    /// `code_generation`, `code_understanding` or `security_audit`.
+    /// `code_generation`, `code_understanding`, `security_audit` or `bug_reproduction`.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::CodeGeneration => "code_generation",
             Category::CodeUnderstanding => "code_understanding",
             Category::SecurityAudit => "security_audit",
+            Category::BugReproduction => "bug_reproduction",
         }
     }
 
@@ -145,6 +150,22 @@ pub enum Expected {
         pair: String,
         /// The template that injected the sink.
         template: String,
+    },
+    /// A function with one injected bug, to be exposed by a test.
+    BugReproduction {
+        /// The function's name.
+        name: String,
+        /// Its class, for a method.
+        class: Option<String>,
+        /// The 1-based line of its file the bug is on.
+        line: u32,
+        /// That line with the bug, as the file holds it.
+        mutated: String,
+        /// The mutation operator.
+        operator: String,
+        /// Where the answer's test module goes in the repository (its test
+        /// directory, so the suite's conftest applies).
+        test_module: String,
     },
 }
 

@@ -486,7 +486,9 @@ impl PlanArgs {
             (None, Some(model)) => model,
             (None, None) => {
                 let expected = "a GGUF file or a model an Ollama server describes";
-                return Err(RunnerError::Setting { given: String::new(), expected }.into());
+                return Err(
+                    RunnerError::from(ollama_runner::PlanError::Setting { given: String::new(), expected }).into()
+                );
             }
         };
         let info = OllamaBackend::new(&self.endpoint)?.describe(model).await?;

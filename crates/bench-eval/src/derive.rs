@@ -88,18 +88,10 @@ pub fn derive_novel(src: &Source, rules: &Rules, count: Option<usize>, spec: &Sp
 }
 
 /// The transformed snapshot's files and the id its test environment caches under.
-fn transformed(snap: &Snapshot, renames: &std::collections::BTreeMap<String, String>) -> (Vec<SourceFile>, String) {
-    let novelty = bench_core::Novelty {
-        transform: "rename".into(),
-        defined: 0,
-        renamed: 0,
-        kept_by_rule: 0,
-        kept_by_execution: Vec::new(),
-        prompt_share: 0.0,
-        renames: renames.clone(),
-    };
-    let files = task_synth::synth::novelty::replay(&files(snap), &novelty);
-    let id = bench_core::Hasher::new().field(&snap.snapshot_id).field(bench_core::canonical_json(renames)).hex();
+fn transformed(snap: &Snapshot, novelty: &bench_core::Novelty) -> (Vec<SourceFile>, String) {
+    let files = task_synth::synth::novelty::replay(&files(snap), novelty);
+    let renames = (&novelty.renames, &novelty.local_renames, &novelty.local_not_params, &novelty.keyword_renames);
+    let id = bench_core::Hasher::new().field(&snap.snapshot_id).field(bench_core::canonical_json(&renames)).hex();
     (files, id)
 }
 
@@ -122,7 +114,7 @@ fn derive_with(
         let spec = spec.ok_or_else(|| EvalError::NoveltyNeedsTests { source_path: src.path.display().to_string() })?;
         let original = test_env(&snap, rules, spec)?;
         let t = task_synth::synth::novelty::transform(&files(&snap), &snap.snapshot_id, rules, &original);
-        let (tfiles, id) = transformed(&snap, &t.novelty.renames);
+        let (tfiles, id) = transformed(&snap, &t.novelty);
         let env = env_over(&tfiles, &id, rules, spec)?;
         let ex = py_ast_meta::extract(&snap.snapshot_id, &tfiles, &rules.extract);
         let set = task_synth::synthesize_verified(&tfiles, &ex, rules, count, &env);
@@ -188,7 +180,7 @@ pub fn grading_env(
     let spec = recorded_command(set, spec)?;
     let env = match &set.novelty {
         Some(n) => {
-            let (tfiles, id) = transformed(&snap, &n.renames);
+            let (tfiles, id) = transformed(&snap, n);
             env_over(&tfiles, &id, &Rules::default(), &spec)?
         }
         None => test_env(&snap, &Rules::default(), &spec)?,

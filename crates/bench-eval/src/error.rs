@@ -110,3 +110,10 @@ pub enum EvalError {
         source_path: String,
     },
 }
+
+/// A planning error is the runner's (the planner is re-exported by it).
+impl From<ollama_runner::PlanError> for EvalError {
+    fn from(e: ollama_runner::PlanError) -> Self {
+        EvalError::Runner(e.into())
+    }
+}

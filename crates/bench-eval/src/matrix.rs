@@ -309,16 +309,32 @@ impl Matrix {
             case.push_str(&format!("  {}) exec bench-cli {} ;;\n", c.index, c.shell_args("$(hostname)")));
         }
         case.push_str("  *) exit 2 ;;\nesac\n");
-        let script: String = case.lines().map(|l| format!("          {l}\n")).collect();
-        format!(
-            "# Written by `bench-cli matrix submit --engine kubernetes`: apply with kubectl.\n\
-             apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: bench-matrix\nspec:\n  completionMode: Indexed\n  \
-             completions: {n}\n  parallelism: {n}\n  backoffLimitPerIndex: 2\n  template:\n    spec:\n      \
-             restartPolicy: Never\n      containers:\n      - name: cell\n        image: {image}\n        \
-             resources:\n          limits:\n            nvidia.com/gpu: 1\n        command: [\"/bin/bash\", \"-c\"]\n        \
-             args:\n        - |\n{script}",
-            n = cells.len()
-        )
+        // Built as a value and serialised: an image name or argument that
+        // needs quoting in YAML is quoted by the library (decision 0002).
+        let n = cells.len();
+        let job = serde_json::json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "bench-matrix"},
+            "spec": {
+                "completionMode": "Indexed",
+                "completions": n,
+                "parallelism": n,
+                "backoffLimitPerIndex": 2,
+                "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{
+                        "name": "cell",
+                        "image": image,
+                        "resources": {"limits": {"nvidia.com/gpu": 1}},
+                        "command": ["/bin/bash", "-c"],
+                        "args": [case],
+                    }],
+                }},
+            },
+        });
+        let yaml = serde_yaml_ng::to_string(&job).expect("a JSON value serialises as YAML");
+        format!("# Written by `bench-cli matrix submit --engine kubernetes`: apply with kubectl.\n{yaml}")
     }
 }
 

@@ -180,7 +180,7 @@ pub fn matrix_plans(plans: &[(Cell, Option<Plan>)]) -> String {
         let verdict = match plan {
             Some(p) => {
                 let v = if p.fits { "fits" } else { "DOES NOT FIT" };
-                format!("plan {} of {} bytes: {v}", p.total, p.request.vram_bytes)
+                format!("plan {} of {} bytes ({} architecture): {v}", p.total, p.request.vram_bytes, p.architecture)
             }
             None => "planned when the cell runs (the server describes the model)".into(),
         };

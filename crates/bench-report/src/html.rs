@@ -115,6 +115,44 @@ fn histogram(run: &RunReport) -> String {
     bars(&format!("latency-{}", run.run_id), "latency distribution", &values, "tasks", &x)
 }
 
+/// A Markdown table (`| a | b |` rows, a `|---|` rule under the header) as an
+/// HTML table; lines that are not rows become paragraphs.
+fn table_html(markdown: &str, class: &str) -> String {
+    let cells = |l: &str| -> Vec<String> { l.trim().trim_matches('|').split('|').map(|c| esc(c.trim())).collect() };
+    let mut s = format!("<table class=\"{class}\">");
+    let mut header = true;
+    for line in markdown.lines().filter(|l| !l.trim().is_empty()) {
+        if !line.trim_start().starts_with('|') {
+            let _ = write!(s, "</table><p>{}</p><table class=\"{class}\">", esc(line));
+        } else if line.contains("---") {
+            header = false;
+        } else {
+            let tag = if header { "th" } else { "td" };
+            s.push_str("<tr>");
+            for c in cells(line) {
+                let _ = write!(s, "<{tag}>{c}</{tag}>");
+            }
+            s.push_str("</tr>");
+        }
+    }
+    s.push_str("</table>");
+    s.replace(&format!("<table class=\"{class}\"></table>"), "")
+}
+
+/// A manifest value as a reader wants it: no JSON punctuation, `–` for none.
+fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "–".into(),
+        Value::String(t) => t.clone(),
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join("; "),
+        Value::Object(o) if o.is_empty() => "–".into(),
+        Value::Object(o) => o.iter().map(|(k, v)| format!("{k}: {}", plain(v))).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
 /// The report as one self-contained HTML page (inline CSS and SVG, no scripts).
 pub fn html(r: &Report) -> String {
     let mut s = String::from(
@@ -135,7 +173,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         if let Some(e) = run.egress_line() {
             let _ = write!(s, "<p class=\"egress\">{}</p>", esc(&e));
         }
-        let _ = write!(s, "<pre class=\"units\">{}</pre>", esc(&headline_table(run)));
+        s.push_str(&table_html(&headline_table(run), "units"));
         for line in run.diagnostics() {
             let _ = write!(s, "<p>{}</p>", esc(&line));
         }
@@ -144,8 +182,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         let manifest = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = manifest.as_object() {
             for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "vram_plan") {
-                let v = if v.is_string() { v.as_str().unwrap_or_default().to_string() } else { v.to_string() };
-                let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+                let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&plain(v)));
             }
         }
         s.push_str("</table>");

@@ -168,7 +168,7 @@ pub fn invalid_reason(m: &RunManifest) -> Option<String> {
 /// The plan settings that change what a run measures: runtime, its memory
 /// policies and the KV cache type.
 fn conditions(m: &RunManifest) -> Option<String> {
-    let p: ollama_runner::plan::PlanRequest = serde_json::from_value(m.vram_plan.as_ref()?["request"].clone()).ok()?;
+    let p: vram_plan::PlanRequest = serde_json::from_value(m.vram_plan.as_ref()?["request"].clone()).ok()?;
     Some(format!(
         "{} (flash attention {}, micro-batch {}, {} SWA cache), KV cache {:?}",
         p.runtime.as_str(),
@@ -976,71 +976,10 @@ pub(crate) fn headline_table(run: &RunReport) -> String {
 /// The VRAM plan as table rows in MiB and tokens; empty without a plan.
 pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, String)> {
     let Some(raw) = plan else { return Vec::new() };
-    let Ok(p) = serde_json::from_value::<ollama_runner::plan::Plan>(raw.clone()) else {
+    let Ok(p) = serde_json::from_value::<vram_plan::Plan>(raw.clone()) else {
         return vec![("plan", format!("unreadable: {raw}"))];
     };
-    let verdict = if p.fits {
-        format!("fits, {} to spare", mib(p.headroom.unsigned_abs()))
-    } else {
-        format!("does NOT fit, {} short", mib(p.headroom.unsigned_abs()))
-    };
-    let r = &p.request;
-    let sliding =
-        if r.swa_full() { "sliding layers keeping the whole context" } else { "sliding layers capped at their window" };
-    vec![
-        ("budget", mib(p.request.vram_bytes)),
-        (
-            "runtime",
-            format!(
-                "{}: flash attention {}, micro-batch {}, {} sliding-window cache",
-                r.runtime.as_str(),
-                if r.flash_attn() { "on" } else { "off" },
-                r.ubatch(),
-                if r.swa_full() { "full-size" } else { "windowed" }
-            ),
-        ),
-        ("weights", weights(&p)),
-        (
-            "KV cache",
-            format!(
-                "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} {sliding}",
-                mib(p.kv_cache),
-                p.request.ctx,
-                p.request.parallel,
-                p.request.kv_type,
-                p.kv_bytes_per_token,
-                p.full_layers,
-                p.sliding_layers
-            ),
-        ),
-        ("recurrent state", format!("{} ({} layers)", mib(p.recurrent_state), p.recurrent_layers)),
-        ("compute buffer", mib(p.compute_buffer)),
-        ("overhead", mib(p.overhead)),
-        ("total", format!("{}: {verdict}", mib(p.total))),
-        ("largest context", format!("{} tokens at {} sequence(s)", p.max_ctx, p.request.parallel)),
-        ("largest parallelism", format!("{} sequence(s) at {} tokens", p.max_parallel, p.request.ctx)),
-    ]
-}
-
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
-}
-
-/// The weights on the device, with the CPU's repacked copies or the
-/// embedding left in host memory.
-fn weights(p: &ollama_runner::plan::Plan) -> String {
-    let device = match p.request.device() {
-        ollama_runner::plan::Device::Gpu => "GPU",
-        ollama_runner::plan::Device::Cpu => "CPU",
-    };
-    let mut s = format!("{} on the {device} ({})", mib(p.weights), p.architecture);
-    if p.repacked > 0 {
-        s.push_str(&format!(" + {} repacked for the CPU", mib(p.repacked)));
-    }
-    if p.host_weights > 0 {
-        s.push_str(&format!("; {} token embedding in host memory", mib(p.host_weights)));
-    }
-    s
+    p.rows()
 }
 
 /// A value, or `-` when it is unknown.

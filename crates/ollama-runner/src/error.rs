@@ -30,16 +30,8 @@ pub enum RunnerError {
     ServerError { endpoint: String, model: String, message: String },
     #[error("{endpoint}: unexpected response: {reason}")]
     Protocol { endpoint: String, reason: String },
-    #[error("{given:?}: expected {expected}")]
-    Setting { given: String, expected: &'static str },
-    #[error("{path}: not a readable GGUF file: {reason}")]
-    Gguf { path: String, reason: String },
-    #[error("{path}: cannot read the GGUF file")]
-    GgufIo {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Plan(#[from] vram_plan::PlanError),
     #[error("model {model:?}: VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes; an overcommitted plan must be allowed explicitly")]
     PlanDoesNotFit { model: String, needed: u64, budget: u64 },
     #[error("{endpoint}: model {model:?} is only partly in VRAM ({size_vram} of {size} bytes); numbers would be corrupted unless partial offload is allowed explicitly")]

@@ -5,8 +5,9 @@
 //!
 //! Two [`Backend`]s: Ollama's native API ([`OllamaBackend`]) and any
 //! OpenAI-compatible chat server ([`OpenAiBackend`]: llama.cpp, vLLM, LM
-//! Studio, Ollama's `/v1`). The [`plan`] module sizes weights, KV cache and
-//! recurrent state against a VRAM budget from GGUF metadata. [`run`] writes
+//! Studio, Ollama's `/v1`). The `vram-plan` crate (re-exported as [`plan`]
+//! and [`gguf`]) sizes weights, KV cache and recurrent state against a VRAM
+//! budget from GGUF metadata. [`run`] writes
 //! every result through a [`bench_core::ResultSink`] the moment it arrives.
 //! [`prepare`] wraps it into a whole run: the air-gap check, the model's
 //! description, the plan (refused when it does not fit), the manifest, and
@@ -28,12 +29,13 @@ mod any;
 mod backend;
 pub mod batch;
 mod error;
-pub mod gguf;
 mod ollama;
 mod openai;
-pub mod plan;
 mod run;
 mod session;
+
+// The planner is its own crate; its modules stay reachable from here.
+pub use vram_plan::{gguf, plan, PlanError};
 
 pub use airgap::{acknowledged, endpoint_host, endpoint_scope, require_local};
 pub use any::{AnyBackend, BackendKind};

@@ -71,12 +71,7 @@ impl RunSpec {
     }
 }
 
-/// The allowance the plan leaves on top of its modelled components: the
-/// graph's and tensors' metadata (about 1 MiB for a 300-tensor model at
-/// llama.cpp's 8 nodes per tensor) and allocator alignment, with room to
-/// spare. It is not where errors hide: with every component modelled, it is
-/// most of the gap between plan and allocation (see `tests/allocations.rs`).
-pub const PLAN_OVERHEAD: u64 = 8 << 20;
+pub use vram_plan::PLAN_OVERHEAD;
 
 /// The runtime a backend most likely is, from what it says about itself.
 pub fn infer_runtime(backend_kind: &str, backend_version: Option<&str>) -> Runtime {

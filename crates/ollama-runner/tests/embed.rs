@@ -1,13 +1,10 @@
 //! The embedder's view: a run prepared and executed through the library
-//! alone (plan check, manifest, any sink), and the `run_tasks` example run
-//! end to end against the protocol-faithful Ollama server.
+//! alone (plan check, manifest, any sink). The `run_tasks` example is run
+//! end to end in `examples/tests/run_examples.rs`.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use bench_core::{Completion, RunManifest, SamplingOptions, TaskSet};
+use bench_core::{SamplingOptions, TaskSet};
 use ollama_runner::{AnyBackend, BackendKind, RunSpec, RunnerError};
 use test_support::ollama_server::FakeOllama;
 
@@ -44,67 +41,6 @@ async fn an_overcommitted_plan_is_refused_before_any_request() {
     assert_eq!(prepared.manifest.vram_plan.as_ref().unwrap()["fits"], false);
     assert_eq!(prepared.manifest.model, "qwen-test");
     assert_eq!(prepared.manifest.taskset_id, "ts");
-}
-
-/// An example of this crate, built now (a filtered `cargo test` skips
-/// examples), as the executable cargo reports.
-fn example(name: &str) -> PathBuf {
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--message-format=json", "-p", "ollama-runner", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|m| m["target"]["name"] == name && m["executable"].is_string())
-        .map(|m| PathBuf::from(m["executable"].as_str().unwrap()))
-        .unwrap_or_else(|| panic!("cargo built no executable for example {name}"))
-}
-
-#[test]
-fn the_run_tasks_example_checks_the_plan_writes_json_lines_and_resumes() {
-    let server = FakeOllama::start();
-    let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks.json");
-    std::fs::write(&tasks, serde_json::to_string(&set(3)).unwrap()).unwrap();
-    let out = dir.path().join("out.jsonl");
-    let exe = example("run_tasks");
-    let run = |vram: &str| {
-        let o = Command::new(&exe)
-            .arg(&tasks)
-            .args(["ollama", &server.url(), "qwen-test"])
-            .arg(&out)
-            .arg(vram)
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
-
-    let (code, _, err) = run("1GiB");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("does not fit"), "{err}");
-    assert!(!out.exists(), "nothing ran");
-
-    let (code, stdout, err) = run("32GiB");
-    assert_eq!(code, Some(0), "{err}");
-    assert!(stdout.starts_with("3 completed, 0 failed, 0 already done"), "{stdout}");
-    assert!(err.contains("fits"), "the plan is shown: {err}");
-    let lines: Vec<Completion> =
-        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 4, "the warm-up and three tasks");
-    let manifest: RunManifest =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.jsonl.manifest.json")).unwrap()).unwrap();
-    assert!(manifest.finished_at.is_some() && manifest.vram_plan.is_some());
-
-    let (code, stdout, _) = run("32GiB");
-    assert_eq!(code, Some(0));
-    assert!(stdout.starts_with("0 completed, 0 failed, 3 already done"), "{stdout}");
 }
 
 /// The plan follows what llama-server reports about itself: its slots from

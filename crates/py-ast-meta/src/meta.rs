@@ -155,7 +155,8 @@ pub struct FunctionSig {
     pub branches: bool,
     /// Whether the body makes any call.
     pub calls: bool,
-    /// Names the body loads, and the `self.x` / `cls.x` attributes it uses.
+    /// Names the body loads, and the attributes of names it uses (`self.x`,
+    /// `errors.X`).
     pub names_used: Vec<String>,
 }
 

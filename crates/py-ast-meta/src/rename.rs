@@ -24,13 +24,27 @@ pub struct Inventory {
     /// imports from other distributions, and every attribute of a chain
     /// rooted at such an import.
     pub external: BTreeSet<String>,
-    /// Keyword arguments by the last part of the callee's name
-    /// (`("dumps", "indent")`): the caller decides which callees are outside.
+    /// Keyword arguments of calls to a bare name this module does not
+    /// define, by that name (`("sorted", "key")`): the caller decides which
+    /// of them are outside (builtins). Keywords of calls into an outside
+    /// import are in `external` already.
     pub keywords: BTreeSet<(String, String)>,
-    /// Every string literal's value.
+    /// String literals where code uses a string as a name: the name
+    /// argument of `getattr` and its kin, dictionary keys and subscripts,
+    /// comparisons, `__all__` and `__slots__`, `attrgetter`, `namedtuple`.
     pub strings: BTreeSet<String>,
+    /// Literal beginnings of names built at run time: `'_validate_' + rule`,
+    /// `f"_validate_{rule}"`, `'_validate_{}'.format(rule)`, `'_x_%s' % r`.
+    pub prefixes: BTreeSet<String>,
     /// Every identifier it spells.
     pub identifiers: BTreeSet<String>,
+    /// Every keyword argument's name, whatever the callee.
+    pub keyword_names: BTreeSet<String>,
+    /// Every keyword argument with the last name of its callee (`""` when
+    /// the callee is not a dotted name).
+    pub keyword_calls: BTreeSet<(String, String)>,
+    /// Each parameter name with the functions that take it.
+    pub param_owners: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The inventory of one module; `local_roots` are the top-level package and
@@ -97,9 +111,41 @@ impl Collect<'_> {
         Imports(self).visit_stmt(s.clone());
     }
 
+    /// The names a string (or a tuple, list or set of strings) spells:
+    /// each identifier of a dotted or space-separated string.
+    fn names_in(&mut self, e: &ast::Expr) {
+        match e {
+            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| self.names_in(e)),
+            ast::Expr::List(l) => l.elts.iter().for_each(|e| self.names_in(e)),
+            ast::Expr::Set(s) => s.elts.iter().for_each(|e| self.names_in(e)),
+            e => {
+                if let Some(s) = str_of(e) {
+                    let parts = s.split(|c: char| c == '.' || c == ',' || c.is_whitespace());
+                    self.inv.strings.extend(parts.filter(|p| !p.is_empty()).map(String::from));
+                }
+            }
+        }
+    }
+
+    /// A literal beginning of a name built at run time, when it could begin one.
+    fn prefix(&mut self, s: &str) {
+        let head: String = s.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let head: String = head.chars().rev().collect();
+        if head.len() >= 2 && head.len() == s.len() {
+            self.inv.prefixes.insert(head);
+        }
+    }
+
     fn params(&mut self, args: &ast::Arguments) {
         for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
             self.inv.defined.insert(a.def.arg.to_string());
+        }
+    }
+
+    fn owned_params(&mut self, owner: &str, args: &ast::Arguments) {
+        self.params(args);
+        for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+            self.inv.param_owners.entry(a.def.arg.to_string()).or_default().insert(owner.to_string());
         }
         for a in args.vararg.iter().chain(args.kwarg.iter()) {
             self.inv.defined.insert(a.arg.to_string());
@@ -112,14 +158,19 @@ impl Visitor for Collect<'_> {
         match &node {
             ast::Stmt::FunctionDef(f) => {
                 self.inv.defined.insert(f.name.to_string());
-                self.params(&f.args);
+                self.owned_params(&f.name, &f.args);
             }
             ast::Stmt::AsyncFunctionDef(f) => {
                 self.inv.defined.insert(f.name.to_string());
-                self.params(&f.args);
+                self.owned_params(&f.name, &f.args);
             }
             ast::Stmt::ClassDef(c) => {
                 self.inv.defined.insert(c.name.to_string());
+            }
+            // `__all__` is renamed with the names it lists; `__slots__` names
+            // attributes and stays with them.
+            ast::Stmt::Assign(a) if a.targets.iter().filter_map(dotted).any(|t| t == "__slots__") => {
+                self.names_in(&a.value);
             }
             ast::Stmt::Try(t) => {
                 for h in &t.handlers {
@@ -156,17 +207,58 @@ impl Visitor for Collect<'_> {
             }
             ast::Expr::Call(c) => {
                 let callee = dotted(&c.func).unwrap_or_default();
+                let root = callee.split('.').next().unwrap_or_default().to_string();
                 let last = callee.rsplit('.').next().unwrap_or_default().to_string();
-                for k in &c.keywords {
-                    if let Some(arg) = &k.arg {
+                for arg in c.keywords.iter().filter_map(|k| k.arg.as_ref()) {
+                    self.inv.keyword_names.insert(arg.to_string());
+                    self.inv.keyword_calls.insert((last.clone(), arg.to_string()));
+                    if self.bound_external.contains(&root) {
+                        self.inv.external.insert(arg.to_string());
+                    } else if !callee.is_empty() && !callee.contains('.') {
                         self.inv.keywords.insert((last.clone(), arg.to_string()));
                     }
                 }
+                let named = match last.as_str() {
+                    "getattr" | "setattr" | "hasattr" | "delattr" => c.args.get(1).into_iter().collect(),
+                    "attrgetter" | "methodcaller" | "itemgetter" | "namedtuple" | "NamedTuple" | "TypedDict" => {
+                        c.args.iter().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for a in named {
+                    self.names_in(a);
+                }
+                // `'_validate_{}'.format(rule)`
+                if let ast::Expr::Attribute(a) = c.func.as_ref() {
+                    if a.attr.as_str() == "format" {
+                        if let Some(s) = str_of(&a.value) {
+                            self.prefix(s.split('{').next().unwrap_or_default());
+                        }
+                    }
+                }
+            }
+            ast::Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
+                if let Some(s) = str_of(&b.left) {
+                    self.prefix(s.split('%').next().unwrap_or_default());
+                }
+            }
+            ast::Expr::JoinedStr(j) => {
+                if let Some(s) = j.values.first().and_then(str_of) {
+                    self.prefix(s);
+                }
+            }
+            ast::Expr::Dict(d) => {
+                for k in d.keys.iter().flatten() {
+                    self.names_in(k);
+                }
+            }
+            ast::Expr::Subscript(sub) => self.names_in(&sub.slice),
+            ast::Expr::Compare(cmp) => {
+                for e in std::iter::once(cmp.left.as_ref()).chain(&cmp.comparators) {
+                    self.names_in(e);
+                }
             }
             ast::Expr::Lambda(l) => self.params(&l.args),
-            ast::Expr::Constant(ast::ExprConstant { value: ast::Constant::Str(s), .. }) => {
-                self.inv.strings.insert(s.clone());
-            }
             _ => {}
         }
         self.generic_visit_expr(node)
@@ -183,31 +275,325 @@ impl Visitor for Collect<'_> {
     }
 }
 
+/// The value of a string literal.
+fn str_of(e: &ast::Expr) -> Option<&str> {
+    match e {
+        ast::Expr::Constant(ast::ExprConstant { value: ast::Constant::Str(s), .. }) => Some(s),
+        _ => None,
+    }
+}
+
+/// One function's own names: its byte range, its parameters and the names
+/// it assigns (not those of functions or classes nested in it), less what
+/// it declares `global` or `nonlocal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Scope {
+    start: usize,
+    end: usize,
+    names: BTreeSet<String>,
+    params: BTreeSet<String>,
+    /// It reads its names through strings (`locals()`, `vars()`, `eval`,
+    /// `exec`): renaming inside it is not safe.
+    dynamic: bool,
+}
+
+fn scopes(suite: &[ast::Stmt]) -> Vec<Scope> {
+    struct Own {
+        names: BTreeSet<String>,
+        declared: BTreeSet<String>,
+        dynamic: bool,
+        nested: Vec<Scope>,
+    }
+    impl Own {
+        fn function(args: &ast::Arguments, body: &[ast::Stmt], start: usize, end: usize) -> Vec<Scope> {
+            let mut own = Own { names: BTreeSet::new(), declared: BTreeSet::new(), dynamic: false, nested: Vec::new() };
+            let mut params = BTreeSet::new();
+            for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                params.insert(a.def.arg.to_string());
+                own.names.insert(a.def.arg.to_string());
+                if let Some(d) = &a.default {
+                    own.visit_expr(*d.clone());
+                }
+            }
+            for a in args.vararg.iter().chain(args.kwarg.iter()) {
+                own.names.insert(a.arg.to_string());
+                params.insert(a.arg.to_string());
+            }
+            for s in body {
+                own.visit_stmt(s.clone());
+            }
+            let names = own.names.difference(&own.declared).cloned().collect();
+            let mut out = vec![Scope { start, end, names, params, dynamic: own.dynamic }];
+            out.append(&mut own.nested);
+            out
+        }
+    }
+    impl Visitor for Own {
+        fn visit_stmt(&mut self, node: ast::Stmt) {
+            let (start, end) = (node.range().start().to_usize(), node.range().end().to_usize());
+            match node {
+                ast::Stmt::FunctionDef(f) => {
+                    self.names.insert(f.name.to_string());
+                    for d in f.decorator_list {
+                        self.visit_expr(d);
+                    }
+                    self.nested.extend(Own::function(&f.args, &f.body, start, end));
+                }
+                ast::Stmt::AsyncFunctionDef(f) => {
+                    self.names.insert(f.name.to_string());
+                    for d in f.decorator_list {
+                        self.visit_expr(d);
+                    }
+                    self.nested.extend(Own::function(&f.args, &f.body, start, end));
+                }
+                ast::Stmt::ClassDef(c) => {
+                    self.names.insert(c.name.to_string());
+                    // A class body's names are not the function's; its methods are scopes of their own.
+                    for s in c.body {
+                        let (s0, s1) = (s.range().start().to_usize(), s.range().end().to_usize());
+                        match s {
+                            ast::Stmt::FunctionDef(f) => self.nested.extend(Own::function(&f.args, &f.body, s0, s1)),
+                            ast::Stmt::AsyncFunctionDef(f) => {
+                                self.nested.extend(Own::function(&f.args, &f.body, s0, s1))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                ast::Stmt::Global(g) => self.declared.extend(g.names.iter().map(|n| n.to_string())),
+                ast::Stmt::Nonlocal(n) => self.declared.extend(n.names.iter().map(|n| n.to_string())),
+                ast::Stmt::Try(t) => {
+                    for h in &t.handlers {
+                        let ast::ExceptHandler::ExceptHandler(h) = h;
+                        if let Some(n) = &h.name {
+                            self.names.insert(n.to_string());
+                        }
+                    }
+                    self.generic_visit_stmt(ast::Stmt::Try(t))
+                }
+                node => self.generic_visit_stmt(node),
+            }
+        }
+
+        fn visit_expr(&mut self, node: ast::Expr) {
+            match &node {
+                ast::Expr::Name(n) if n.ctx == ast::ExprContext::Store => {
+                    self.names.insert(n.id.to_string());
+                }
+                ast::Expr::Call(c) => {
+                    if let ast::Expr::Name(n) = c.func.as_ref() {
+                        if matches!(n.id.as_str(), "locals" | "vars" | "eval" | "exec" | "globals") {
+                            self.dynamic = true;
+                        }
+                    }
+                }
+                ast::Expr::Lambda(l) => {
+                    let (start, end) = (node.range().start().to_usize(), node.range().end().to_usize());
+                    let body = vec![ast::Stmt::Expr(ast::StmtExpr { value: l.body.clone(), range: l.range })];
+                    self.nested.extend(Own::function(&l.args, &body, start, end));
+                    return;
+                }
+                _ => {}
+            }
+            self.generic_visit_expr(node)
+        }
+
+        crate::visit::visit_the_gaps!();
+
+        fn visit_arguments(&mut self, node: ast::Arguments) {
+            for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {
+                if let Some(d) = a.default {
+                    self.visit_expr(*d);
+                }
+            }
+        }
+    }
+    let mut top = Own { names: BTreeSet::new(), declared: BTreeSet::new(), dynamic: false, nested: Vec::new() };
+    for s in suite {
+        top.visit_stmt(s.clone());
+    }
+    top.nested
+}
+
+/// The names functions of `text` own: (their parameters, their other
+/// names), over every function that does not read its names through strings.
+pub fn function_names(path: &str, text: &str) -> Result<(BTreeSet<String>, BTreeSet<String>), ParseFailure> {
+    crate::guard::guarded(path, text, || {
+        let suite = ast::Suite::parse(text, path).map_err(|e| ParseFailure::from_parser(path, text, &e))?;
+        let (mut params, mut locals) = (BTreeSet::new(), BTreeSet::new());
+        for s in scopes(&suite).into_iter().filter(|s| !s.dynamic) {
+            locals.extend(s.names.difference(&s.params).cloned());
+            params.extend(s.params);
+        }
+        Ok((params, locals))
+    })
+}
+
+/// Which scopes' names apply at `offset`: the innermost function defining
+/// `name` among those containing it (closures see their enclosing function's
+/// names), unless a scope between defines it... none does: the innermost
+/// that defines it wins.
+fn local_at<'s>(scopes: &'s [Scope], offset: usize, name: &str) -> Option<&'s Scope> {
+    scopes
+        .iter()
+        .filter(|s| s.start <= offset && offset < s.end && s.names.contains(name))
+        .min_by_key(|s| s.end - s.start)
+}
+
 /// `text` with every identifier in `map` renamed: name tokens, names in
 /// f-string expressions, and whole words in comments and docstrings.
 pub fn apply(text: &str, map: &BTreeMap<String, String>) -> Result<String, ParseFailure> {
+    apply_scoped(text, map, &BTreeMap::new())
+}
+
+/// Every rename of one transform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    /// Renamed everywhere.
+    pub global: BTreeMap<String, String>,
+    /// Renamed where they are a function's own.
+    pub local: BTreeMap<String, String>,
+    /// Of `local`, renamed only where a function assigns them, not where one
+    /// takes them as a parameter.
+    pub not_params: BTreeSet<String>,
+    /// Keyword arguments renamed with the parameter they pass:
+    /// `(the callee's last name, keyword)` to the new keyword.
+    pub keywords: BTreeMap<(String, String), String>,
+}
+
+/// `text` with `r` applied (see [`apply_scoped_with`]).
+pub fn rewrite(text: &str, r: &Renames) -> Result<String, ParseFailure> {
+    rewrite_with(text, &r.global, &r.local, &r.not_params, &r.keywords)
+}
+
+/// [`apply`], and the names in `local` renamed where they are a function's
+/// own (a parameter or an assigned name of the innermost function that has
+/// one of that name), not as an attribute (`x.name`), not as a keyword of a
+/// call (`f(name=1)`), and not in a function that reads its names through
+/// strings (`locals()`, `vars()`, `eval`, `exec`).
+pub fn apply_scoped(
+    text: &str,
+    map: &BTreeMap<String, String>,
+    local: &BTreeMap<String, String>,
+) -> Result<String, ParseFailure> {
+    apply_scoped_with(text, map, local, &BTreeSet::new())
+}
+
+/// [`apply_scoped`], where names in `not_params` are renamed only in the
+/// functions that assign them, not in those that take them as a parameter
+/// (a caller could pass those by keyword).
+pub fn apply_scoped_with(
+    text: &str,
+    map: &BTreeMap<String, String>,
+    local: &BTreeMap<String, String>,
+    not_params: &BTreeSet<String>,
+) -> Result<String, ParseFailure> {
+    rewrite_with(text, map, local, not_params, &BTreeMap::new())
+}
+
+fn rewrite_with(
+    text: &str,
+    map: &BTreeMap<String, String>,
+    local: &BTreeMap<String, String>,
+    not_params: &BTreeSet<String>,
+    keywords: &BTreeMap<(String, String), String>,
+) -> Result<String, ParseFailure> {
     crate::guard::guarded("<rename>", text, || {
         let suite = ast::Suite::parse(text, "<rename>").map_err(|e| ParseFailure::from_parser("<rename>", text, &e))?;
         let mut docs = Vec::new();
         docstrings(&suite, &mut docs);
+        let exports = exported(&suite);
+        let scopes = if local.is_empty() && keywords.is_empty() { Vec::new() } else { scopes(&suite) };
+        let tokens: Vec<(Tok, usize, usize)> = lex(text, Mode::Module)
+            .map(|t| {
+                t.map(|(tok, range)| (tok, range.start().to_usize(), range.end().to_usize())).map_err(|e| {
+                    ParseFailure {
+                        path: "<rename>".into(),
+                        line: crate::lines::Lines::new(text).line(e.location.to_usize()),
+                        error: e.error.to_string(),
+                    }
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        // The names renamed at `offset`: every global one, and the local ones
+        // that are a function's own there.
+        let at_offset = |offset: usize| -> std::borrow::Cow<'_, BTreeMap<String, String>> {
+            let here: Vec<(&String, &String)> = local
+                .iter()
+                .filter(|(n, _)| {
+                    local_at(&scopes, offset, n)
+                        .is_some_and(|s| !(s.dynamic || not_params.contains(*n) && s.params.contains(*n)))
+                })
+                .collect();
+            if here.is_empty() {
+                return std::borrow::Cow::Borrowed(map);
+            }
+            let mut m = map.clone();
+            m.extend(here.into_iter().map(|(a, b)| (a.clone(), b.clone())));
+            std::borrow::Cow::Owned(m)
+        };
+        #[derive(Clone, PartialEq)]
+        enum Bracket {
+            /// A call, with its callee's last name when it has one.
+            Call(String),
+            Params,
+            Other,
+        }
+        let mut stack: Vec<Bracket> = Vec::new();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for t in lex(text, Mode::Module) {
-            let (tok, range) = t.map_err(|e| ParseFailure {
-                path: "<rename>".into(),
-                line: crate::lines::Lines::new(text).line(e.location.to_usize()),
-                error: e.error.to_string(),
-            })?;
-            let (start, end) = (range.start().to_usize(), range.end().to_usize());
+        for (i, (tok, start, end)) in tokens.iter().enumerate() {
+            let (start, end) = (*start, *end);
             // Between tokens: whitespace and comments.
-            out.push_str(&words(&text[at..start.max(at)], map));
+            let gap = &text[at..start.max(at)];
+            if gap.contains('#') {
+                out.push_str(&words(gap, &at_offset(at)));
+            } else {
+                out.push_str(gap);
+            }
             let raw = &text[start..end];
-            match &tok {
-                Tok::Name { name } => out.push_str(map.get(name).map_or(raw, String::as_str)),
-                Tok::String { kind: StringKind::FString | StringKind::RawFString, .. } => {
-                    out.push_str(&fstring(raw, map))
+            let prev = i.checked_sub(1).map(|j| &tokens[j].0);
+            let before = i.checked_sub(2).map(|j| &tokens[j].0);
+            match tok {
+                Tok::Lpar => stack.push(match (before, prev) {
+                    (Some(Tok::Def), Some(Tok::Name { .. })) => Bracket::Params,
+                    (_, Some(Tok::Name { name })) => Bracket::Call(name.clone()),
+                    (_, Some(Tok::Rpar | Tok::Rsqb | Tok::String { .. })) => Bracket::Call(String::new()),
+                    _ => Bracket::Other,
+                }),
+                Tok::Lsqb | Tok::Lbrace => stack.push(Bracket::Other),
+                Tok::Rpar | Tok::Rsqb | Tok::Rbrace => {
+                    stack.pop();
                 }
-                Tok::String { .. } if docs.contains(&start) => out.push_str(&words(raw, map)),
+                _ => {}
+            }
+            match tok {
+                Tok::Name { name } => {
+                    let callee = match stack.last() {
+                        Some(Bracket::Call(c)) if matches!(tokens.get(i + 1), Some((Tok::Equal, _, _))) => Some(c),
+                        _ => None,
+                    };
+                    let renamed = map.get(name).or_else(|| {
+                        if let Some(c) = callee {
+                            return keywords.get(&(c.clone(), name.clone()));
+                        }
+                        let new = local.get(name)?;
+                        let attribute = matches!(prev, Some(Tok::Dot));
+                        let keyword = callee.is_some();
+                        let own = local_at(&scopes, start, name)
+                            .is_some_and(|s| !(s.dynamic || not_params.contains(name) && s.params.contains(name)));
+                        (!attribute && !keyword && own).then_some(new)
+                    });
+                    out.push_str(renamed.map_or(raw, String::as_str));
+                }
+                Tok::String { kind: StringKind::FString | StringKind::RawFString, .. } => {
+                    out.push_str(&fstring(raw, &at_offset(start)))
+                }
+                Tok::String { .. } if docs.contains(&start) => out.push_str(&words(raw, &at_offset(start))),
+                Tok::String { value, .. } if exports.contains(&start) => match map.get(value) {
+                    Some(new) => out.push_str(&raw.replacen(value.as_str(), new, 1)),
+                    None => out.push_str(raw),
+                },
                 _ => out.push_str(raw),
             }
             at = end.max(at);
@@ -215,6 +601,24 @@ pub fn apply(text: &str, map: &BTreeMap<String, String>) -> Result<String, Parse
         out.push_str(&words(&text[at.min(text.len())..], map));
         Ok(out)
     })
+}
+
+/// Start offsets of the string literals listed in `__all__` (they name the
+/// module's own names, so they are renamed with them).
+fn exported(body: &[ast::Stmt]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for s in body {
+        if let ast::Stmt::Assign(a) = s {
+            if a.targets.iter().filter_map(dotted).any(|t| t == "__all__") {
+                if let ast::Expr::List(ast::ExprList { elts, .. }) | ast::Expr::Tuple(ast::ExprTuple { elts, .. }) =
+                    a.value.as_ref()
+                {
+                    out.extend(elts.iter().filter(|e| str_of(e).is_some()).map(|e| e.range().start().to_usize()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Start offsets of every docstring's string token.
@@ -234,26 +638,41 @@ fn docstrings(body: &[ast::Stmt], out: &mut Vec<usize>) {
     }
 }
 
-/// Whole identifier-shaped words of `text` renamed.
+/// Whole identifier-shaped words of `text` (a comment or a docstring)
+/// renamed where they read as code: with an underscore, a digit or a
+/// capital, called (`name(`), quoted or after a dot. A plain lowercase word
+/// stays: `types` in "the types a rule accepts" is English, and renaming it
+/// would garble the requirement a prompt states.
 fn words(text: &str, map: &BTreeMap<String, String>) -> String {
     if map.is_empty() || text.is_empty() {
         return text.to_string();
     }
+    let chars: Vec<char> = text.chars().collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
     let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        out.push_str(map.get(word.as_str()).map_or(word.as_str(), String::as_str));
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
+    let mut i = 0;
+    while i < chars.len() {
+        if !ident(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && ident(chars[i]) {
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().collect();
+        let before = start.checked_sub(1).map(|j| chars[j]);
+        let after = chars.get(i).copied();
+        let code = word.chars().any(|c| c == '_' || c.is_ascii_digit() || c.is_uppercase())
+            || after == Some('(')
+            || matches!(before, Some('`' | '\'' | '"' | '.'))
+            || matches!(after, Some('`' | '\'' | '"'));
+        match map.get(&word) {
+            Some(new) if code => out.push_str(new),
+            _ => out.push_str(&word),
         }
     }
-    flush(&mut word, &mut out);
     out
 }
 
@@ -346,18 +765,40 @@ mod tests {
             assert!(inv.external.contains(name), "{name}: {:?}", inv.external);
         }
         assert!(!inv.external.contains("helper") && !inv.external.contains("util"));
-        assert!(inv.keywords.contains(&("jd".into(), "indent".into())));
-        assert!(inv.strings.contains("put_"));
+        assert!(inv.external.contains("indent"), "a keyword of an outside call: {:?}", inv.external);
+        // A string passed to a function is data, not a name.
+        assert!(!inv.strings.contains("put_"));
+        let src = "def f(obj, rule, d):\n    getattr(obj, 'size')\n    d['limit'] = 1\n    if rule in ('a', 'b.c'):\n        pass\n    return getattr(obj, '_check_' + rule), f'_norm_{rule}', '_v_{}'.format(rule)\n__all__ = ['f']\n";
+        let inv = inventory("m.py", src, &local).unwrap();
+        // `__all__` lists names to rename with them; it keeps nothing.
+        assert!(!inv.strings.contains("f"));
+        for name in ["size", "limit", "a", "b", "c"] {
+            assert!(inv.strings.contains(name), "{name}: {:?}", inv.strings);
+        }
+        for p in ["_check_", "_norm_", "_v_"] {
+            assert!(inv.prefixes.contains(p), "{p}: {:?}", inv.prefixes);
+        }
+    }
+
+    #[test]
+    fn local_names_are_renamed_only_where_they_are_a_functions_own() {
+        let src = "value = 1\n\ndef f(value, other):\n    \"\"\"Uses `value`.\"\"\"\n    def g():\n        return value\n    total = value + obj.value\n    return h(value=total, other=other)\n\ndef k():\n    return value\n\ndef dyn(value):\n    return locals()['value']\n";
+        let local = map(&[("value", "amount"), ("total", "sum_")]);
+        let out = apply_scoped(src, &BTreeMap::new(), &local).unwrap();
+        assert_eq!(
+            out,
+            "value = 1\n\ndef f(amount, other):\n    \"\"\"Uses `amount`.\"\"\"\n    def g():\n        return amount\n    sum_ = amount + obj.value\n    return h(value=sum_, other=other)\n\ndef k():\n    return value\n\ndef dyn(value):\n    return locals()['value']\n"
+        );
     }
 
     #[test]
     fn apply_renames_tokens_fstrings_comments_and_docstrings_only() {
-        let src = "def put(item):\n    \"\"\"Put an item; see put.\"\"\"\n    # put it here\n    label = 'put item'\n    return f\"{item!r}: {put.__name__:>10} {{item}}\"\n";
+        let src = "def put(item):\n    \"\"\"Put an item; see put().\"\"\"\n    # put it here, `item` too\n    label = 'put item'\n    return f\"{item!r}: {put.__name__:>10} {{item}}\"\n";
         let m = map(&[("put", "stow"), ("item", "thing")]);
         let out = apply(src, &m).unwrap();
         assert_eq!(
             out,
-            "def stow(thing):\n    \"\"\"Put an thing; see stow.\"\"\"\n    # stow it here\n    label = 'put item'\n    return f\"{thing!r}: {stow.__name__:>10} {{item}}\"\n"
+            "def stow(thing):\n    \"\"\"Put an item; see stow().\"\"\"\n    # put it here, `thing` too\n    label = 'put item'\n    return f\"{thing!r}: {stow.__name__:>10} {{item}}\"\n"
         );
         // It still parses, and an empty map changes nothing.
         assert!(crate::parse_module("x.py", &out, &crate::ExtractRules::default()).is_ok());

@@ -69,7 +69,7 @@ pub(crate) struct BodyStats {
     pub statements: usize,
     pub branches: bool,
     pub calls: bool,
-    /// Names loaded, and `self.x` / `cls.x` attributes, sorted and unique.
+    /// Names loaded, and attributes of names (`self.x`, `errors.X`), sorted and unique.
     pub names: std::collections::BTreeSet<String>,
 }
 
@@ -113,9 +113,7 @@ impl Visitor for BodyStats {
             }
             ast::Expr::Attribute(a) => {
                 if let ast::Expr::Name(n) = a.value.as_ref() {
-                    if n.id.as_str() == "self" || n.id.as_str() == "cls" {
-                        self.names.insert(format!("{}.{}", n.id, a.attr));
-                    }
+                    self.names.insert(format!("{}.{}", n.id, a.attr));
                 }
             }
             _ => {}

@@ -16,8 +16,7 @@ lives under a module-level name: it is all in the closure `_install` returns.
 It also installs an audit hook (PEP 578; it cannot be removed) that blocks
 and reports operations the answer under test makes directly and that only
 harness tampering needs: frame and code-object access, garbage-collector
-walks, tracing, new audit hooks, signals, ctypes, reading Python sources or
-the harness. Attribution is by the frame that made the call: lines of the
+walks, tracing, new audit hooks, signals, reading or listing the harness. Attribution is by the frame that made the call: lines of the
 replaced file that came from the answer (BENCH_ANSWER)."""
 import hashlib
 import hmac
@@ -110,8 +109,8 @@ def _install():
             path = os.path.abspath(path)
             if path.startswith(harness + "/") or path == harness:
                 return "reads the harness (%s)" % path
-            if event == "open" and path.endswith((".py", ".pyc")):
-                return "reads Python source %s" % path
+            # Other files are the code's business: a library function may open
+            # what a test hands it, its own sources included.
             return None
         if event == "import":
             name = str(args[0]) if args else ""
@@ -199,8 +198,11 @@ def _install():
                 return
             with open(select_path, encoding="utf-8") as f:
                 wanted = set(json.load(f))
-            keep = [i for i in items if i.nodeid in wanted]
-            drop = [i for i in items if i.nodeid not in wanted]
+            # A wanted file (`path.py`) selects every test in it.
+            files = tuple(w + "::" for w in wanted if w.endswith(".py"))
+            chosen = lambda i: i.nodeid in wanted or (files and i.nodeid.startswith(files))
+            keep = [i for i in items if chosen(i)]
+            drop = [i for i in items if not chosen(i)]
             if drop:
                 config.hook.pytest_deselected(items=drop)
             items[:] = keep

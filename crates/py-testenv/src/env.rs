@@ -29,6 +29,8 @@ pub(crate) const SURFACE: &str = include_str!("surface.py");
 const REPO_AT: &str = "/tmp/repo";
 const HARNESS_AT: &str = "/tmp/bench-harness";
 const SELECT: &str = ".bench-select.json";
+/// The file name of the placeholder a model's test module is put over.
+const ANSWER_MODULE: &str = "test_bench_answer.py";
 /// The baseline runs the whole suite; it gets at least this long.
 const BASELINE_WALL: Duration = Duration::from_secs(900);
 
@@ -144,8 +146,13 @@ impl Report {
                     r.durations.insert(nodeid.clone(), duration);
                     r.covered.insert(nodeid, covered);
                 }
-                Ok(Record::Tamper { line: 0, detail }) => r.tampering.push(detail),
-                Ok(Record::Tamper { line, detail }) => r.tampering.push(format!("line {line}: {detail}")),
+                Ok(Record::Tamper { line, detail }) => {
+                    // One line per distinct attempt: a loop repeats it.
+                    let said = if line == 0 { detail } else { format!("line {line}: {detail}") };
+                    if !r.tampering.contains(&said) {
+                        r.tampering.push(said);
+                    }
+                }
                 Ok(Record::Finish { exitstatus }) => r.finish = Some(exitstatus),
                 Err(e) => r.problems.push(format!("an unreadable result record ({e})")),
             }
@@ -209,9 +216,14 @@ pub struct TestEnv {
     surface: ApiSurface,
     snapshot_id: String,
     files: BTreeMap<String, String>,
+    /// Where a model's test module goes, when the suite has a test directory.
+    answer_module: Option<String>,
     cache: Option<PathBuf>,
     jobs: usize,
     next_job: AtomicUsize,
+    /// Outcomes already run in this process, by job key (the on-disk cache
+    /// is optional; the same answer graded twice is not run twice).
+    memo: std::sync::Mutex<BTreeMap<String, TestOutcome>>,
 }
 
 impl TestEnv {
@@ -249,6 +261,17 @@ impl TestEnv {
                 std::fs::create_dir_all(parent).map_err(TestEnvError::io(parent, "cannot create"))?;
             }
             std::fs::write(&dest, text).map_err(TestEnvError::io(&dest, "cannot write"))?;
+        }
+        // An empty module in the first test directory, for a model's test
+        // module to be mounted over (a mount point must exist; the baseline
+        // collects nothing from it).
+        let answer_module = default_paths.first().map(|d| format!("{d}/{ANSWER_MODULE}"));
+        if let Some(m) = answer_module.as_ref().filter(|m| !files.iter().any(|(p, _)| p == m)) {
+            let dest = repo.join(m);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(TestEnvError::io(parent, "cannot create"))?;
+            }
+            std::fs::write(&dest, "").map_err(TestEnvError::io(&dest, "cannot write"))?;
         }
         let harness = work.path().join("harness");
         std::fs::create_dir_all(&harness).map_err(TestEnvError::io(&harness, "cannot create"))?;
@@ -310,9 +333,11 @@ impl TestEnv {
             surface: ApiSurface::default(),
             snapshot_id: snapshot_id.to_string(),
             files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
+            answer_module,
             cache: spec.cache_dir.clone(),
             jobs,
             next_job: AtomicUsize::new(0),
+            memo: std::sync::Mutex::new(BTreeMap::new()),
         };
         env.baseline = env.load_or_run_baseline()?;
         env.surface = env.load_or_describe_surface()?;
@@ -472,16 +497,19 @@ impl TestEnv {
     ) -> Result<(Execution, Report), TestEnvError> {
         let replaced: Vec<(&str, &str)> = replace.iter().map(|(f, t, _)| (*f, *t)).collect();
         let answer = replace.map(|(f, _, lines)| (f, lines));
-        self.execute_with(&replaced, answer, select, cover, limits)
+        self.execute_with(&replaced, answer, select, cover, false, limits)
     }
 
-    /// [`TestEnv::execute`] with any number of files replaced.
+    /// [`TestEnv::execute`] with any number of files replaced; `first_failure`
+    /// stops the session at the first failing test.
+    #[allow(clippy::too_many_arguments)] // each is one independent part of the run
     fn execute_with(
         &self,
         replaced: &[(&str, &str)],
         answer: Option<(&str, &[[u32; 2]])>,
         select: Option<&[String]>,
         cover: bool,
+        first_failure: bool,
         limits: &Limits,
     ) -> Result<(Execution, Report), TestEnvError> {
         let (dir, scratch) = self.job_dir()?;
@@ -525,6 +553,9 @@ impl TestEnv {
         if cover {
             env.push(("BENCH_COVER".into(), "1".into()));
         }
+        if first_failure {
+            argv.push("--maxfail=1".into());
+        }
         let mut sandbox = self.sandbox.clone();
         sandbox.limits = limits.clone();
         let secret = secret()?;
@@ -545,7 +576,11 @@ impl TestEnv {
             .field(&job.text)
             .field(job.tests.join("\n"))
             .field(spans.join(","))
+            .field(job.added.as_deref().unwrap_or_default())
             .hex();
+        if let Some(o) = self.memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return o;
+        }
         let cached = self.cache_path("outcomes", &key);
         if let Some(o) =
             cached.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok())
@@ -558,42 +593,67 @@ impl TestEnv {
             aborted: Some(aborted),
             tampering,
         };
-        let outcome =
-            match self.execute(Some((&job.file, &job.text, &job.answer_lines)), Some(&job.tests), false, &limits) {
-                Err(e) => return all_failed(e.to_string(), Vec::new()),
-                Ok((_, report)) if !report.tampering.is_empty() => {
-                    let why = format!("tampering: {}", report.tampering.join("; "));
-                    all_failed(why, report.tampering)
-                }
-                // pytest never exits 0 before its session ends: something exited for it.
-                Ok((exec, report)) if report.finish.is_none() && exec.exit == Exit::Code(0) => {
-                    let found = vec![
-                        "the test process exited with status 0 before pytest finished (an early exit)".to_string()
-                    ];
-                    all_failed(format!("tampering: {}", found[0]), found)
-                }
-                Ok((exec, report)) => match exec.abnormal(&limits) {
-                    Some(why) => all_failed(why, Vec::new()),
-                    None => match report.inconsistency(exec.exit, Some(&job.tests)) {
-                        Some(why) => all_failed(
-                            format!("the harness's report does not hold ({why}): {}", last_lines(&exec)),
-                            Vec::new(),
-                        ),
-                        None => TestOutcome {
-                            failed: job
-                                .tests
-                                .iter()
-                                .filter(|t| report.outcomes.get(*t).map(String::as_str) != Some("passed"))
-                                .cloned()
-                                .collect(),
-                            aborted: None,
-                            tampering: Vec::new(),
-                        },
+        let mut replaced: Vec<(&str, &str)> = vec![(&job.file, &job.text)];
+        let mut answer = (job.file.as_str(), job.answer_lines.clone());
+        if let (Some(text), Some(module)) = (&job.added, &self.answer_module) {
+            replaced.push((module, text));
+            // Every line of a model's test module is its own.
+            answer = (module.as_str(), vec![[1, text.lines().count().max(1) as u32]]);
+        }
+        let run = self.execute_with(&replaced, Some((answer.0, &answer.1)), Some(&job.tests), false, false, &limits);
+        // A test module named whole: its tests, each as collected.
+        let chosen: Vec<String> = match &run {
+            Ok((_, report)) => job
+                .tests
+                .iter()
+                .flat_map(|t| {
+                    if t.ends_with(".py") {
+                        let prefix = format!("{t}::");
+                        report.outcomes.keys().filter(|k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
+                    } else {
+                        vec![t.clone()]
+                    }
+                })
+                .collect(),
+            Err(_) => job.tests.clone(),
+        };
+        let outcome = match run {
+            Err(e) => return all_failed(e.to_string(), Vec::new()),
+            Ok((_, report)) if !report.tampering.is_empty() => {
+                let why = format!("tampering: {}", report.tampering.join("; "));
+                all_failed(why, report.tampering)
+            }
+            // pytest never exits 0 before its session ends: something exited for it.
+            Ok((exec, report)) if report.finish.is_none() && exec.exit == Exit::Code(0) => {
+                let found =
+                    vec!["the test process exited with status 0 before pytest finished (an early exit)".to_string()];
+                all_failed(format!("tampering: {}", found[0]), found)
+            }
+            Ok((exec, report)) => match exec.abnormal(&limits) {
+                Some(why) => all_failed(why, Vec::new()),
+                None => match report.inconsistency(exec.exit, Some(&job.tests)) {
+                    Some(why) => all_failed(
+                        format!("the harness's report does not hold ({why}): {}", last_lines(&exec)),
+                        Vec::new(),
+                    ),
+                    None if chosen.is_empty() => all_failed("no test was collected".into(), Vec::new()),
+                    None => TestOutcome {
+                        failed: chosen
+                            .iter()
+                            .filter(|t| report.outcomes.get(*t).map(String::as_str) != Some("passed"))
+                            .cloned()
+                            .collect(),
+                        aborted: None,
+                        tampering: Vec::new(),
                     },
                 },
-            };
+            },
+        };
         if let Some(p) = cached {
             write_cache(&p, &outcome);
+        }
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, outcome.clone());
         }
         outcome
     }
@@ -676,15 +736,37 @@ impl TestOracle for TestEnv {
         self.baseline.coverage.get(&format!("{file}:{line}")).cloned().unwrap_or_default()
     }
 
+    fn answer_module(&self) -> Option<&str> {
+        self.answer_module.as_deref()
+    }
+
     fn suite(&self, replaced: &[(String, String)]) -> Option<BTreeSet<String>> {
+        // The pristine suite's passing tests are the baseline's.
+        if replaced.is_empty() {
+            return Some(self.baseline.durations.keys().cloned().collect());
+        }
         let mut limits = self.sandbox.limits.clone();
         limits.wall = limits.wall.max(BASELINE_WALL);
         let files: Vec<(&str, &str)> = replaced.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-        let (exec, report) = self.execute_with(&files, None, None, false, &limits).ok()?;
+        let (exec, report) = self.execute_with(&files, None, None, false, false, &limits).ok()?;
         report
             .inconsistency(exec.exit, None)
             .is_none()
             .then(|| report.outcomes.into_iter().filter(|(_, o)| o == "passed").map(|(t, _)| t).collect())
+    }
+
+    fn passes_all(&self, replaced: &[(String, String)], tests: &[String]) -> bool {
+        let mut limits = self.sandbox.limits.clone();
+        limits.wall = limits.wall.max(BASELINE_WALL);
+        let files: Vec<(&str, &str)> = replaced.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let Ok((exec, report)) = self.execute_with(&files, None, Some(tests), false, true, &limits) else {
+            return false;
+        };
+        // Every chosen test collected, run and passed: a renamed test that
+        // was not collected is a failure, not a pass.
+        report.finish == Some(0)
+            && exec.exit == Exit::Code(0)
+            && tests.iter().all(|t| report.outcomes.get(t).is_some_and(|o| o == "passed"))
     }
 
     fn exploit(&self, jobs: &[ExploitJob]) -> Vec<ExploitOutcome> {

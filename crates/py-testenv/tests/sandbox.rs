@@ -200,7 +200,7 @@ fn answer_job(body: &str, tests: &[String]) -> TestJob {
     let def = format_line();
     let lines = body.trim_end().lines().count() as u32;
     // The body starts below the def line and its docstring.
-    TestJob { file: MONEY.into(), text, tests: tests.to_vec(), answer_lines: vec![[def, def + 1 + lines]] }
+    TestJob { file: MONEY.into(), text, tests: tests.to_vec(), answer_lines: vec![[def, def + 1 + lines]], added: None }
 }
 
 /// Each way an answer can attack the verdict from inside the test process
@@ -218,7 +218,7 @@ fn tampering_with_the_verdict_is_blocked_and_reported() {
         ),
         ("exit early", "    import os\n    getattr(os, '_' + 'exit')(0)".into(), "early exit"),
         ("peek at the caller", "    import sys\n    return sys._getframe(1).f_locals.get('expected')".into(), "sys._getframe"),
-        ("read the source", "    return open('/tmp/repo/ledger/money.py').read()".into(), "reads Python source"),
+        ("read the harness", "    return open('/tmp/bench-harness/bench_pytest_plugin.py').read()".into(), "reads the harness"),
         (
             "forge the report",
             "    import _pytest.reports as r\n    r.BaseReport.passed = property(lambda self: True)\n    r.BaseReport.failed = property(lambda self: False)\n    return 'wrong'".into(),

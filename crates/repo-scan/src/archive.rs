@@ -46,7 +46,7 @@ impl Source for ArchiveSource {
         } else {
             return Err(ScanError::UnknownArchive(self.path.clone()));
         };
-        result.map_err(|reason| ScanError::Archive { path: self.path.clone(), reason })?;
+        result.map_err(|source| ScanError::Archive { path: self.path.clone(), source })?;
         Ok(reader.finish())
     }
 }
@@ -100,10 +100,10 @@ impl Reader<'_> {
         }
     }
 
-    fn tar(&mut self, read: impl Read) -> Result<(), String> {
+    fn tar(&mut self, read: impl Read) -> Result<(), crate::error::Cause> {
         let mut archive = tar::Archive::new(read);
-        for entry in archive.entries().map_err(|e| e.to_string())? {
-            let mut entry = entry.map_err(|e| e.to_string())?;
+        for entry in archive.entries()? {
+            let mut entry = entry?;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let kind = entry.header().entry_type();
             if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
@@ -117,10 +117,10 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn zip(&mut self, file: File) -> Result<(), String> {
-        let mut archive = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    fn zip(&mut self, file: File) -> Result<(), crate::error::Cause> {
+        let mut archive = zip::ZipArchive::new(file)?;
         for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+            let mut entry = archive.by_index(i)?;
             let raw = entry.name().to_string();
             let is_link = entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000);
             let (is_dir, is_file) = (entry.is_dir(), entry.is_file() && !is_link);

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use crate::error::Cause;
 use crate::snapshot::Builder;
 use crate::{filter, Limits, ScanError, Snapshot, Source};
 
@@ -21,17 +22,18 @@ impl GitSource {
 impl Source for GitSource {
     fn snapshot(&self, limits: &Limits) -> Result<Snapshot, ScanError> {
         let path = || self.repo.clone();
-        let git = |e: &dyn std::fmt::Display| ScanError::Git { path: path(), reason: e.to_string() };
-        let repo = gix::open(&self.repo).map_err(|e| ScanError::NotGit { path: path(), reason: e.to_string() })?;
+        let git = |e: Cause| ScanError::Git { path: path(), source: e };
+        let revision = |e: Cause| ScanError::UnknownRevision { path: path(), rev: self.rev.clone(), source: e };
+        let repo = gix::open(&self.repo).map_err(|e| ScanError::NotGit { path: path(), source: e.into() })?;
         let tree = repo
             .rev_parse_single(self.rev.as_str())
-            .map_err(|e| ScanError::UnknownRevision { path: path(), rev: self.rev.clone(), reason: e.to_string() })?
+            .map_err(|e| revision(e.into()))?
             .object()
-            .map_err(|e| git(&e))?
+            .map_err(|e| git(e.into()))?
             .peel_to_tree()
-            .map_err(|e| ScanError::UnknownRevision { path: path(), rev: self.rev.clone(), reason: e.to_string() })?;
+            .map_err(|e| revision(e.into()))?;
         let mut recorder = gix::traverse::tree::Recorder::default();
-        tree.traverse().breadthfirst(&mut recorder).map_err(|e| git(&e))?;
+        tree.traverse().breadthfirst(&mut recorder).map_err(|e| git(e.into()))?;
 
         let mut builder = Builder::default();
         for entry in recorder.records {
@@ -52,12 +54,12 @@ impl Source for GitSource {
             if !mode.is_blob() || !filter::keep(&rel) {
                 continue;
             }
-            let header = repo.find_header(entry.oid).map_err(|e| git(&e))?;
+            let header = repo.find_header(entry.oid).map_err(|e| git(e.into()))?;
             if header.size() > limits.max_file_bytes {
                 builder.skip(rel, format!("larger than {} bytes", limits.max_file_bytes));
                 continue;
             }
-            let blob = repo.find_object(entry.oid).map_err(|e| git(&e))?;
+            let blob = repo.find_object(entry.oid).map_err(|e| git(e.into()))?;
             builder.offer(&rel, &blob.data, limits);
         }
         Ok(builder.finish())

@@ -16,6 +16,22 @@ pub enum StoreError {
     NoTaskSet { path: String, id: String },
     #[error("{from}: cannot be merged into {into}: {reason}")]
     Conflict { from: String, into: String, reason: String },
-    #[error("{path}: database error: {source}")]
-    Db { path: String, source: sqlx::Error },
+    #[error("{path}: database error")]
+    Db {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("{path}: not a result store (it cannot be opened and read as one)")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("{path}: cannot migrate the store")]
+    Migrate {
+        path: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
 }

@@ -129,7 +129,7 @@ impl Store {
             }
             Backend::Postgres => (location.clone(), &POSTGRES, AnyPoolOptions::new().max_connections(4)),
         };
-        let pool = pool.connect(&url).await.map_err(|e| not_store(e.to_string()))?;
+        let pool = pool.connect(&url).await.map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         let store = Store { pool, path: shown.clone(), backend };
         // Check what is there before writing anything.
         let tables_sql = match backend {
@@ -138,8 +138,10 @@ impl Store {
                 "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema()"
             }
         };
-        let tables: Vec<String> =
-            sqlx::query_scalar(tables_sql).fetch_all(&store.pool).await.map_err(|e| not_store(e.to_string()))?;
+        let tables: Vec<String> = sqlx::query_scalar(tables_sql)
+            .fetch_all(&store.pool)
+            .await
+            .map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
             return Err(not_store(format!("it holds other tables ({})", tables.join(", "))));
         }
@@ -164,7 +166,7 @@ impl Store {
                     tries += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
                 }
-                Err(e) => return Err(not_store(e.to_string())),
+                Err(source) => return Err(StoreError::Migrate { path: shown, source }),
             }
         }
         Ok(store)
@@ -744,11 +746,11 @@ impl RunSink {
 
 impl ResultSink for RunSink {
     async fn already_done(&mut self) -> Result<BTreeSet<String>, SinkError> {
-        self.store.done(self.run).await.map_err(|e| SinkError(e.to_string()))
+        self.store.done(self.run).await.map_err(SinkError::new)
     }
 
     async fn record(&mut self, completion: &Completion, warmup: bool) -> Result<(), SinkError> {
-        self.store.record(self.run, completion, warmup).await.map_err(|e| SinkError(e.to_string()))
+        self.store.record(self.run, completion, warmup).await.map_err(SinkError::new)
     }
 }
 

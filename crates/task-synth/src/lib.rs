@@ -38,6 +38,8 @@ mod taskset;
 mod text;
 
 pub use error::SynthError;
+// Synthesis takes these; re-exported so an embedder needs no second crate.
+pub use py_ast_meta::{extract, Extraction, SourceFile};
 
 /// The task count that asks for every candidate the repository supports
 /// (`--count max`): more than any repository yields, small enough that the

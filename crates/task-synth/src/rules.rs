@@ -30,6 +30,12 @@ pub struct Rules {
     /// truth. Left out of the hash while it has its default value.
     #[serde(default, skip_serializing_if = "TestRules::is_default")]
     pub tests: TestRules,
+    /// Per category, the headline tier of each structural tier (the rule
+    /// that placed an item, T1..T5): where blind capable readers actually
+    /// succeed (decision 0026). A category not named keeps its structural
+    /// tiers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measured_tiers: BTreeMap<String, [bench_core::Tier; 5]>,
 }
 
 /// Where the repository's tests are.
@@ -163,7 +169,7 @@ impl Rules {
     /// Rules from YAML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, SynthError> {
         let rules: Rules = serde_yaml_ng::from_str(text)
-            .map_err(|e| SynthError::Rules { origin: origin.to_string(), reason: e.to_string() })?;
+            .map_err(|source| SynthError::RulesYaml { origin: origin.to_string(), source })?;
         rules.check(origin)?;
         Ok(rules)
     }
@@ -171,7 +177,7 @@ impl Rules {
     /// Rules from a YAML file.
     pub fn load(path: &Path) -> Result<Self, SynthError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| SynthError::Rules { origin: path.display().to_string(), reason: e.to_string() })?;
+            .map_err(|source| SynthError::RulesIo { origin: path.display().to_string(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -185,12 +191,17 @@ impl Rules {
                 return bad(format!("unknown mutation operator {op:?}"));
             }
         }
-        for c in self.quota.categories.keys() {
+        for c in self.quota.categories.keys().chain(self.measured_tiers.keys()) {
             if bench_core::Category::parse(c).is_none() {
                 return bad(format!("unknown category {c:?}"));
             }
         }
         Ok(())
+    }
+
+    /// The headline tier of an item `category` placed at `structural`.
+    pub fn measured_tier(&self, category: bench_core::Category, structural: bench_core::Tier) -> bench_core::Tier {
+        self.measured_tiers.get(category.as_str()).map_or(structural, |map| map[structural.index()])
     }
 
     /// The hash of the parsed rules: formatting and comments do not change it.
@@ -244,11 +255,22 @@ impl Rules {
 }
 
 /// `*` matches any run of characters; everything else matches itself.
+/// Whether `name` matches `pattern`, where each `*` matches any run of
+/// characters (none included).
 fn glob(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((head, tail)) => name.len() >= head.len() + tail.len() && name.starts_with(head) && name.ends_with(tail),
+    let mut parts = pattern.split('*');
+    let head = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(head) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((tail, middle)) = parts.split_last() else { return rest.is_empty() };
+    // Each middle piece at its first occurrence leaves the most room for the rest.
+    for piece in middle {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
+        }
     }
+    rest.ends_with(tail)
 }
 
 /// Splits `n` items over five tiers, remainders to the lower tiers.
@@ -263,6 +285,25 @@ pub(crate) fn per_tier(n: usize) -> [usize; 5] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_match_any_number_of_stars() {
+        for (pattern, name, want) in [
+            ("setup.py", "setup.py", true),
+            ("setup.py", "setup.pyc", false),
+            ("test_*.py", "test_rules.py", true),
+            ("test_*.py", "test_.py", true),
+            ("test_*.py", "tests.py", false),
+            ("*_test.py", "rules_test.py", true),
+            ("*", "", true),
+            ("test_*_*.py", "test_a_b.py", true),
+            ("test_*_*.py", "test_ab.py", false),
+            ("*conf*", "conftest.py", true),
+            ("a*a", "a", false),
+        ] {
+            assert_eq!(glob(pattern, name), want, "{pattern} on {name}");
+        }
+    }
 
     #[test]
     fn default_rules_parse_and_hash_ignores_formatting() {

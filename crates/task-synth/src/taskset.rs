@@ -32,8 +32,8 @@ pub fn save_task_set(path: &std::path::Path, set: &TaskSet) -> Result<(), SynthE
 
 /// Reads a task set and checks its id against its content.
 pub fn read_task_set(text: &str, origin: &str) -> Result<TaskSet, SynthError> {
-    let set: TaskSet = serde_json::from_str(text)
-        .map_err(|e| SynthError::TaskSet { path: origin.to_string(), reason: e.to_string() })?;
+    let set: TaskSet =
+        serde_json::from_str(text).map_err(|source| SynthError::TaskSetJson { path: origin.to_string(), source })?;
     let mut unsealed = set.clone();
     unsealed.taskset_id = String::new();
     let id = content_id(&canonical_json(&unsealed));

@@ -43,10 +43,51 @@ fn correct_answers(src: &Source, set: &TaskSet) -> Vec<Completion> {
                 Expected::SecurityAudit { vulnerable, cwe, line, .. } => {
                     serde_json::json!({"vulnerable": vulnerable, "cwe": cwe, "line": line}).to_string()
                 }
+                // The intended test: the suite's own test that kills the bug
+                // (which the copy rule refuses; see check_execution_set).
+                Expected::BugReproduction { .. } => suite_test(src, t).unwrap_or_default(),
             };
             completion(&t.id, text)
         })
         .collect()
+}
+
+/// The first of the suite's tests that kill a bug-reproduction task's bug
+/// and copy out whole (not parametrised: a parameter list may name anything
+/// in its module), with its file's imports, as an answer module.
+fn suite_test(src: &Source, t: &bench_core::Task) -> Option<String> {
+    t.evidence.tests().iter().filter(|id| !id.contains('[')).find_map(|id| copied_test(src, id))
+}
+
+fn copied_test(src: &Source, id: &str) -> Option<String> {
+    let (path, rest) = id.split_once("::")?;
+    let name = rest.rsplit("::").next()?.split('[').next()?;
+    let text = &src.files.iter().find(|f| f.path == path)?.text;
+    let items = py_ast_meta::answer::layout(text).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let def = items.iter().find_map(|it| match &it.kind {
+        py_ast_meta::answer::ItemKind::Function(d) if d.name == name => Some((d.start_line, d.end_line, 0)),
+        py_ast_meta::answer::ItemKind::Class { methods, .. } => {
+            methods.iter().find(|m| m.name == name).map(|m| (m.start_line, m.end_line, 4))
+        }
+        _ => None,
+    })?;
+    let body: Vec<&str> =
+        lines[def.0 as usize - 1..def.1 as usize].iter().map(|l| l.get(def.2..).unwrap_or("")).collect();
+    // Every other top-level statement of the module but its tests (imports,
+    // constants over several lines, helpers, fixtures), which the test may use.
+    let context: Vec<String> = items
+        .iter()
+        .filter(|it| match &it.kind {
+            py_ast_meta::answer::ItemKind::Function(d) => !d.name.starts_with("test"),
+            py_ast_meta::answer::ItemKind::Class { name, .. } => !name.starts_with("Test"),
+            _ => true,
+        })
+        .map(|it| lines[it.start_line as usize - 1..it.end_line as usize].join("\n"))
+        .collect();
+    // A method's `self` has no class here: the test takes none.
+    let body = body.join("\n").replacen("(self, ", "(", 1).replacen("(self)", "()", 1);
+    Some(format!("```python\n{}\n\n\n{body}\n```", context.join("\n")))
 }
 
 /// A body that does nothing, with the right signature, for every generation task.
@@ -89,12 +130,22 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
             ) => {
                 assert!(!payloads.is_empty(), "{}: a clean twin with no payload tried", t.id)
             }
+            // A test the model writes must fail where the suite's own does.
+            (Category::BugReproduction, _, Evidence::Execution { tests }) => {
+                assert!(!tests.is_empty(), "{}: a bug no test kills", t.id)
+            }
             (c, _, e) => panic!("{}: {c} task with evidence {e:?}", t.id),
         }
     }
     let grades = grade_completions(set, &correct_answers(src, set), Some(env));
     for g in &grades {
         let t = set.task(&g.task_id).unwrap();
+        if t.category == Category::BugReproduction {
+            // The suite's own killing test is refused as a copy, and only for that.
+            let failing: Vec<&str> = g.components.iter().filter(|c| !c.pass).map(|c| c.name.as_str()).collect();
+            assert_eq!(failing, ["not_copied"], "the suite's test for {}: {:?}", t.id, g);
+            continue;
+        }
         assert!(g.pass, "the correct answer to {} ({} {}) fails: {:?}", t.id, t.category, t.symbol, g);
         if t.category == Category::CodeGeneration {
             assert!(g.components.iter().any(|c| c.name == "tests" && c.pass), "{g:?}");
@@ -103,9 +154,11 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
             assert!(api.inventions.is_empty(), "{} {}: {:?}", t.id, t.symbol, api.inventions);
         }
     }
-    // The correct answers take the headline too.
+    // The correct answers take the headline too, bug reproduction aside.
     let h = headline(set, &grades);
-    assert_eq!(h.passed, h.n, "{h:?}");
+    let reproduction = set.tasks.iter().filter(|t| t.category == Category::BugReproduction).count();
+    assert_eq!(h.passed + reproduction, h.n, "{h:?}");
+    check_reproduction_runs(src, env, set);
     // Answerers without understanding stay at or under 10% in every stratum
     // and on the headline.
     let c = calibrate(set, Some(env));
@@ -124,6 +177,39 @@ fn check_execution_set(src: &Source, env: &TestEnv, set: &TaskSet) {
         assert!(failed * 100 >= generation * 95, "`{body}` bodies fail only {failed} of {generation}");
         // It is the tests that fail them, not the structure.
         assert!(grades.iter().all(|g| g.components.iter().any(|c| c.name == "tests" && !c.pass)), "{grades:?}");
+    }
+}
+
+/// The execution half of bug reproduction, on the suite's own killing test
+/// put where an answer goes: it passes on the original and fails on the bug
+/// (what a correct answer does; the copy rule is the grader's other half).
+fn check_reproduction_runs(src: &Source, env: &TestEnv, set: &TaskSet) {
+    let tasks: Vec<&bench_core::Task> = set.tasks.iter().filter(|t| t.category == Category::BugReproduction).collect();
+    let copied = tasks.iter().filter(|t| suite_test(src, t).is_some()).count();
+    assert!(tasks.is_empty() || copied > 0, "no killing test could be copied out of the suite");
+    for t in tasks {
+        let Expected::BugReproduction { line, mutated, test_module, .. } = &t.expected else { unreachable!() };
+        let Some(answer) = suite_test(src, t) else { continue };
+        let code = answer.trim_start_matches("```python\n").trim_end_matches("```").to_string();
+        let original = env.file(&t.file).unwrap().to_string();
+        let lines: Vec<&str> = original.lines().collect();
+        let mut bugged: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        bugged[*line as usize - 1] = mutated.clone();
+        let job = |text: String| bench_core::TestJob {
+            file: t.file.clone(),
+            text,
+            tests: vec![test_module.clone()],
+            answer_lines: Vec::new(),
+            added: Some(code.clone()),
+        };
+        let out = env.run(&[job(original.clone()), job(bugged.join("\n") + "\n")]);
+        assert!(out[0].passed(), "{}: the killing test fails on the original: {:?}\n{code}", t.id, out[0]);
+        assert!(
+            !out[1].passed() && out[1].aborted.is_none(),
+            "{}: the killing test passes on the bug: {:?}",
+            t.id,
+            out[1]
+        );
     }
 }
 
@@ -185,4 +271,60 @@ fn click_execution_verified() {
     let set = synth(&src, &env, 30);
     assert!(set.tasks.len() >= 25, "{}", set.tasks.len());
     check_execution_set(&src, &env, &set);
+}
+
+/// `--novelty rename` (decision 0024): the package's names renamed
+/// consistently, the transformed suite passing exactly as the original
+/// does, and tasks that a remembered answer fails while understanding
+/// passes: the original function text (what recall produces) passes at
+/// most 10% of generation units, the transformed original (what writing
+/// the code produces) every one.
+fn novelty_defeats_recall(src: &Source, count: usize) {
+    let Some(env) = oracle(src) else { return };
+    let rules = Rules::default();
+    let t = task_synth::synth::novelty::transform(&src.files, &src.snapshot_id, &rules, &env);
+    let renamed = Source { files: t.files.clone(), snapshot_id: format!("{}-renamed", src.snapshot_id) };
+    let tenv = oracle(&renamed).unwrap();
+    assert_eq!(
+        (tenv.baseline().passed, tenv.baseline().failed),
+        (env.baseline().passed, env.baseline().failed),
+        "the transformed baseline passes exactly as the original does"
+    );
+    let set = task_synth::synth::novelty::seal(synth(&renamed, &tenv, count), &t);
+    let n = set.novelty.as_ref().unwrap();
+    eprintln!(
+        "renamed {} of {} defined names ({} kept by rule, kept by execution: {:?}); prompt share {:.2}",
+        n.renamed, n.defined, n.kept_by_rule, n.kept_by_execution, n.prompt_share
+    );
+    assert!(n.prompt_share >= 0.8, "{:.2} of the package's names in the prompts are renamed", n.prompt_share);
+    // Correct (transformed) answers pass every unit; every floor stays at 0.
+    check_execution_set(&renamed, &tenv, &set);
+    let generation: Vec<&bench_core::Task> =
+        set.tasks.iter().filter(|t| t.category == Category::CodeGeneration && !t.evidence.is_structural()).collect();
+    assert!(!generation.is_empty());
+    let recalled: Vec<Completion> = generation
+        .iter()
+        .map(|t| completion(&t.id, format!("```python\n{}\n```", original(&src.files, t).join("\n"))))
+        .collect();
+    let grades = grade_completions(&set, &recalled, Some(&tenv));
+    let passed = grades.iter().filter(|g| g.pass).count();
+    eprintln!("recalled originals: {passed} of {} generation units pass", generation.len());
+    assert!(passed * 10 <= generation.len(), "{passed} of {} recalled originals pass", generation.len());
+}
+
+#[test]
+fn cerberus_renamed_defeats_recall() {
+    let Some(dir) = test_support::tools::tool("BENCH_CERBERUS_DIR") else { return };
+    novelty_defeats_recall(&load(&dir), 60);
+}
+
+/// The transform on click bisects through 51 names whose renaming changes
+/// its 589-test baseline: about 20 minutes on 2 cores, more than CI's share
+/// for one test. Run it with `cargo test -p task-synth --test execution --
+/// --ignored click_renamed`.
+#[test]
+#[ignore = "20 minutes on 2 cores; run with --ignored"]
+fn click_renamed_defeats_recall() {
+    let Some(dir) = test_support::tools::tool("BENCH_EXTRA_PROJECT_2") else { return };
+    novelty_defeats_recall(&load(&dir), 30);
 }

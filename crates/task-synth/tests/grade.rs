@@ -14,6 +14,7 @@ fn task(expected: Expected) -> Task {
         Expected::CodeGeneration { .. } => Category::CodeGeneration,
         Expected::CodeUnderstanding { .. } => Category::CodeUnderstanding,
         Expected::SecurityAudit { .. } => Category::SecurityAudit,
+        Expected::BugReproduction { .. } => Category::BugReproduction,
     };
     Task {
         id: "t".into(),

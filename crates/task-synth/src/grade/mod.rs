@@ -11,6 +11,7 @@ use answer::{bounded, json_object, python_block};
 pub(crate) mod answer;
 pub(crate) mod apis;
 pub(crate) mod execute;
+pub(crate) mod reproduction;
 pub(crate) mod splice;
 
 /// Whether the grade found the answer tampering with the grader.
@@ -33,6 +34,7 @@ pub fn grade_in(task: &Task, output: &str, surface: &ApiSurface) -> Grade {
         Expected::CodeGeneration { .. } => g.code_generation(&task.expected, &text),
         Expected::CodeUnderstanding { line, operator, .. } => g.understanding(*line, operator.as_deref(), &text),
         Expected::SecurityAudit { vulnerable, cwe, lines, .. } => g.audit(*vulnerable, cwe, lines, &text),
+        Expected::BugReproduction { .. } => g.reproduction(&text),
     }
     let mut grade = Grade {
         task_id: task.id.clone(),
@@ -150,6 +152,28 @@ impl Grader<'_> {
             .collect();
         used.dedup();
         self.check("no_forbidden_sink", used.is_empty(), used.join(", "));
+    }
+
+    /// The answer is a test module: it parses and defines a test. Running
+    /// it is execution's (see `execute`).
+    fn reproduction(&mut self, text: &str) {
+        let Some(code) = python_block(text) else {
+            self.check("answer", false, "unparseable");
+            return;
+        };
+        if let Err(e) = py_ast_meta::parse_module("<answer>", &code, &py_ast_meta::ExtractRules::default()) {
+            self.check("answer", false, "unparseable");
+            self.check("parses", false, format!("line {}: {}", e.line, e.error));
+            return;
+        }
+        self.check("parses", true, "");
+        let tests = reproduction::tests_in(&code);
+        let names: Vec<&str> = tests.iter().map(|(n, _)| n.as_str()).collect();
+        self.check(
+            "defines_tests",
+            !tests.is_empty(),
+            if tests.is_empty() { "no test function".to_string() } else { names.join(", ") },
+        );
     }
 
     fn understanding(&mut self, line: Option<u32>, operator: Option<&str>, text: &str) {

@@ -119,6 +119,7 @@ const FRAME_PEEK: &str = "    import sys\n    caller = sys._getframe(1).f_locals
 fn tamper(task: &Task, body: &str) -> String {
     match &task.expected {
         Expected::CodeGeneration { signature, .. } => format!("```python\n{signature}\n{body}\n```"),
+        Expected::BugReproduction { .. } => test_module(body),
         _ => hedge(task),
     }
 }
@@ -153,7 +154,25 @@ fn hedge(task: &Task) -> String {
             "{{\"vulnerable\": [true, false], \"cwe\": [\"CWE-78\", \"CWE-89\", \"CWE-22\", \"CWE-95\"], \"line\": [{}]}}",
             all.join(", ")
         ),
+        // One test that always passes and one that always fails.
+        Expected::BugReproduction { .. } => {
+            "```python\ndef test_holds():\n    assert True\n\n\ndef test_breaks():\n    assert False\n```".into()
+        }
     }
+}
+
+/// A test module with one test whose body is `body` (four spaces in).
+fn test_module(body: &str) -> String {
+    format!("```python\ndef test_bug():\n{body}\n```")
+}
+
+/// A test that imports the function and calls it with no arguments:
+/// what a matcher that knows the prompt's shape writes.
+fn calls_it(task: &Task) -> String {
+    let Expected::BugReproduction { name, class, .. } = &task.expected else { return String::new() };
+    let module = task.file.trim_end_matches(".py").trim_start_matches("src/").replace('/', ".");
+    let target = class.as_deref().unwrap_or(name);
+    format!("```python\nfrom {module} import {target}\n\n\ndef test_bug():\n    assert {target} is not None\n```")
 }
 
 fn stub(task: &Task, body: &str) -> String {
@@ -174,6 +193,8 @@ fn constant(task: &Task, body: &str, positive: bool) -> String {
         }
         (Expected::SecurityAudit { .. }, false) => r#"{"vulnerable": false, "cwe": null, "line": null}"#.into(),
         (Expected::SecurityAudit { .. }, true) => r#"{"vulnerable": true, "cwe": "CWE-78", "line": 2}"#.into(),
+        (Expected::BugReproduction { .. }, false) => test_module("    assert True"),
+        (Expected::BugReproduction { .. }, true) => test_module("    assert False"),
     }
 }
 
@@ -275,6 +296,7 @@ fn regex_adversary(task: &Task) -> String {
             let hit = sink_line(&lines);
             verdict(hit.filter(|_| !SANITISERS.iter().any(|s| code.contains(s))))
         }
+        Expected::BugReproduction { .. } => calls_it(task),
     }
 }
 
@@ -286,6 +308,7 @@ fn taint_adversary(task: &Task) -> String {
     match &task.expected {
         Expected::CodeGeneration { .. } => stub(task, "pass"),
         Expected::CodeUnderstanding { .. } => r#"{"line": null, "kind": null}"#.into(),
+        Expected::BugReproduction { .. } => test_module("    pass"),
         Expected::SecurityAudit { .. } => {
             let Some((cwe, at)) = sink_line(&lines) else { return verdict(None) };
             let sink = &lines[at];
@@ -312,6 +335,21 @@ fn taint_adversary(task: &Task) -> String {
             verdict((!cleaned).then_some((cwe, at)))
         }
     }
+}
+
+/// The first of the suite's tests that kill a bug-reproduction task's
+/// mutant, as an answer module (with the test file's imports).
+fn copy_suite_test(task: &Task, oracle: &dyn TestOracle) -> Option<String> {
+    if !matches!(task.expected, Expected::BugReproduction { .. }) {
+        return None;
+    }
+    let id = task.evidence.tests().first()?;
+    let (path, rest) = id.split_once("::")?;
+    let name = rest.rsplit("::").next()?.split('[').next()?;
+    let text = oracle.file(path)?;
+    let (_, source) = crate::grade::reproduction::tests_in(text).into_iter().find(|(n, _)| n == name)?;
+    let imports: Vec<&str> = text.lines().filter(|l| l.starts_with("import ") || l.starts_with("from ")).collect();
+    Some(format!("```python\n{}\n\n\n{source}```", imports.join("\n")))
 }
 
 /// One answerer's headline on the set.
@@ -364,16 +402,30 @@ pub struct Calibration {
 /// `oracle` when the set is execution-verified) and derives the floors.
 pub fn calibrate(set: &TaskSet, oracle: Option<&dyn TestOracle>) -> Calibration {
     let mut answerers = Vec::new();
-    for a in ANSWERERS {
-        let completions: Vec<Completion> = set.tasks.iter().map(|t| Completion::answer(&t.id, a.answer(t))).collect();
+    let mut score = |name: &str, description: &str, answers: Vec<String>| {
+        let completions: Vec<Completion> =
+            set.tasks.iter().zip(answers).map(|(t, a)| Completion::answer(&t.id, a)).collect();
         let grades = crate::grade::execute::grade_completions(set, &completions, oracle);
         let tampering = grades.iter().filter(|g| crate::grade::tampered(g)).count();
         answerers.push(AnswererScore {
-            name: a.name.into(),
-            description: a.description.into(),
+            name: name.into(),
+            description: description.into(),
             headline: headline(set, &grades),
             tampering,
         });
+    };
+    for a in ANSWERERS {
+        score(a.name, a.description, set.tasks.iter().map(|t| a.answer(t)).collect());
+    }
+    // With the suite at hand: the test that exposes the bug, copied from it.
+    if let Some(o) = oracle {
+        let copies =
+            set.tasks.iter().map(|t| copy_suite_test(t, o).unwrap_or_else(|| constant(t, "return None", false)));
+        score(
+            "copy-suite-test",
+            "the repository's own test that exposes the bug, copied from the suite; constant answers elsewhere",
+            copies.collect(),
+        );
     }
     let share = |p: usize, n: usize| if n == 0 { 0.0 } else { p as f64 / n as f64 };
     let mut floors: Vec<Floor> = Vec::new();

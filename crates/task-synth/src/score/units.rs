@@ -20,7 +20,7 @@ pub struct Unit {
 
 /// The headline's units, in task order. Generation and audit tasks without
 /// execution evidence (tests, or an exploit and a failed one) are structural
-/// diagnostics and are not units.
+/// diagnostics and are not units; a bug-reproduction task is one unit.
 pub fn units(set: &TaskSet) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     let mut by_pair: BTreeMap<&str, usize> = BTreeMap::new();
@@ -31,6 +31,8 @@ pub fn units(set: &TaskSet) -> Vec<Unit> {
             Expected::CodeUnderstanding { pair, .. } => pair.as_deref(),
             Expected::CodeGeneration { .. } if t.evidence == Evidence::Structural => continue,
             Expected::CodeGeneration { .. } => None,
+            Expected::BugReproduction { .. } if t.evidence == Evidence::Structural => continue,
+            Expected::BugReproduction { .. } => None,
         };
         match pair.and_then(|p| by_pair.get(p)) {
             Some(&i) => out[i].tasks.push(t.id.clone()),

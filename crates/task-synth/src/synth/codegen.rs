@@ -60,7 +60,8 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Vec<Pending>>> {
             }
             let stub = replace_lines(text, body, f.end_line, &[format!("{}return None", indent_of(line(text, body)))]);
             let context = class.map(|c| class_context(text, c, f));
-            let prompt = prompt(m, class, context.as_deref(), f, doc, &used, rules);
+            let needed = needed_names(m, class, f, &repo_names, text);
+            let prompt = prompt(m, class, context.as_deref(), &needed, f, doc, &used, rules);
             let expected = Expected::CodeGeneration {
                 name: f.name.clone(),
                 signature: f.signature.clone(),
@@ -156,9 +157,54 @@ fn usable_requirement(doc: &str) -> bool {
     prose.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2).count() >= 4
 }
 
+/// The repository names `f`'s body uses beyond its own parameters and the
+/// module's imports: attributes of the class (`self.x`, `cls.x`) other than
+/// its methods and what `__init__` sets, attributes of the repository's
+/// modules (`errors.X`), and the module's other functions (by signature),
+/// classes and globals. A prompt shows what the context does not, so that a
+/// task asks for the logic, not for the names: on a renamed set nobody could
+/// guess them, and on a private repository a new colleague could not either.
+pub(super) fn needed_names(
+    m: &ModuleMeta,
+    class: Option<&ClassSig>,
+    f: &FunctionSig,
+    repo_names: &std::collections::BTreeSet<String>,
+    text: &str,
+) -> Vec<String> {
+    let init_attributes = class.map(|c| class_context(text, c, f)).unwrap_or_default();
+    let mut out = Vec::new();
+    for n in &f.names_used {
+        match n.split_once('.') {
+            Some((root @ ("self" | "cls"), attr)) => {
+                let Some(c) = class else { continue };
+                let method = c.methods.iter().any(|x| x.name == attr);
+                let set_in_init = init_attributes.contains(&format!("self.{attr}"));
+                if !(method || set_in_init || attr.starts_with("__") && attr.ends_with("__")) {
+                    out.push(format!("{root}.{attr}"));
+                }
+            }
+            Some((root, attr)) => {
+                let imported = m.imports.iter().any(|i| i.bound() == root);
+                if imported && repo_names.contains(root) && !attr.starts_with("__") {
+                    out.push(n.clone());
+                }
+            }
+            None if *n == f.name => {}
+            None => {
+                if let Some(g) = m.functions.iter().find(|g| g.name == *n) {
+                    out.push(format!("{} ...", g.signature));
+                } else if m.classes.iter().any(|c| c.name == *n) || m.assignments.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What a method's code needs of its class: the class line, the attributes
 /// `__init__` sets, and the other methods' signatures (bodies elided).
-fn class_context(text: &str, c: &ClassSig, f: &FunctionSig) -> String {
+pub(super) fn class_context(text: &str, c: &ClassSig, f: &FunctionSig) -> String {
     let mut out = vec![c.signature.clone()];
     let attributes: Vec<String> = c
         .methods
@@ -188,10 +234,12 @@ fn class_context(text: &str, c: &ClassSig, f: &FunctionSig) -> String {
     out.join("\n")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn prompt(
     m: &ModuleMeta,
     class: Option<&ClassSig>,
     context: Option<&str>,
+    needed: &[String],
     f: &FunctionSig,
     doc: Option<&str>,
     used: &[&String],
@@ -213,6 +261,27 @@ fn prompt(
         u.push_str("The class it belongs to, as far as your code needs it (other bodies elided):\n```python\n");
         u.push_str(context);
         u.push_str("\n```\n\n");
+    }
+    // Only the names nothing above shows yet (the last part of a dotted name
+    // standing as a whole word anywhere counts as shown).
+    let shown = |n: &str| {
+        let name = n.trim_start_matches("def ").trim_start_matches("async def ");
+        let name = name.split(['(', ' ']).next().unwrap_or(name);
+        let last = name.rsplit('.').next().unwrap_or(name);
+        u.match_indices(last).any(|(at, _)| {
+            let before = u[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let after = u[at + last.len()..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !before && !after
+        })
+    };
+    let unshown: Vec<&String> = needed.iter().filter(|n| !shown(n)).collect();
+    if !unshown.is_empty() {
+        u.push_str("Repository names the real implementation uses that the context above does not show:\n```python\n");
+        for n in unshown {
+            u.push_str(n);
+            u.push('\n');
+        }
+        u.push_str("```\n\n");
     }
     match class {
         Some(c) => u.push_str(&format!(

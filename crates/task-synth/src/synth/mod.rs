@@ -21,6 +21,7 @@ mod codegen;
 mod context;
 pub mod novelty;
 mod project;
+mod reproduction;
 mod select;
 mod understanding;
 
@@ -54,7 +55,16 @@ fn build(
     oracle: Option<&dyn TestOracle>,
 ) -> TaskSet {
     let cx = Context::new(files, extraction, rules);
-    let mut quota = rules.category_quota(count);
+    // Writing a test needs the suite to run it in: without one, the other
+    // categories share the whole count, as they did before the category.
+    let answer_module = oracle.and_then(|o| o.answer_module());
+    let mut quota = if answer_module.is_some() {
+        rules.category_quota(count)
+    } else {
+        let mut without = rules.clone();
+        without.quota.categories.remove(Category::BugReproduction.as_str());
+        without.category_quota(count)
+    };
     // Audit and understanding tasks come in pairs; an odd share leaves one
     // task to generation (or, failing that, to the other).
     for paired in [Category::SecurityAudit, Category::CodeUnderstanding] {
@@ -77,20 +87,17 @@ fn build(
     };
     let mut drafts: Vec<Draft> = Vec::new();
     for (category, n) in quota {
-        match category {
-            Category::CodeGeneration => {
-                let chosen = select(codegen::candidates(&cx), per_tier(n), &mut verify);
-                drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
+        let (cands, per_unit) = match category {
+            Category::CodeGeneration => (codegen::candidates(&cx), 1),
+            Category::CodeUnderstanding => (understanding::candidates(&cx), 2),
+            Category::SecurityAudit => (audit::candidates(&cx), 2),
+            Category::BugReproduction => {
+                let Some(module) = answer_module else { continue };
+                (reproduction::candidates(&cx, module), 1)
             }
-            Category::CodeUnderstanding => {
-                let chosen = select(understanding::candidates(&cx), per_tier(n / 2), &mut verify);
-                drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
-            }
-            Category::SecurityAudit => {
-                let chosen = select(audit::candidates(&cx), per_tier(n / 2), &mut verify);
-                drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
-            }
-        }
+        };
+        let chosen = select(measured(cands, category, rules), per_tier(n / per_unit), &mut verify);
+        drafts.extend(chosen.into_iter().flat_map(|c| c.item).map(|p| p.draft));
     }
     // Stable order: category, tier, then the order selection produced.
     drafts.sort_by_key(|d| (d.category, d.tier));
@@ -224,9 +231,6 @@ impl<'o> Verifier<'o> {
             let key = String::from_utf8_lossy(&bench_core::canonical_json(job)).into_owned();
             let Some(outcome) = self.exploits.get(&key) else { continue };
             let effect = outcome.exploited().map(|(p, e)| (p.to_string(), e.to_string()));
-            if std::env::var_os("BENCH_DEBUG_EXPLOITS").is_some() {
-                eprintln!("DEBUG {} {} vulnerable={vulnerable} {:?}\n{}", job.file, job.name, outcome, job.source);
-            }
             let ran = outcome.error.is_none();
             let s = &mut self.stats;
             let ok = match (vulnerable, effect) {
@@ -289,6 +293,30 @@ impl<'o> Verifier<'o> {
             })
             .collect()
     }
+}
+
+/// Moves each candidate to its measured tier (the rules' `measured_tiers`)
+/// before selection, so quotas spread over the tiers readers meet; the rule
+/// that placed it stays in its text.
+fn measured(
+    mut cands: Vec<select::Candidate<Vec<Pending>>>,
+    category: Category,
+    rules: &Rules,
+) -> Vec<select::Candidate<Vec<Pending>>> {
+    for c in &mut cands {
+        let tier = rules.measured_tier(category, c.tier);
+        if tier == c.tier {
+            continue;
+        }
+        for p in &mut c.item {
+            let placed = format!("{}: ", c.tier);
+            let rule = p.draft.tier_rule.strip_prefix(&placed).unwrap_or(&p.draft.tier_rule);
+            p.draft.tier_rule = format!("{tier} (measured; placed at {placed}{rule})");
+            p.draft.tier = tier;
+        }
+        c.tier = tier;
+    }
+    cands
 }
 
 #[cfg(test)]

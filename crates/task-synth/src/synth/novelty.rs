@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bench_core::{ApiSurface, Novelty, TestOracle};
-use py_ast_meta::rename::{apply as rename, inventory, Inventory};
+use py_ast_meta::rename::{inventory, rewrite, Inventory, Renames};
 use py_ast_meta::SourceFile;
 
 use crate::Rules;
@@ -20,10 +20,22 @@ use crate::Rules;
 /// The rename the rules would make, before execution has its say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Old name to new name.
-    pub map: BTreeMap<String, String>,
+    /// Renamed everywhere; where a function's own (names that keep their
+    /// spelling elsewhere: a string reaches them, an outside class has them
+    /// as attributes), not as parameters a caller passes by keyword to
+    /// something else; and those keywords where every call goes to the
+    /// package's own functions.
+    pub renames: Renames,
+    /// Names renamed everywhere that are also functions' own, with whether
+    /// a parameter of that name must stay: should renaming one everywhere
+    /// break the suite, it is tried again where it is a function's own.
+    pub fallback: BTreeMap<String, bool>,
     /// Names the package's own modules define.
     pub defined: BTreeSet<String>,
+    /// Of those, names it shares with Python or the outside by contract and
+    /// keeps: attributes of builtin or imported classes it implements
+    /// (`get`, `update`, `items`), names it imports, module names.
+    pub shared: BTreeSet<String>,
 }
 
 const ADJECTIVES: &[&str] = &[
@@ -61,6 +73,7 @@ pub fn plan(files: &[SourceFile], snapshot_id: &str, rules: &Rules, surface: &Ap
         .filter_map(|m| m.split('.').next().map(String::from))
         .collect();
     let mut library = Inventory::default();
+    let (mut params, mut locals) = (BTreeSet::new(), BTreeSet::new());
     let mut all = Inventory::default();
     let mut modules: BTreeSet<String> = BTreeSet::new();
     for f in &python {
@@ -68,15 +81,27 @@ pub fn plan(files: &[SourceFile], snapshot_id: &str, rules: &Rules, surface: &Ap
         let Ok(inv) = inventory(&f.path, &f.text, &roots) else { continue };
         if project.ships(&f.path) && rules.is_library_code(&f.path) {
             library.defined.extend(inv.defined.iter().cloned());
+            for (param, owners) in &inv.param_owners {
+                library.param_owners.entry(param.clone()).or_default().extend(owners.iter().cloned());
+            }
+            if let Ok((p, l)) = py_ast_meta::rename::function_names(&f.path, &f.text) {
+                params.extend(p);
+                locals.extend(l);
+            }
         }
         all.defined.extend(inv.defined);
         all.external.extend(inv.external);
         all.keywords.extend(inv.keywords);
         all.strings.extend(inv.strings);
+        all.prefixes.extend(inv.prefixes);
         all.identifiers.extend(inv.identifiers);
+        all.keyword_names.extend(inv.keyword_names);
+        all.keyword_calls.extend(inv.keyword_calls);
     }
     // What must keep its spelling.
     let mut keep: BTreeSet<String> = all.external.clone();
+    // Module names and what imports bind stay everywhere, locals included.
+    let modules_and_imports: BTreeSet<String> = all.external.iter().cloned().chain(modules.iter().cloned()).collect();
     keep.extend(modules);
     if let Some(b) = surface.modules.get("builtins") {
         keep.extend(b.members.keys().cloned());
@@ -102,21 +127,21 @@ pub fn plan(files: &[SourceFile], snapshot_id: &str, rules: &Rules, surface: &Ap
         }
     }
     keep.extend(["args", "with_traceback", "add_note"].map(String::from));
-    keep.extend(all.keywords.iter().filter(|(callee, _)| !library.defined.contains(callee)).map(|(_, kw)| kw.clone()));
-    // Names reached through strings: a string that is the name, or that
-    // begins one (`'_validate_' + rule`, `'_normalize_{}'.format(x)`).
-    // Prose (a string with spaces) names nothing.
-    let mut prefixes: Vec<String> = Vec::new();
-    let ident = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_');
-    for s in all.strings.iter().filter(|s| !s.trim().contains(char::is_whitespace)) {
-        let head = s.trim().split(['{', '%']).next().unwrap_or_default();
-        if head.split('.').all(ident) {
-            keep.extend(head.split('.').map(String::from));
-        }
-        if ident(head) && head.len() >= 2 && (head.ends_with('_') || head != s.trim()) {
-            prefixes.push(head.to_string());
-        }
-    }
+    // Up to here, what the package shares with Python and the outside.
+    let shared: BTreeSet<String> = library.defined.iter().filter(|d| keep.contains(*d)).cloned().collect();
+    // Keywords of builtin calls (`sorted(key=...)`, `open(encoding=...)`).
+    let builtin = |callee: &str| surface.modules.get("builtins").is_some_and(|b| b.members.contains_key(callee));
+    keep.extend(
+        all.keywords
+            .iter()
+            .filter(|(callee, _)| builtin(callee) && !library.defined.contains(callee))
+            .map(|(_, kw)| kw.clone()),
+    );
+    // Names reached through strings: a string used as a name (a key, the
+    // name given to `getattr`, a compared value), or that begins one
+    // (`'_validate_' + rule`, `'_normalize_{}'.format(x)`).
+    keep.extend(all.strings.iter().cloned());
+    let prefixes: Vec<String> = all.prefixes.iter().cloned().collect();
     let candidates: Vec<String> = library
         .defined
         .iter()
@@ -136,7 +161,61 @@ pub fn plan(files: &[SourceFile], snapshot_id: &str, rules: &Rules, surface: &Ap
         taken.insert(new.clone());
         map.insert(name, new);
     }
-    Plan { map, defined: library.defined }
+    // A function's own names that stay elsewhere are renamed where they are
+    // its own: a parameter only when no call anywhere passes it by keyword
+    // and no string spells it (`f(**{'name': 1})`).
+    let mut local = BTreeMap::new();
+    let mut not_params = BTreeSet::new();
+    // A parameter that calls pass by keyword may still be renamed when every
+    // such call goes to one of the package's functions that take it: the
+    // keyword is renamed at those calls too.
+    let owners = &library.param_owners;
+    let keyword_safe = |name: &String| -> bool {
+        let Some(own) = owners.get(name) else { return false };
+        !all.strings.contains(name)
+            && all.keyword_calls.iter().filter(|(_, kw)| kw == name).all(|(callee, _)| own.contains(callee))
+    };
+    let mut keywords = BTreeMap::new();
+    let mut fallback = BTreeMap::new();
+    for name in params.iter().chain(&locals).filter(|n| map.contains_key(*n)) {
+        let by_keyword = all.keyword_names.contains(name);
+        let param_ok = !params.contains(name) || (!by_keyword && !all.strings.contains(name));
+        if param_ok || locals.contains(name) {
+            fallback.insert(name.clone(), !param_ok);
+        }
+    }
+    for name in params.iter().chain(&locals) {
+        let dunder = name.starts_with("__") && name.ends_with("__");
+        let keepable = !(dunder
+            || KEYWORDS.contains(&name.as_str())
+            || CONVENTIONS.contains(&name.as_str())
+            || map.contains_key(name)
+            || local.contains_key(name));
+        let by_keyword = all.keyword_names.contains(name);
+        let param_ok = !params.contains(name) || (!by_keyword && !all.strings.contains(name)) || keyword_safe(name);
+        if !param_ok && locals.contains(name) {
+            not_params.insert(name.clone());
+        }
+        if keepable && (param_ok || locals.contains(name)) && !modules_and_imports.contains(name) {
+            let rank = bench_core::Hasher::new()
+                .field(snapshot_id)
+                .field(rules.hash())
+                .field("rename-local")
+                .field(name)
+                .rank();
+            let new = fresh(name, rank, &taken);
+            taken.insert(new.clone());
+            if params.contains(name) && by_keyword && param_ok {
+                for owner in owners.get(name).into_iter().flatten() {
+                    keywords.insert((owner.clone(), name.clone()), new.clone());
+                }
+            }
+            local.insert(name.clone(), new);
+        }
+    }
+    let shared = shared.into_iter().filter(|n| !map.contains_key(n) && !local.contains_key(n)).collect();
+    let not_params = not_params.into_iter().filter(|n| local.contains_key(n)).collect();
+    Plan { renames: Renames { global: map, local, not_params, keywords }, fallback, defined: library.defined, shared }
 }
 
 /// A new name for `name`, drawn by `rank`, in the same style (leading and
@@ -171,12 +250,12 @@ fn fresh(name: &str, rank: u64, taken: &BTreeSet<String>) -> String {
 
 /// `files` with `map` applied to every Python file (one that does not parse
 /// is left as it is: it cannot be renamed consistently, and it is no task).
-pub fn apply(files: &[SourceFile], map: &BTreeMap<String, String>) -> Vec<SourceFile> {
+pub fn apply(files: &[SourceFile], renames: &Renames) -> Vec<SourceFile> {
     files
         .iter()
         .map(|f| {
             let text = if f.path.ends_with(".py") {
-                rename(&f.text, map).unwrap_or_else(|_| f.text.clone())
+                rewrite(&f.text, renames).unwrap_or_else(|_| f.text.clone())
             } else {
                 f.text.clone()
             };
@@ -194,6 +273,8 @@ pub struct Transformed {
     pub novelty: Novelty,
     /// The names the package defines (before renaming).
     pub defined: BTreeSet<String>,
+    /// Of those, the ones it shares with Python or the outside by contract.
+    pub shared: BTreeSet<String>,
 }
 
 /// The transformed files and the record of the transform: the plan, less
@@ -202,34 +283,75 @@ pub struct Transformed {
 pub fn transform(files: &[SourceFile], snapshot_id: &str, rules: &Rules, oracle: &dyn TestOracle) -> Transformed {
     let surface = oracle.api_surface().unwrap_or_else(|| crate::stdlib_surface());
     let plan = plan(files, snapshot_id, rules, surface);
-    let names: Vec<String> = plan.map.keys().cloned().collect();
+    let r = &plan.renames;
+    let names: Vec<String> = r.global.keys().chain(r.local.keys()).cloned().collect();
     let baseline = oracle.suite(&[]).unwrap_or_default();
-    let passes = |subset: &[String]| -> bool {
-        let map: BTreeMap<String, String> = subset.iter().map(|n| (n.clone(), plan.map[n].clone())).collect();
-        let inverse: BTreeMap<&str, &str> = map.iter().map(|(a, b)| (b.as_str(), a.as_str())).collect();
-        let replaced: Vec<(String, String)> = apply(files, &map)
+    let split = |subset: &[String]| -> Renames {
+        let pick = |from: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            subset.iter().filter_map(|n| from.get(n).map(|v| (n.clone(), v.clone()))).collect()
+        };
+        let local = pick(&r.local);
+        Renames {
+            global: pick(&r.global),
+            not_params: r.not_params.iter().filter(|n| local.contains_key(*n)).cloned().collect(),
+            keywords: r
+                .keywords
+                .iter()
+                .filter(|((_, kw), _)| local.contains_key(kw))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            local,
+        }
+    };
+    // Whether the suite passes as the original does with `chosen` applied:
+    // every test the original passes, under its new name, stopping at the
+    // first failure.
+    let runs = |chosen: &Renames| -> bool {
+        let replaced: Vec<(String, String)> = apply(files, chosen)
             .into_iter()
             .zip(files)
             .filter(|(new, old)| new.text != old.text)
             .map(|(new, _)| (new.path, new.text))
             .collect();
-        let Some(passed) = oracle.suite(&replaced) else { return false };
-        let back: BTreeSet<String> = passed.iter().map(|id| node_back(id, &inverse)).collect();
-        back == baseline
+        let tests: Vec<String> = baseline.iter().map(|id| node_forward(id, &chosen.global)).collect();
+        oracle.passes_all(&replaced, &tests)
     };
+    let passes = |subset: &[String]| -> bool { runs(&split(subset)) };
     let kept = culprits(&names, &passes);
-    let map: BTreeMap<String, String> =
-        plan.map.iter().filter(|(n, _)| !kept.contains(*n)).map(|(a, b)| (a.clone(), b.clone())).collect();
+    let survivors: Vec<String> = names.iter().filter(|n| !kept.contains(*n)).cloned().collect();
+    let mut chosen = split(&survivors);
+    // A name that broke the suite renamed everywhere may still be renamed
+    // where it is a function's own (its attribute or string stays).
+    let retry: Vec<String> = kept.iter().filter(|n| plan.fallback.contains_key(*n)).cloned().collect();
+    let with_local = |subset: &[String]| -> Renames {
+        let mut r = chosen.clone();
+        for n in subset {
+            r.local.insert(n.clone(), plan.renames.global[n].clone());
+            if plan.fallback[n] {
+                r.not_params.insert(n.clone());
+            }
+        }
+        r
+    };
+    let passes_local = |subset: &[String]| -> bool { runs(&with_local(subset)) };
+    let still = culprits(&retry, &passes_local);
+    let rescued: Vec<String> = retry.iter().filter(|n| !still.contains(*n)).cloned().collect();
+    chosen = with_local(&rescued);
+    let kept: BTreeSet<String> = kept.into_iter().filter(|n| !rescued.contains(n)).collect();
+    let renamed: BTreeSet<&String> = chosen.global.keys().chain(chosen.local.keys()).collect();
     let novelty = Novelty {
         transform: "rename".into(),
         defined: plan.defined.len(),
-        renamed: map.len(),
-        kept_by_rule: plan.defined.len() - plan.map.len(),
+        renamed: plan.defined.iter().filter(|d| renamed.contains(d)).count(),
+        kept_by_rule: plan.defined.iter().filter(|d| !r.global.contains_key(*d) && !r.local.contains_key(*d)).count(),
         kept_by_execution: kept.into_iter().collect(),
         prompt_share: 0.0,
-        renames: map.clone(),
+        renames: chosen.global.clone(),
+        local_renames: chosen.local.clone(),
+        local_not_params: chosen.not_params.clone(),
+        keyword_renames: chosen.keywords.iter().map(|((c, k), v)| (c.clone(), k.clone(), v.clone())).collect(),
     };
-    Transformed { files: apply(files, &map), novelty, defined: plan.defined }
+    Transformed { files: apply(files, &chosen), novelty, defined: plan.defined, shared: plan.shared }
 }
 
 /// `set`, synthesised from `t`'s files, with the transform recorded (its
@@ -237,7 +359,10 @@ pub fn transform(files: &[SourceFile], snapshot_id: &str, rules: &Rules, oracle:
 pub fn seal(mut set: bench_core::TaskSet, t: &Transformed) -> bench_core::TaskSet {
     let prompts: Vec<&str> = set.tasks.iter().map(|t| t.prompt.user.as_str()).collect();
     let mut novelty = t.novelty.clone();
-    novelty.prompt_share = (prompt_share(&prompts, &novelty.renames, &t.defined) * 1000.0).round() / 1000.0;
+    let all: BTreeMap<String, String> =
+        novelty.renames.iter().chain(&novelty.local_renames).map(|(a, b)| (a.clone(), b.clone())).collect();
+    let own: BTreeSet<String> = t.defined.difference(&t.shared).cloned().collect();
+    novelty.prompt_share = (prompt_share(&prompts, &all, &own) * 1000.0).round() / 1000.0;
     set.novelty = Some(novelty);
     set.taskset_id = String::new();
     set.taskset_id = bench_core::content_id(&bench_core::canonical_json(&set));
@@ -247,15 +372,21 @@ pub fn seal(mut set: bench_core::TaskSet, t: &Transformed) -> bench_core::TaskSe
 /// The files a task set's transform made: its recorded renames applied
 /// again, without execution.
 pub fn replay(files: &[SourceFile], novelty: &Novelty) -> Vec<SourceFile> {
-    apply(files, &novelty.renames)
+    let renames = Renames {
+        global: novelty.renames.clone(),
+        local: novelty.local_renames.clone(),
+        not_params: novelty.local_not_params.clone(),
+        keywords: novelty.keyword_renames.iter().map(|(c, k, v)| ((c.clone(), k.clone()), v.clone())).collect(),
+    };
+    apply(files, &renames)
 }
 
-/// A test id of the transformed suite in the original's names.
-fn node_back(id: &str, inverse: &BTreeMap<&str, &str>) -> String {
+/// A test id of the original suite in the transformed one's names.
+fn node_forward(id: &str, map: &BTreeMap<String, String>) -> String {
     id.split("::")
         .map(|part| {
             let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
-            let name = inverse.get(name).copied().unwrap_or(name);
+            let name = map.get(name).map_or(name, String::as_str);
             if rest.is_empty() {
                 name.to_string()
             } else {
@@ -301,27 +432,35 @@ fn culprits(names: &[String], passes: &(dyn Fn(&[String]) -> bool + Sync)) -> BT
     bad
 }
 
-/// The share of the package's defined names in `prompts`' code blocks that
-/// appear renamed: new names over new names and kept defined names.
+/// The share of the package's own names in `prompts`' code blocks that
+/// appear renamed, each distinct name counted once. `defined` leaves out what
+/// the package shares with Python and the outside by contract; `self`, `cls`
+/// and dunders are Python's.
 pub fn prompt_share(prompts: &[&str], novelty_map: &BTreeMap<String, String>, defined: &BTreeSet<String>) -> f64 {
     let new: BTreeSet<&str> = novelty_map.values().map(String::as_str).collect();
-    let kept: BTreeSet<&str> = defined.iter().filter(|d| !novelty_map.contains_key(*d)).map(String::as_str).collect();
-    let (mut renamed, mut left) = (0usize, 0usize);
+    let kept: BTreeSet<&str> = defined
+        .iter()
+        .filter(|d| !novelty_map.contains_key(*d) && !CONVENTIONS.contains(&d.as_str()))
+        // Python's own protocol names are not the package's to rename.
+        .filter(|d| !(d.starts_with("__") && d.ends_with("__")))
+        .map(String::as_str)
+        .collect();
+    let (mut renamed, mut left) = (BTreeSet::new(), BTreeSet::new());
     for p in prompts {
         for block in p.split("```").skip(1).step_by(2) {
             for word in block.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
                 if new.contains(word) {
-                    renamed += 1;
+                    renamed.insert(word);
                 } else if kept.contains(word) {
-                    left += 1;
+                    left.insert(word);
                 }
             }
         }
     }
-    if renamed + left == 0 {
+    if renamed.len() + left.len() == 0 {
         1.0
     } else {
-        renamed as f64 / (renamed + left) as f64
+        renamed.len() as f64 / (renamed.len() + left.len()) as f64
     }
 }
 
@@ -369,15 +508,15 @@ mod tests {
         ];
         let p = plan(&files, "snap", &Rules::default(), crate::stdlib_surface());
         for renamed in ["Engine", "run", "value", "total"] {
-            assert!(p.map.contains_key(renamed), "{renamed}: {:?}", p.map);
+            assert!(p.renames.global.contains_key(renamed), "{renamed}: {:?}", p.renames.global);
         }
         // A prefix read from a string, a builtin-class attribute, a keyword
         // of an outside call, an imported module, a dunder.
         for kept in ["_rule_size", "items", "indent", "json", "self"] {
-            assert!(!p.map.contains_key(kept), "{kept}: {:?}", p.map);
+            assert!(!p.renames.global.contains_key(kept), "{kept}: {:?}", p.renames.global);
         }
-        let out = apply(&files, &p.map);
-        assert!(out[1].text.contains(&format!("from pkg import {}", p.map["Engine"])), "{}", out[1].text);
+        let out = apply(&files, &p.renames);
+        assert!(out[1].text.contains(&format!("from pkg import {}", p.renames.global["Engine"])), "{}", out[1].text);
         assert!(out[0].text.contains("'_rule_' + "), "{}", out[0].text);
         // The same inputs draw the same names.
         assert_eq!(p, plan(&files, "snap", &Rules::default(), crate::stdlib_surface()));

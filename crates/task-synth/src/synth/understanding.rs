@@ -29,34 +29,112 @@ const DECOYS: &[&str] = &[
 type Unit = Vec<Pending>;
 
 /// A mutant of one function, before it is placed in units.
-struct Mutant {
-    tier: Tier,
-    rule: String,
-    lines: Vec<String>,
-    line: u32,
-    expected: Expected,
-    killed: Check,
-    purpose: String,
+pub(super) struct Mutant {
+    pub tier: Tier,
+    pub rule: String,
+    /// The function's lines with the bug, dedented.
+    pub lines: Vec<String>,
+    /// The bug's line in `lines` (1-based).
+    pub line: u32,
+    /// The bug's line in the file, and that line as the file then holds it.
+    pub at_file: u32,
+    pub mutated: String,
+    pub operator: String,
+    pub expected: Expected,
+    pub killed: Check,
+    pub purpose: String,
+}
+
+/// The significant functions of `m` that mutants are made of, as the rules
+/// take them.
+pub(super) fn significant<'m>(
+    cx: &Context<'_>,
+    m: &'m py_ast_meta::ModuleMeta,
+) -> impl Iterator<Item = (String, Option<&'m py_ast_meta::ClassSig>, &'m py_ast_meta::FunctionSig)> {
+    let admits = cx.rules.extract.significant.clone();
+    let take = cx.rules.code_understanding.methods_per_file;
+    m.callables().into_iter().filter(move |(_, _, f)| admits.admits(f)).take(take)
+}
+
+/// Every distinct one-line mutant of `f` (of module `m`) under the rules'
+/// operators, each with its tier and the check that the tests kill it.
+pub(super) fn mutants(
+    cx: &Context<'_>,
+    m: &py_ast_meta::ModuleMeta,
+    symbol: &str,
+    f: &py_ast_meta::FunctionSig,
+) -> Vec<Mutant> {
+    let rules = &cx.rules.code_understanding;
+    let text = cx.text(&m.path);
+    let lines = snippet(text, f.start_line, f.end_line);
+    let indent = common_indent(text, f.start_line, f.end_line);
+    let source = lines.join("\n") + "\n";
+    let Ok(original_ast) = py_ast_meta::mutation::normalized_ast(&source) else { return Vec::new() };
+    let Ok(sites) = py_ast_meta::mutation::mutation_sites(&source) else { return Vec::new() };
+    let mut seen = BTreeSet::from([original_ast]);
+    let n = lines.len();
+    let mut mutants = Vec::new();
+    for site in sites.iter().filter(|s| rules.operators.contains(&s.operator)) {
+        if source[site.start..site.end].contains('\n') || site.replacement.contains('\n') {
+            continue;
+        }
+        let mutant = site.apply(&source);
+        let Ok(ast) = py_ast_meta::mutation::normalized_ast(&mutant) else { continue };
+        if !seen.insert(ast) {
+            continue;
+        }
+        let mutant_lines: Vec<String> = mutant.lines().map(str::to_string).collect();
+        let line = site.line;
+        let local = rules.local_operators.contains(&site.operator);
+        let distance = line as usize - 1;
+        let (tier, rule) = if local && n <= rules.t1_max_lines && distance <= rules.t1_max_distance {
+            (
+                Tier::T1,
+                format!(
+                    "T1: local operator, {n} <= {} lines, bug {distance} <= {} lines from the start",
+                    rules.t1_max_lines, rules.t1_max_distance
+                ),
+            )
+        } else if local && n <= rules.t2_max_lines {
+            (Tier::T2, format!("T2: local operator, {n} <= {} lines", rules.t2_max_lines))
+        } else if local {
+            (Tier::T3, format!("T3: local operator in a snippet of {n} > {} lines", rules.t2_max_lines))
+        } else {
+            (Tier::T4, format!("T4: non-local operator {}", site.operator))
+        };
+        // The whole file with the mutated line, for the tests to judge.
+        let at_file = f.start_line + line - 1;
+        let mutated = format!("{}{}", &file_line(text, at_file)[..indent], mutant_lines[line as usize - 1]);
+        mutants.push(Mutant {
+            tier,
+            rule,
+            line,
+            at_file,
+            mutated: mutated.clone(),
+            operator: site.operator.clone(),
+            expected: Expected::CodeUnderstanding {
+                line: Some(line),
+                operator: Some(site.operator.clone()),
+                original_line: lines.get(line as usize - 1).cloned(),
+                pair: None,
+            },
+            killed: Check::Killed {
+                file: m.path.clone(),
+                text: replace_lines(text, at_file, at_file, &[mutated]),
+                def_line: f.start_line,
+            },
+            purpose: format!("code_understanding|{symbol}|{}|{}", site.operator, site.start),
+            lines: mutant_lines,
+        });
+    }
+    mutants
 }
 
 pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
-    let rules = &cx.rules.code_understanding;
     let mut out = Vec::new();
     for m in cx.library_modules() {
-        let significant = m
-            .callables()
-            .into_iter()
-            .filter(|(_, _, f)| cx.rules.extract.significant.admits(f))
-            .take(rules.methods_per_file);
-        for (symbol, _, f) in significant {
-            let text = cx.text(&m.path);
-            let lines = snippet(text, f.start_line, f.end_line);
-            let indent = common_indent(text, f.start_line, f.end_line);
-            let source = lines.join("\n") + "\n";
-            let Ok(original_ast) = py_ast_meta::mutation::normalized_ast(&source) else { continue };
-            let Ok(sites) = py_ast_meta::mutation::mutation_sites(&source) else { continue };
-            let mut seen = BTreeSet::from([original_ast]);
-            let n = lines.len();
+        for (symbol, _, f) in significant(cx, m) {
+            let lines = snippet(cx.text(&m.path), f.start_line, f.end_line);
             let draft = |tier: Tier, tier_rule: String, shown: &[String], expected: Expected| Draft {
                 category: Category::CodeUnderstanding,
                 tier,
@@ -77,57 +155,7 @@ pub(crate) fn candidates(cx: &Context<'_>) -> Vec<Candidate<Unit>> {
                     item: unit,
                 })
             };
-            let mut mutants = Vec::new();
-            for site in sites.iter().filter(|s| rules.operators.contains(&s.operator)) {
-                if source[site.start..site.end].contains('\n') || site.replacement.contains('\n') {
-                    continue;
-                }
-                let mutant = site.apply(&source);
-                let Ok(ast) = py_ast_meta::mutation::normalized_ast(&mutant) else { continue };
-                if !seen.insert(ast) {
-                    continue;
-                }
-                let mutant_lines: Vec<String> = mutant.lines().map(str::to_string).collect();
-                let line = site.line;
-                let local = rules.local_operators.contains(&site.operator);
-                let distance = line as usize - 1;
-                let (tier, rule) = if local && n <= rules.t1_max_lines && distance <= rules.t1_max_distance {
-                    (
-                        Tier::T1,
-                        format!(
-                            "T1: local operator, {n} <= {} lines, bug {distance} <= {} lines from the start",
-                            rules.t1_max_lines, rules.t1_max_distance
-                        ),
-                    )
-                } else if local && n <= rules.t2_max_lines {
-                    (Tier::T2, format!("T2: local operator, {n} <= {} lines", rules.t2_max_lines))
-                } else if local {
-                    (Tier::T3, format!("T3: local operator in a snippet of {n} > {} lines", rules.t2_max_lines))
-                } else {
-                    (Tier::T4, format!("T4: non-local operator {}", site.operator))
-                };
-                // The whole file with the mutated line, for the tests to judge.
-                let at_file = f.start_line + line - 1;
-                let mutated = format!("{}{}", &file_line(text, at_file)[..indent], mutant_lines[line as usize - 1]);
-                mutants.push(Mutant {
-                    tier,
-                    rule,
-                    line,
-                    expected: Expected::CodeUnderstanding {
-                        line: Some(line),
-                        operator: Some(site.operator.clone()),
-                        original_line: lines.get(line as usize - 1).cloned(),
-                        pair: None,
-                    },
-                    killed: Check::Killed {
-                        file: m.path.clone(),
-                        text: replace_lines(text, at_file, at_file, &[mutated]),
-                        def_line: f.start_line,
-                    },
-                    purpose: format!("code_understanding|{symbol}|{}|{}", site.operator, site.start),
-                    lines: mutant_lines,
-                });
-            }
+            let mutants = mutants(cx, m, &symbol, f);
             let covered = Check::Covered { file: m.path.clone(), def_line: f.start_line };
             // Every unit is a pair: the mutant and a no-bug control of the same
             // function, shown alike; only both right count, so neither a

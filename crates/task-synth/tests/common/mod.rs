@@ -102,6 +102,13 @@ pub fn check_every_task(src: &Source, set: &TaskSet) {
                     }
                 }
             }
+            Expected::BugReproduction { line, mutated, .. } => {
+                // The bug shown is the line the file would hold, and it differs.
+                let file = files.iter().find(|f| f.path == t.file).expect("the task's file");
+                let original = file.text.lines().nth(*line as usize - 1).expect("the bug's line");
+                assert_ne!(original, mutated, "task {}: the bug changes nothing", t.id);
+                assert!(t.prompt.user.contains(mutated.trim()), "task {}: the bug is not shown", t.id);
+            }
             Expected::SecurityAudit { vulnerable, cwe, line, lines, .. } => {
                 let shown = shown_code(t);
                 let code = shown.join("\n") + "\n";

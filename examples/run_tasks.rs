@@ -4,7 +4,7 @@
 //! JSON-lines `ResultSink`, resumable from that file, and writes the
 //! finished manifest beside it.
 //!
-//! cargo run -p ollama-runner --example run_tasks -- tasks.json openai http://127.0.0.1:8080 gemma3 out.jsonl [VRAM [GGUF]]
+//! cargo run -p examples --example run_tasks -- tasks.json openai http://127.0.0.1:8080 gemma3 out.jsonl [VRAM [GGUF]]
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -23,12 +23,12 @@ impl ResultSink for JsonLines {
         let text = match std::fs::read_to_string(&self.0) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(SinkError(format!("{}: {e}", self.0.display()))),
+            Err(e) => return Err(SinkError::new(format!("{}: {e}", self.0.display()))),
         };
         let mut done = BTreeSet::new();
         for (i, line) in text.lines().enumerate() {
             let c: Completion = serde_json::from_str(line)
-                .map_err(|e| SinkError(format!("{}:{}: not a completion: {e}", self.0.display(), i + 1)))?;
+                .map_err(|e| SinkError::new(format!("{}:{}: not a completion: {e}", self.0.display(), i + 1)))?;
             if c.error.is_none() && c.task_id != ollama_runner::WARMUP_TASK_ID {
                 done.insert(c.task_id);
             }
@@ -37,9 +37,9 @@ impl ResultSink for JsonLines {
     }
 
     async fn record(&mut self, c: &Completion, _warmup: bool) -> Result<(), SinkError> {
-        let err = |e: std::io::Error| SinkError(format!("{}: {e}", self.0.display()));
+        let err = |e: std::io::Error| SinkError::new(format!("{}: {e}", self.0.display()));
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.0).map_err(err)?;
-        let line = serde_json::to_string(c).map_err(|e| SinkError(e.to_string()))?;
+        let line = serde_json::to_string(c).map_err(SinkError::new)?;
         writeln!(f, "{line}").and_then(|_| f.sync_data()).map_err(err)
     }
 }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::RunnerError;
+use crate::PlanError;
 
 /// Element type of the KV cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,15 +61,15 @@ impl KvType {
 }
 
 impl std::str::FromStr for KvType {
-    type Err = RunnerError;
+    type Err = PlanError;
 
-    fn from_str(s: &str) -> Result<Self, RunnerError> {
+    fn from_str(s: &str) -> Result<Self, PlanError> {
         Self::parse(s).ok_or_else(|| setting(s, "f16, q8_0, q4_0 or f32"))
     }
 }
 
-fn setting(given: &str, expected: &'static str) -> RunnerError {
-    RunnerError::Setting { given: given.into(), expected }
+fn setting(given: &str, expected: &'static str) -> PlanError {
+    PlanError::Setting { given: given.into(), expected }
 }
 
 /// The runtime that will hold the model, with the defaults that change its
@@ -141,9 +141,9 @@ impl Runtime {
 }
 
 impl std::str::FromStr for Runtime {
-    type Err = RunnerError;
+    type Err = PlanError;
 
-    fn from_str(s: &str) -> Result<Self, RunnerError> {
+    fn from_str(s: &str) -> Result<Self, PlanError> {
         Self::parse(s).ok_or_else(|| setting(s, "llama.cpp, llama-cpp-python or ollama"))
     }
 }
@@ -224,9 +224,9 @@ pub enum Device {
 }
 
 impl std::str::FromStr for Device {
-    type Err = RunnerError;
+    type Err = PlanError;
 
-    fn from_str(s: &str) -> Result<Self, RunnerError> {
+    fn from_str(s: &str) -> Result<Self, PlanError> {
         match s.to_ascii_lowercase().as_str() {
             "gpu" => Ok(Device::Gpu),
             "cpu" => Ok(Device::Cpu),
@@ -704,7 +704,7 @@ impl ModelShape {
 }
 
 /// [`parse_bytes`], with an error that says what was expected.
-pub fn parse_size(s: &str) -> Result<u64, RunnerError> {
+pub fn parse_size(s: &str) -> Result<u64, PlanError> {
     parse_bytes(s).ok_or_else(|| setting(s, "a size such as 32GiB, 24GB or 512MiB"))
 }
 
@@ -727,6 +727,80 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
         _ => return None,
     };
     Some((n * mult) as u64)
+}
+
+impl Plan {
+    /// The plan as (component, description) rows for a report: sizes in MiB,
+    /// the runtime's settings, the verdict and the largest context and
+    /// parallelism that fit.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let p = self;
+        let verdict = if p.fits {
+            format!("fits, {} to spare", mib(p.headroom.unsigned_abs()))
+        } else {
+            format!("does NOT fit, {} short", mib(p.headroom.unsigned_abs()))
+        };
+        let r = &p.request;
+        let sliding = if r.swa_full() {
+            "sliding layers keeping the whole context"
+        } else {
+            "sliding layers capped at their window"
+        };
+        vec![
+            ("budget", mib(p.request.vram_bytes)),
+            (
+                "runtime",
+                format!(
+                    "{}: flash attention {}, micro-batch {}, {} sliding-window cache",
+                    r.runtime.as_str(),
+                    if r.flash_attn() { "on" } else { "off" },
+                    r.ubatch(),
+                    if r.swa_full() { "full-size" } else { "windowed" }
+                ),
+            ),
+            ("weights", weights(p)),
+            (
+                "KV cache",
+                format!(
+                    "{}: {} tokens x {} sequence(s) at {:?}; {} B/token across {} full-attention layers, {} {sliding}",
+                    mib(p.kv_cache),
+                    p.request.ctx,
+                    p.request.parallel,
+                    p.request.kv_type,
+                    p.kv_bytes_per_token,
+                    p.full_layers,
+                    p.sliding_layers
+                ),
+            ),
+            ("recurrent state", format!("{} ({} layers)", mib(p.recurrent_state), p.recurrent_layers)),
+            ("compute buffer", mib(p.compute_buffer)),
+            ("overhead", mib(p.overhead)),
+            ("total", format!("{}: {verdict}", mib(p.total))),
+            ("largest context", format!("{} tokens at {} sequence(s)", p.max_ctx, p.request.parallel)),
+            ("largest parallelism", format!("{} sequence(s) at {} tokens", p.max_parallel, p.request.ctx)),
+        ]
+    }
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+/// The weights on the device, with the CPU's repacked copies or the
+/// embedding left in host memory.
+fn weights(p: &Plan) -> String {
+    let device = match p.request.device() {
+        crate::Device::Gpu => "GPU",
+        crate::Device::Cpu => "CPU",
+    };
+    let mut s = format!("{} on the {device} ({})", mib(p.weights), p.architecture);
+    if p.repacked > 0 {
+        s.push_str(&format!(" + {} repacked for the CPU", mib(p.repacked)));
+    }
+    if p.host_weights > 0 {
+        s.push_str(&format!("; {} token embedding in host memory", mib(p.host_weights)));
+    }
+    s
 }
 
 /// The plan as a table for a terminal: each component in bytes and GiB,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::RunnerError;
+use crate::PlanError;
 
 /// Arrays longer than this keep only their length (tokenizer vocabularies).
 const MAX_KEPT_ARRAY: u64 = 4096;
@@ -120,21 +120,21 @@ struct Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
-    fn err(&self, reason: impl Into<String>) -> RunnerError {
-        RunnerError::Gguf { path: self.path.clone(), reason: reason.into() }
+    fn err(&self, reason: impl Into<String>) -> PlanError {
+        PlanError::Gguf { path: self.path.clone(), reason: reason.into() }
     }
-    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], RunnerError> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], PlanError> {
         let mut b = [0u8; N];
         self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated header: {e}")))?;
         Ok(b)
     }
-    fn u32(&mut self) -> Result<u32, RunnerError> {
+    fn u32(&mut self) -> Result<u32, PlanError> {
         Ok(u32::from_le_bytes(self.bytes()?))
     }
-    fn u64(&mut self) -> Result<u64, RunnerError> {
+    fn u64(&mut self) -> Result<u64, PlanError> {
         Ok(u64::from_le_bytes(self.bytes()?))
     }
-    fn string(&mut self) -> Result<String, RunnerError> {
+    fn string(&mut self) -> Result<String, PlanError> {
         let len = self.u64()?;
         if len > MAX_STRING {
             return Err(self.err(format!("string of {len} bytes")));
@@ -143,7 +143,7 @@ impl<R: Read> Reader<R> {
         self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated string: {e}")))?;
         Ok(String::from_utf8_lossy(&b).into_owned())
     }
-    fn value(&mut self, ty: u32, depth: u32) -> Result<Value, RunnerError> {
+    fn value(&mut self, ty: u32, depth: u32) -> Result<Value, PlanError> {
         Ok(match ty {
             0 => Value::from(self.bytes::<1>()?[0]),
             1 => Value::from(self.bytes::<1>()?[0] as i8),
@@ -182,9 +182,9 @@ impl<R: Read> Reader<R> {
 }
 
 /// Reads the header of the GGUF file at `path`.
-pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
+pub fn read_header(path: &Path) -> Result<GgufHeader, PlanError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|source| RunnerError::GgufIo { path: shown.clone(), source })?;
+    let file = File::open(path).map_err(|source| PlanError::GgufIo { path: shown.clone(), source })?;
     let mut r = Reader { r: BufReader::new(file), path: shown };
     if &r.bytes::<4>()? != b"GGUF" {
         return Err(r.err("no GGUF magic"));
@@ -224,10 +224,10 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, RunnerError> {
 }
 
 /// The planner's view of the GGUF file at `path`.
-pub fn shape(path: &Path) -> Result<crate::plan::ModelShape, RunnerError> {
+pub fn shape(path: &Path) -> Result<crate::plan::ModelShape, PlanError> {
     let h = read_header(path)?;
     let shape =
-        crate::plan::ModelShape::from_metadata(&h.metadata, h.weight_bytes()).ok_or_else(|| RunnerError::Gguf {
+        crate::plan::ModelShape::from_metadata(&h.metadata, h.weight_bytes()).ok_or_else(|| PlanError::Gguf {
             path: path.display().to_string(),
             reason: "the metadata lacks the architecture or block count".into(),
         })?;
@@ -235,8 +235,8 @@ pub fn shape(path: &Path) -> Result<crate::plan::ModelShape, RunnerError> {
 }
 
 /// The blake3 of a whole file (a GGUF model's identity).
-pub fn file_hash(path: &Path) -> Result<String, RunnerError> {
-    let err = |source: std::io::Error| RunnerError::GgufIo { path: path.display().to_string(), source };
+pub fn file_hash(path: &Path) -> Result<String, PlanError> {
+    let err = |source: std::io::Error| PlanError::GgufIo { path: path.display().to_string(), source };
     let file = File::open(path).map_err(err)?;
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(BufReader::new(file)).map_err(err)?;

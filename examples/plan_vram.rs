@@ -1,6 +1,6 @@
 //! Uses `ollama-runner` alone: plans VRAM for a GGUF file.
 //!
-//! cargo run -p ollama-runner --example plan_vram -- model.gguf 32GiB 8192 q8_0 llama-cpp-python
+//! cargo run -p examples --example plan_vram -- model.gguf 32GiB 8192 q8_0 llama-cpp-python
 
 use ollama_runner::gguf::read_header;
 use ollama_runner::plan::{parse_bytes, KvType, ModelShape, PlanRequest, Runtime};

@@ -1,7 +1,7 @@
 //! Uses `py-ast-meta` alone: prints the signatures and the first significant
 //! method of one Python file.
 //!
-//! cargo run -p py-ast-meta --example extract_metadata -- path/to/module.py
+//! cargo run -p examples --example extract_metadata -- path/to/module.py
 
 use py_ast_meta::{parse_module, ExtractRules};
 

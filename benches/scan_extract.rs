@@ -2,7 +2,7 @@
 //! default, downloaded at bench time into target/bench-data (never committed),
 //! or any archive or directory named by BENCH_LARGE_TREE.
 //!
-//! cargo bench -p bench-cli --bench scan_extract
+//! cargo bench -p benches --bench scan_extract
 //! (scripts/bench.sh also measures peak RSS and CPython's `ast` on the same files.)
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly

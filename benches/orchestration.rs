@@ -3,7 +3,7 @@
 //! SQLite commit per result. Divided by a real request's seconds, this is the
 //! orchestration overhead; the report measures the same on real runs.
 //!
-//! cargo bench -p bench-cli --bench orchestration
+//! cargo bench -p benches --bench orchestration
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly
 
