@@ -4,6 +4,8 @@
 //! - synthesis with execution, plain and with `--novelty rename` (the
 //!   transform runs the baseline of the renamed repository and bisects any
 //!   name whose renaming changes it);
+//! - `synth --count max` with execution on Cerberus 1.3.4 and click 8.1.7:
+//!   every candidate each supports, its tasks and scoring units printed;
 //! - grading the correct answers of every generation, understanding and
 //!   audit task (generation answers run their covering tests);
 //! - grading 20 hostile generation answers (endless loops, unbounded
@@ -46,6 +48,19 @@ fn synthesize_60_with_execution(bencher: divan::Bencher<'_, '_>, renamed: bool) 
     bencher.bench(|| {
         let cache = tempfile::tempdir().unwrap();
         assert!(derived(cache.path(), renamed).set.execution_verified());
+    });
+}
+
+/// Every candidate the repository supports (`--count max`), verified by
+/// execution; prints how many tasks and scoring units that is.
+#[divan::bench(args = ["BENCH_CERBERUS_DIR", "BENCH_EXTRA_PROJECT_2"], sample_count = 1, sample_size = 1)]
+fn synthesize_max_with_execution(bencher: divan::Bencher<'_, '_>, project: &str) {
+    let src = Source::local(test_support::tools::tool(project).expect("run scripts/setup-tools.sh"), None);
+    bencher.bench(|| {
+        let cache = tempfile::tempdir().unwrap();
+        let d = derive(&src, &Rules::default(), Some(task_synth::MAX_TASKS), Some(&spec(cache.path()))).unwrap();
+        let units = task_synth::units(&d.set).len();
+        eprintln!("{project}: {} tasks, {units} scoring units", d.set.tasks.len());
     });
 }
 

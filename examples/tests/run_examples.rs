@@ -184,24 +184,26 @@ fn run_tasks_refuses_a_plan_that_does_not_fit_writes_json_lines_and_resumes() {
     assert!(stdout.starts_with("0 completed, 0 failed, 3 already done"), "{stdout}");
 }
 
+/// The packages in `cargo tree` (normal edges) for `args`.
+fn tree(args: &[&str]) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
 /// `cargo tree` of the example's feature alone: every package in it is the
 /// embedded crate, or in that crate's own tree.
 #[test]
 fn each_example_depends_on_its_crate_alone() {
-    let tree = |args: &[&str]| -> BTreeSet<String> {
-        let out = Command::new(env!("CARGO"))
-            .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}"])
-            .args(args)
-            .current_dir(workspace_root())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .map(str::to_string)
-            .collect()
-    };
     for (feature, shown) in [
         ("repo-scan", &["repo-scan"][..]),
         ("py-ast-meta", &["py-ast-meta"]),
@@ -222,4 +224,28 @@ fn each_example_depends_on_its_crate_alone() {
         assert!(extra.is_empty(), "the {feature} example pulls in more than {shown:?}: {extra:?}");
         assert!(used.contains(*shown.first().unwrap()), "{feature}: {used:?}");
     }
+}
+
+/// The planner embeds without a network or a database, the report without
+/// the runner, and no crate's modules import each other in a cycle (checked
+/// by `scripts/module-cycles.py`, which follows every `crate::`, `super::`
+/// and `self::` path through the root's re-exports).
+#[test]
+fn the_house_has_pure_leaves_and_no_module_cycle() {
+    let plan = tree(&["-p", "vram-plan"]);
+    for heavy in ["reqwest", "hyper", "sqlx", "ollama-rs", "tokio"] {
+        assert!(!plan.contains(heavy), "vram-plan depends on {heavy}: {plan:?}");
+    }
+    let report = tree(&["-p", "bench-report"]);
+    assert!(!report.contains("ollama-runner"), "{report:?}");
+    assert!(report.contains("vram-plan"), "{report:?}");
+
+    let out = Command::new("python3")
+        .arg(workspace_root().join("scripts/module-cycles.py"))
+        .arg(workspace_root().join("crates"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(" 0 cycles"), "{stdout}");
 }

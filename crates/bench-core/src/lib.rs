@@ -20,7 +20,7 @@ mod result;
 mod surface;
 mod task;
 
-pub use error::SinkError;
+pub use error::{error_chain, SinkError};
 pub use exec::{
     BaselineSummary, Evidence, ExecutionRecord, ExecutionStats, ExploitJob, ExploitOutcome, ExploitTry, Novelty,
     RunBudget, TestEnvironment, TestJob, TestOracle, TestOutcome,

@@ -228,7 +228,9 @@ pub struct RunManifest {
     pub residency: Option<serde_json::Value>,
     /// This machine, in one line.
     pub host: String,
-    /// RFC 3339 UTC.
+    /// RFC 3339 UTC. Text, not a time type: the manifest is stored and
+    /// compared as JSON, and text round-trips byte-exact; the report parses
+    /// it (jiff) where it computes a duration.
     pub started_at: String,
     /// RFC 3339 UTC; `None` while the run is unfinished.
     pub finished_at: Option<String>,

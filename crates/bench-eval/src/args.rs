@@ -495,7 +495,8 @@ impl PlanArgs {
         let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap_or(0)).ok_or_else(|| {
             RunnerError::Protocol {
                 endpoint: self.endpoint.clone(),
-                reason: format!("model {model:?}: /api/show model_info lacks the architecture or block count"),
+                what: format!("model {model:?}: /api/show model_info lacks the architecture or block count"),
+                source: None,
             }
         })?;
         Ok((model.clone(), shape))

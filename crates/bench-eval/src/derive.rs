@@ -31,7 +31,8 @@ impl Source {
         if let Some(r) = self.path.to_str().and_then(crate::GithubRef::parse) {
             let spec = self.github.as_ref().ok_or_else(|| EvalError::Github {
                 repo: format!("github:{}/{}", r.owner, r.repo),
-                reason: "github sources are not enabled here".into(),
+                what: "github sources are not enabled here".into(),
+                source: None,
             })?;
             let fetched = crate::github::fetch(&r, spec)?;
             return Ok(repo_scan::ArchiveSource::new(fetched.tarball).snapshot(&Limits::default())?);
@@ -66,8 +67,6 @@ pub struct Derived {
     pub set: TaskSet,
     /// The test environment, when ground truth was settled by execution.
     pub env: Option<TestEnv>,
-    /// One line each: how ground truth was settled, what execution did.
-    pub notes: Vec<String>,
     /// The snapshot's files by path (what the recall probe compares with).
     pub files: std::collections::BTreeMap<String, String>,
 }
@@ -119,41 +118,17 @@ fn derive_with(
         let ex = py_ast_meta::extract(&snap.snapshot_id, &tfiles, &rules.extract);
         let set = task_synth::synthesize_verified(&tfiles, &ex, rules, count, &env);
         let set = task_synth::synth::novelty::seal(set, &t);
-        let n = set.novelty.as_ref().expect("sealed with its transform");
-        let mut notes = vec![crate::text::baseline(&env)];
-        notes.push(format!(
-            "novelty: rename: {} of the package's {} defined names renamed ({} kept by rule, {} kept because renaming them \
-             changed the baseline: {}); {:.0}% of the package's names in the prompts appear renamed",
-            n.renamed,
-            n.defined,
-            n.kept_by_rule,
-            n.kept_by_execution.len(),
-            if n.kept_by_execution.is_empty() { "none".to_string() } else { n.kept_by_execution.join(", ") },
-            n.prompt_share * 100.0
-        ));
-        if let Some(x) = &set.execution {
-            notes.push(crate::text::execution(&x.stats));
-        }
         let files = tfiles.into_iter().map(|f| (f.path, f.text)).collect();
-        return Ok(Derived { set, env: Some(env), notes, files });
+        return Ok(Derived { set, env: Some(env), files });
     }
     let ex = extraction(&snap, &rules.extract);
     let env = spec.map(|s| test_env(&snap, rules, s)).transpose()?;
-    let mut notes = vec![match &env {
-        Some(env) => crate::text::baseline(env),
-        None => "ground truth: structural only (no interpreter): generation is graded on structure, and mutants are \
-                 not checked against the repository's tests"
-            .to_string(),
-    }];
     let set = match &env {
         Some(env) => task_synth::synthesize_verified(&files(&snap), &ex, rules, count, env),
         None => task_synth::synthesize(&files(&snap), &ex, rules, count),
     };
-    if let Some(x) = &set.execution {
-        notes.push(crate::text::execution(&x.stats));
-    }
     let files = snap.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect();
-    Ok(Derived { set, env, notes, files })
+    Ok(Derived { set, env, files })
 }
 
 /// The test environment grading `set` needs: none for a structural set; for
@@ -200,7 +175,7 @@ fn recorded_command(set: &TaskSet, spec: &Spec) -> Result<Spec, EvalError> {
     let mut spec = spec.clone();
     if let (None, Some(record)) = (&spec.test_cmd, &set.execution) {
         let cmd = shlex::try_join(record.environment.test_cmd.iter().map(String::as_str))
-            .map_err(|e| EvalError::TestCommand { taskset: set.taskset_id.clone(), reason: e.to_string() })?;
+            .map_err(|source| EvalError::TestCommand { taskset: set.taskset_id.clone(), source })?;
         spec.test_cmd = Some(cmd);
     }
     Ok(spec)

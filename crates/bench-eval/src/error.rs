@@ -1,3 +1,6 @@
+/// A cause of any type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors of the main job, each naming the source, task set or run at fault;
 /// the crate errors underneath are kept as sources.
 #[derive(Debug, thiserror::Error)]
@@ -18,20 +21,26 @@ pub enum EvalError {
     #[error(transparent)]
     Store(#[from] result_store::StoreError),
     /// A `github:` source could not be fetched.
-    #[error("{repo}: {reason}")]
+    #[error("{repo}: {what}")]
     Github {
         /// `github:OWNER/REPO`.
         repo: String,
-        /// The status or failure, in one line.
-        reason: String,
+        /// The step that failed, or the status, in one line.
+        what: String,
+        /// The library's error, where one caused it.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A matrix file that cannot be used.
-    #[error("{file}: {reason}")]
+    #[error("{file}: {what}")]
     Matrix {
         /// The file.
         file: String,
         /// What is wrong, in one line.
-        reason: String,
+        what: String,
+        /// The reader's or parser's error, where one caused it.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A provider batch ended without running.
     #[error("batch {batch}: {reason}")]
@@ -59,12 +68,15 @@ pub enum EvalError {
         taskset: String,
     },
     /// A scheduler refused a job.
-    #[error("{job}: {reason}")]
+    #[error("{job}: {what}")]
     Submit {
         /// The job file.
         job: String,
-        /// What the scheduler said, in one line.
-        reason: String,
+        /// What failed, or what the scheduler said, in one line.
+        what: String,
+        /// The I/O error, where one caused it.
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// The source given for grading is not the one the task set came from.
     #[error("{source_path}: snapshot {found} is not the task set's snapshot {expected}")]
@@ -77,12 +89,13 @@ pub enum EvalError {
         expected: String,
     },
     /// A recorded test command cannot be written back as one command line.
-    #[error("task set {taskset}: its recorded test command cannot be quoted: {reason}")]
+    #[error("task set {taskset}: its recorded test command cannot be quoted")]
     TestCommand {
         /// The task set's id.
         taskset: String,
         /// Why.
-        reason: String,
+        #[source]
+        source: shlex::QuoteError,
     },
     /// Calibration could not be encoded for the store.
     #[error("task set {taskset}: cannot encode its calibration")]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::BoxError;
 use crate::EvalError;
 
 /// Where and how `github:` sources are fetched.
@@ -73,13 +74,14 @@ pub struct Fetched {
 
 /// Resolves and downloads `r` into the cache (or finds it there).
 pub fn fetch(r: &GithubRef, spec: &GithubSpec) -> Result<Fetched, EvalError> {
-    let fail = |reason: String| EvalError::Github { repo: r.name(), reason };
+    let fail = |what: String| EvalError::Github { repo: r.name(), what, source: None };
+    let cause = |what: &str, e: BoxError| EvalError::Github { repo: r.name(), what: what.into(), source: Some(e) };
     let cached = |sha: &str| spec.cache_dir.join("github").join(&r.owner).join(&r.repo).join(format!("{sha}.tar.gz"));
     let is_sha = r.reference.len() == 40 && r.reference.chars().all(|c| c.is_ascii_hexdigit());
     if is_sha && cached(&r.reference).is_file() {
         return Ok(Fetched { tarball: cached(&r.reference), sha: r.reference.to_lowercase(), requests: 0 });
     }
-    let scope = ollama_runner::endpoint_scope(&spec.api).map_err(|e| fail(e.to_string()))?;
+    let scope = ollama_runner::endpoint_scope(&spec.api).map_err(|e| cause("the API URL", e.into()))?;
     if scope == bench_core::EndpointScope::Remote && !spec.allow_egress {
         return Err(fail(format!(
             "{} is not local; fetching from it must be acknowledged as egress to github",
@@ -92,15 +94,16 @@ pub fn fetch(r: &GithubRef, spec: &GithubSpec) -> Result<Fetched, EvalError> {
 }
 
 fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) -> Result<Fetched, EvalError> {
-    let fail = |reason: String| EvalError::Github { repo: r.name(), reason };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| fail(e.to_string()))?;
+    let fail = |what: String| EvalError::Github { repo: r.name(), what, source: None };
+    let cause = |what: &str, e: BoxError| EvalError::Github { repo: r.name(), what: what.into(), source: Some(e) };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| cause("cannot start a runtime", e.into()))?;
     rt.block_on(async {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(600))
             .user_agent(concat!("bench-cli/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| cause("cannot build an HTTP client", e.into()))?;
         let get = |url: String| {
             let mut req = http
                 .get(url)
@@ -113,19 +116,19 @@ fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) 
         };
         let base = format!("{}/repos/{}/{}", spec.api.trim_end_matches('/'), r.owner, r.repo);
         let resp =
-            get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| fail(ollama_runner::error_chain(&e)))?;
+            get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| cause("commit", e.into()))?;
         let resp = checked(resp, r).await?;
-        let v: serde_json::Value = resp.json().await.map_err(|e| fail(format!("commit: {e}")))?;
+        let v: serde_json::Value = resp.json().await.map_err(|e| cause("commit", e.into()))?;
         let sha = v["sha"].as_str().filter(|s| s.len() == 40).ok_or_else(|| fail("the commit has no sha".into()))?;
         let path = cached(sha);
         if path.is_file() {
             return Ok(Fetched { tarball: path, sha: sha.into(), requests: 1 });
         }
         let resp =
-            checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| fail(ollama_runner::error_chain(&e)))?, r)
+            checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| cause("tarball", e.into()))?, r)
                 .await?;
-        let bytes = resp.bytes().await.map_err(|e| fail(format!("tarball: {}", ollama_runner::error_chain(&e))))?;
-        write_atomically(&path, &bytes).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        let bytes = resp.bytes().await.map_err(|e| cause("tarball", e.into()))?;
+        write_atomically(&path, &bytes).map_err(|e| cause(&path.display().to_string(), e.into()))?;
         Ok(Fetched { tarball: path, sha: sha.into(), requests: 2 })
     })
 }
@@ -154,7 +157,7 @@ async fn checked(resp: reqwest::Response, r: &GithubRef) -> Result<reqwest::Resp
     if !limited && status.as_u16() == 422 {
         reason.push_str(&format!(" (ref {:?})", r.reference));
     }
-    Err(EvalError::Github { repo: r.name(), reason })
+    Err(EvalError::Github { repo: r.name(), what: reason, source: None })
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

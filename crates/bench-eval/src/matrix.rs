@@ -10,6 +10,7 @@ use result_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::args::EvalArgs;
+use crate::error::BoxError;
 use crate::EvalError;
 
 /// A matrix file (YAML).
@@ -161,9 +162,11 @@ impl std::fmt::Display for CellStatus {
 impl Matrix {
     /// Reads a matrix file; a bad one is a one-line error naming it.
     pub fn load(path: &Path) -> Result<Self, EvalError> {
-        let bad = |reason: String| EvalError::Matrix { file: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let m: Matrix = serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string().replace('\n', " ")))?;
+        let file = || path.display().to_string();
+        let bad = |what: String| EvalError::Matrix { file: file(), what, source: None };
+        let cause = |what: &str, e: BoxError| EvalError::Matrix { file: file(), what: what.into(), source: Some(e) };
+        let text = std::fs::read_to_string(path).map_err(|e| cause("cannot read", e.into()))?;
+        let m: Matrix = serde_yaml_ng::from_str(&text).map_err(|e| cause("not a matrix", e.into()))?;
         if m.sources.is_empty() || m.models.is_empty() {
             return Err(bad("a matrix needs at least one source and one model".into()));
         }
@@ -226,7 +229,7 @@ impl Matrix {
     }
 
     fn cell_args(&self, cell: &Cell) -> Result<EvalArgs, EvalError> {
-        cell.eval_args().map_err(|reason| EvalError::Matrix { file: format!("cell {}", cell.index), reason })
+        cell.eval_args().map_err(|what| EvalError::Matrix { file: format!("cell {}", cell.index), what, source: None })
     }
 
     /// Every cell with its plan, as [`Matrix::plan`] makes it.
@@ -247,7 +250,7 @@ impl Matrix {
                 runs.iter().rev().find(|r| r.model == c.model && r.manifest.snapshot_id == s.snapshot_id)
             };
             let (state, results, tasks, run) = match snap.as_ref().map(latest) {
-                Err(e) => (format!("source not readable here: {e}"), 0, 0, None),
+                Err(e) => (format!("source not readable here: {}", bench_core::error_chain(&e)), 0, 0, None),
                 Ok(None) => ("not started".to_string(), 0, 0, None),
                 Ok(Some(r)) => {
                     let tasks = store.task_set(&r.task_set_id).await?.tasks.len() as i64;
@@ -267,7 +270,8 @@ impl Matrix {
             Engine::Slurm => (self.out_dir.join("matrix.sbatch"), self.sbatch(bench_cli)),
             Engine::Kubernetes => (self.out_dir.join("matrix-job.yaml"), self.kubernetes(image)),
         };
-        let failed = |e: std::io::Error| EvalError::Submit { job: path.display().to_string(), reason: e.to_string() };
+        let failed =
+            |e| EvalError::Submit { job: path.display().to_string(), what: "cannot write".into(), source: Some(e) };
         std::fs::create_dir_all(&self.out_dir).map_err(failed)?;
         std::fs::write(&path, text).map_err(failed)?;
         Ok(path)
@@ -349,14 +353,14 @@ pub enum Engine {
 
 /// Submits a Slurm array script with `sbatch`; returns the job id.
 pub fn submit_slurm(script: &Path) -> Result<String, EvalError> {
-    let failed = |reason: String| EvalError::Submit { job: script.display().to_string(), reason };
+    let failed = |what: String, source| EvalError::Submit { job: script.display().to_string(), what, source };
     let out = std::process::Command::new("sbatch")
         .arg("--parsable")
         .arg(script)
         .output()
-        .map_err(|e| failed(format!("cannot run sbatch (is Slurm installed here?): {e}")))?;
+        .map_err(|e| failed("cannot run sbatch (is Slurm installed here?)".into(), Some(e)))?;
     if !out.status.success() {
-        return Err(failed(format!("sbatch: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(failed(format!("sbatch: {}", String::from_utf8_lossy(&out.stderr).trim()), None));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

@@ -65,7 +65,7 @@ pub async fn probe_recall<B: Backend + Sync>(
                 Probe { task_id: t.id.clone(), text: reply.text, similarity: Some(similarity), error: None }
             }
             Err(e) => {
-                Probe { task_id: t.id.clone(), text: String::new(), similarity: None, error: Some(e.to_string()) }
+                Probe { task_id: t.id.clone(), text: String::new(), similarity: None, error: Some(bench_core::error_chain(&e)) }
             }
         };
         store.put_probe(run, &probe).await?;

@@ -11,6 +11,7 @@ use result_store::PassRate;
 use task_synth::Calibration;
 
 use crate::matrix::Cell;
+use crate::Derived;
 use crate::StoredRun;
 
 /// How the baseline settled ground truth.
@@ -25,6 +26,33 @@ pub fn baseline(env: &TestEnv) -> String {
         b.skipped,
         b.flaky.len()
     )
+}
+
+/// One line each: how ground truth was settled, how the repository was
+/// transformed, what execution did.
+pub fn derivation(d: &Derived) -> Vec<String> {
+    let mut notes = vec![match &d.env {
+        Some(env) => baseline(env),
+        None => "ground truth: structural only (no interpreter): generation is graded on structure, and mutants are \
+                 not checked against the repository's tests"
+            .to_string(),
+    }];
+    if let Some(n) = &d.set.novelty {
+        notes.push(format!(
+            "novelty: rename: {} of the package's {} defined names renamed ({} kept by rule, {} kept because renaming them \
+             changed the baseline: {}); {:.0}% of the package's names in the prompts appear renamed",
+            n.renamed,
+            n.defined,
+            n.kept_by_rule,
+            n.kept_by_execution.len(),
+            if n.kept_by_execution.is_empty() { "none".to_string() } else { n.kept_by_execution.join(", ") },
+            n.prompt_share * 100.0
+        ));
+    }
+    if let Some(x) = &d.set.execution {
+        notes.push(execution(&x.stats));
+    }
+    notes
 }
 
 /// What execution did to the candidates.

@@ -8,10 +8,10 @@ use crate::RunnerError;
 /// `localhost` counts as remote, since it cannot be checked offline.
 pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, RunnerError> {
     let url = reqwest::Url::parse(endpoint)
-        .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
+        .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
     let host = url
         .host_str()
-        .ok_or_else(|| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: "no host".into() })?;
+        .ok_or_else(|| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: "no host".into() })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(EndpointScope::Loopback);

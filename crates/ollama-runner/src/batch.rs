@@ -280,7 +280,8 @@ impl BatchClient {
                 Provider::Anthropic => {
                     let u = reqwest::Url::parse(source).map_err(|e| RunnerError::Protocol {
                         endpoint: self.base.clone(),
-                        reason: format!("results_url {source:?}: {e}"),
+                        what: format!("results_url {source:?}"),
+                        source: Some(e.into()),
                     })?;
                     u.query().map_or_else(|| u.path().to_string(), |q| format!("{}?{q}", u.path()))
                 }
@@ -289,7 +290,8 @@ impl BatchClient {
             for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
                 let v: Value = serde_json::from_str(line).map_err(|e| RunnerError::Protocol {
                     endpoint: self.base.clone(),
-                    reason: format!("results line {}: {e}", n + 1),
+                    what: format!("results line {}", n + 1),
+                    source: Some(e.into()),
                 })?;
                 let (c, m) = self.completion(&v)?;
                 model = model.or(m);
@@ -302,7 +304,8 @@ impl BatchClient {
     fn completion(&self, v: &Value) -> Result<(Completion, Option<String>), RunnerError> {
         let id = v["custom_id"].as_str().ok_or_else(|| RunnerError::Protocol {
             endpoint: self.base.clone(),
-            reason: "a result without custom_id".into(),
+            what: "a result without custom_id".into(),
+            source: None,
         })?;
         let failed = |why: String| {
             let mut c = Completion::answer(id, String::new());
@@ -407,7 +410,8 @@ impl BatchClient {
     fn field(&self, v: &Value, k: &str) -> Result<String, RunnerError> {
         v[k].as_str().map(str::to_string).ok_or_else(|| RunnerError::Protocol {
             endpoint: self.base.clone(),
-            reason: format!("the response has no {k:?}"),
+            what: format!("the response has no {k:?}"),
+            source: None,
         })
     }
 
@@ -423,13 +427,21 @@ impl BatchClient {
     ) -> Result<Value, RunnerError> {
         let bytes = self.send(method, path, body).await?;
         serde_json::from_slice(&bytes)
-            .map_err(|e| RunnerError::Protocol { endpoint: format!("{}{path}", self.base), reason: e.to_string() })
+            .map_err(|e| RunnerError::Protocol {
+                endpoint: format!("{}{path}", self.base),
+                what: "the body".into(),
+                source: Some(e.into()),
+            })
     }
 
     async fn call_text(&mut self, path: &str) -> Result<String, RunnerError> {
         let bytes = self.send(reqwest::Method::GET, path, None).await?;
         String::from_utf8(bytes)
-            .map_err(|e| RunnerError::Protocol { endpoint: format!("{}{path}", self.base), reason: e.to_string() })
+            .map_err(|e| RunnerError::Protocol {
+                endpoint: format!("{}{path}", self.base),
+                what: "the body".into(),
+                source: Some(e.into()),
+            })
     }
 
     /// One request with the provider's auth, retried on 429, 5xx and

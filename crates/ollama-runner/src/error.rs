@@ -1,17 +1,29 @@
+use bench_core::error_chain;
+
+/// A cause of any type; a plain message converts into one where the fault
+/// is the runner's own finding rather than a library's error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors of the runner, each naming the endpoint, model or file at fault.
 #[derive(Debug, thiserror::Error)]
 #[allow(missing_docs)] // each variant is documented by its #[error] message
 pub enum RunnerError {
-    #[error("{endpoint}: invalid endpoint URL: {reason}")]
-    BadEndpoint { endpoint: String, reason: String },
+    #[error("{endpoint}: invalid endpoint URL")]
+    BadEndpoint {
+        endpoint: String,
+        #[source]
+        source: BoxError,
+    },
     #[error("{endpoint}: refusing a non-local endpoint ({host} is not loopback or private); remote endpoints must be allowed explicitly")]
     Remote { endpoint: String, host: String },
     #[error("{endpoint}: egress to {provider} was not acknowledged; sending the task set to a provider must be acknowledged by name")]
     Unacknowledged { endpoint: String, provider: String },
     #[error("{provider}: no API key in {var}")]
     MissingKey { provider: &'static str, var: &'static str },
-    #[error("{endpoint}: cannot connect: {reason}")]
-    Transport { endpoint: String, reason: String },
+    /// `recorded` is the warm-up completion's stored error: the error value
+    /// itself went into that record.
+    #[error("{endpoint}: warm-up failed: {recorded}")]
+    WarmUp { endpoint: String, recorded: String },
     #[error("{endpoint}: request failed")]
     Request {
         endpoint: String,
@@ -24,12 +36,22 @@ pub enum RunnerError {
     ModelNotFound { endpoint: String, model: String, message: String },
     #[error("{endpoint}: model {model:?}: HTTP {status}: {message}")]
     Http { endpoint: String, model: String, status: u16, message: String },
-    #[error("{endpoint}: model {model:?}: stream ended early: {reason}")]
-    StreamCut { endpoint: String, model: String, reason: String },
+    #[error("{endpoint}: model {model:?}: stream ended early")]
+    StreamCut {
+        endpoint: String,
+        model: String,
+        #[source]
+        source: BoxError,
+    },
     #[error("{endpoint}: model {model:?}: server error mid-stream: {message}")]
     ServerError { endpoint: String, model: String, message: String },
-    #[error("{endpoint}: unexpected response: {reason}")]
-    Protocol { endpoint: String, reason: String },
+    #[error("{endpoint}: unexpected response: {what}")]
+    Protocol {
+        endpoint: String,
+        what: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     #[error(transparent)]
     Plan(#[from] vram_plan::PlanError),
     #[error("model {model:?}: VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes; an overcommitted plan must be allowed explicitly")]
@@ -53,7 +75,7 @@ impl RunnerError {
     /// cut streams and server-side 5xx.
     pub fn retryable(&self) -> bool {
         match self {
-            RunnerError::Transport { .. }
+            RunnerError::WarmUp { .. }
             | RunnerError::Request { .. }
             | RunnerError::Timeout { .. }
             | RunnerError::StreamCut { .. } => true,
@@ -67,7 +89,7 @@ impl RunnerError {
         if e.is_timeout() {
             RunnerError::Timeout { endpoint: endpoint.into(), model: model.into(), secs }
         } else if e.is_body() || e.is_decode() {
-            RunnerError::StreamCut { endpoint: endpoint.into(), model: model.into(), reason: e.to_string() }
+            RunnerError::StreamCut { endpoint: endpoint.into(), model: model.into(), source: e.into() }
         } else {
             RunnerError::Request { endpoint: endpoint.into(), source: e }
         }
@@ -80,20 +102,4 @@ impl RunnerError {
     pub fn chain(&self) -> String {
         error_chain(self)
     }
-}
-
-/// Any error's message with every cause after it, in one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur: &dyn std::error::Error = e;
-    while let Some(next) = cur.source() {
-        let text = next.to_string();
-        // Some wrappers repeat their cause's text; say it once.
-        if !s.ends_with(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = next;
-    }
-    s
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::backend::ms;
-use crate::{Backend, ModelInfo, Reply, Request, Residency, RunnerError};
+use crate::{Backend, BoxError, ModelInfo, Reply, Request, Residency, RunnerError};
 
 /// Ollama's native API. `ollama-rs` reads the GGUF metadata (`/api/show`
 /// `model_info`); a small typed client covers what it lacks: `done_reason`,
@@ -88,13 +88,13 @@ impl OllamaBackend {
     pub fn new(endpoint: &str) -> Result<Self, RunnerError> {
         crate::endpoint_scope(endpoint)?;
         let endpoint = endpoint.trim_end_matches('/').to_string();
-        let bad = |reason: String| RunnerError::BadEndpoint { endpoint: endpoint.clone(), reason };
+        let bad = |source: BoxError| RunnerError::BadEndpoint { endpoint: endpoint.clone(), source };
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
-            .map_err(|e| bad(e.to_string()))?;
-        let client = ollama_rs::Ollama::try_new(endpoint.as_str()).map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.into()))?;
+        let client = ollama_rs::Ollama::try_new(endpoint.as_str()).map_err(|e| bad(e.into()))?;
         Ok(Self { endpoint, http, client, control: crate::CONTROL_TIMEOUT, sent: Default::default() })
     }
 
@@ -136,7 +136,7 @@ impl OllamaBackend {
         }
         resp.json()
             .await
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("{path}: {e}") })
+            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), what: path.into(), source: Some(e.into()) })
     }
 
     /// The server's version (`/api/version`).
@@ -144,7 +144,8 @@ impl OllamaBackend {
         let v = self.get_json("/api/version", "").await?;
         v["version"].as_str().map(str::to_string).ok_or_else(|| RunnerError::Protocol {
             endpoint: self.endpoint.clone(),
-            reason: "/api/version: no version field".into(),
+            what: "/api/version: no version field".into(),
+            source: None,
         })
     }
 }
@@ -178,7 +179,8 @@ impl Backend for OllamaBackend {
         }
         let show: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
             endpoint: self.endpoint.clone(),
-            reason: format!("/api/show: {e}"),
+            what: "/api/show".into(),
+            source: Some(e.into()),
         })?;
         // GGUF metadata through ollama-rs, which carries `model_info` faithfully.
         self.sent.note(Some(&body)); // ollama-rs sends the same body
@@ -188,7 +190,7 @@ impl Backend for OllamaBackend {
                 _ => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
             };
         let tags: Tags = serde_json::from_value(self.get_json("/api/tags", model).await?).map_err(|e| {
-            RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/tags: {e}") }
+            RunnerError::Protocol { endpoint: self.endpoint.clone(), what: "/api/tags".into(), source: Some(e.into()) }
         })?;
         let tag = tags.models.into_iter().find(|t| t.name == model || t.name == format!("{model}:latest"));
         Ok(ModelInfo {
@@ -251,7 +253,8 @@ impl Backend for OllamaBackend {
                     }
                     let l: ChatLine = serde_json::from_slice(&line).map_err(|e| RunnerError::Protocol {
                         endpoint: self.endpoint.clone(),
-                        reason: format!("/api/chat: bad NDJSON line: {e}"),
+                        what: "/api/chat: bad NDJSON line".into(),
+                        source: Some(e.into()),
                     })?;
                     if let Some(message) = l.error {
                         return Err(RunnerError::ServerError {
@@ -288,7 +291,7 @@ impl Backend for OllamaBackend {
             Err(RunnerError::StreamCut {
                 endpoint: self.endpoint.clone(),
                 model: req.model.clone(),
-                reason: "the stream closed before a done line".into(),
+                source: "the stream closed before a done line".into(),
             })
         };
         let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| RunnerError::Timeout {
@@ -302,7 +305,11 @@ impl Backend for OllamaBackend {
 
     async fn residency(&self, model: &str) -> Result<Option<Residency>, RunnerError> {
         let ps: Ps = serde_json::from_value(self.get_json("/api/ps", model).await?)
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: format!("/api/ps: {e}") })?;
+            .map_err(|e| RunnerError::Protocol {
+                endpoint: self.endpoint.clone(),
+                what: "/api/ps".into(),
+                source: Some(e.into()),
+            })?;
         let want = |n: &str| n == model || n == format!("{model}:latest");
         Ok(ps
             .models

@@ -29,7 +29,7 @@ impl OpenAiBackend {
             .no_proxy()
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
-            .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), reason: e.to_string() })?;
+            .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
         Ok(Self {
             endpoint: trimmed.to_string(),
             base,
@@ -104,7 +104,11 @@ impl OpenAiBackend {
         let v: Value = resp
             .json()
             .await
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: e.to_string() })?;
+            .map_err(|e| RunnerError::Protocol {
+                endpoint: self.endpoint.clone(),
+                what: "the body".into(),
+                source: Some(e.into()),
+            })?;
         Ok(v["usage"]["prompt_tokens"].as_u64())
     }
 }
@@ -139,7 +143,11 @@ impl Backend for OpenAiBackend {
         let v: Value = resp
             .json()
             .await
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), reason: e.to_string() })?;
+            .map_err(|e| RunnerError::Protocol {
+                endpoint: self.endpoint.clone(),
+                what: "the body".into(),
+                source: Some(e.into()),
+            })?;
         let ids: Vec<&str> = v["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
         // Single-model servers (llama.cpp) answer whatever name is asked; only
         // insist on the name when the server lists several.
@@ -214,7 +222,8 @@ impl Backend for OpenAiBackend {
                     }
                     let v: Value = serde_json::from_str(data).map_err(|e| RunnerError::Protocol {
                         endpoint: self.endpoint.clone(),
-                        reason: format!("bad stream chunk: {e}"),
+                        what: "bad stream chunk".into(),
+                        source: Some(e.into()),
                     })?;
                     if let Some(err) = v.get("error") {
                         let message =
@@ -256,7 +265,7 @@ impl Backend for OpenAiBackend {
                 return Err(RunnerError::StreamCut {
                     endpoint: self.endpoint.clone(),
                     model: req.model.clone(),
-                    reason: "no finish_reason and no [DONE]".into(),
+                    source: "no finish_reason and no [DONE]".into(),
                 });
             }
             // Servers that send no usage in streams: one chunk per token.

@@ -104,10 +104,7 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
     let warm_completion = attempt_all(backend, WARMUP_TASK_ID, &warm, cfg).await;
     sink.record(&warm_completion, true).await?;
     if let Some(e) = &warm_completion.error {
-        return Err(RunnerError::Transport {
-            endpoint: backend.endpoint().to_string(),
-            reason: format!("warm-up failed: {e}"),
-        });
+        return Err(RunnerError::WarmUp { endpoint: backend.endpoint().to_string(), recorded: e.clone() });
     }
     summary.warmup_tokens_per_second = warm_completion.tokens_per_second();
 

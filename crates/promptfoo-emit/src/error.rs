@@ -6,6 +6,12 @@ pub enum EmitError {
     Spec { spec: String, reason: String },
     #[error("{path}: not a promptfoo results file: {reason}")]
     Malformed { path: String, reason: String },
+    #[error("{path}: not a promptfoo results file")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{path}: result {index} names task {task_id}, which is not in task set {taskset_id}")]
     UnknownTask { path: String, index: usize, task_id: String, taskset_id: String },
     #[error("{path}: cannot read or write")]

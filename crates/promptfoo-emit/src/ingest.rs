@@ -22,7 +22,7 @@ pub struct Ingested {
 /// is returned unless every row maps onto a task of the set.
 pub fn ingest(text: &str, origin: &str, set: &TaskSet) -> Result<Ingested, EmitError> {
     let bad = |reason: String| EmitError::Malformed { path: origin.to_string(), reason };
-    let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let v: Value = serde_json::from_str(text).map_err(|source| EmitError::Json { path: origin.to_string(), source })?;
     let rows = v
         .pointer("/results/results")
         .and_then(Value::as_array)

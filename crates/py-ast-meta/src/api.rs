@@ -2,8 +2,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModuleMeta;
-
 /// Which modules a snapshot defines and which names each one binds: functions,
 /// classes, `Class.method`s, module-level assignments and names re-exported by
 /// imports. Used to tell a real API from an invented one.
@@ -14,26 +12,6 @@ pub struct ApiIndex {
 }
 
 impl ApiIndex {
-    /// The index over a snapshot's parsed modules.
-    pub fn build(modules: &[ModuleMeta]) -> Self {
-        let mut index = ApiIndex::default();
-        for m in modules {
-            let names = index.modules.entry(m.module.clone()).or_default();
-            names.extend(m.functions.iter().map(|f| f.name.clone()));
-            for c in &m.classes {
-                names.insert(c.name.clone());
-                names.extend(c.methods.iter().map(|f| format!("{}.{}", c.name, f.name)));
-            }
-            names.extend(m.assignments.iter().cloned());
-            for i in &m.imports {
-                if i.bound() != "*" {
-                    names.insert(i.bound().to_string());
-                }
-            }
-        }
-        index
-    }
-
     /// Whether `module` (dotted) is one of the snapshot's modules or packages.
     pub fn has_module(&self, module: &str) -> bool {
         self.modules.contains_key(module)

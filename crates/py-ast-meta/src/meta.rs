@@ -2,7 +2,7 @@ use rustpython_ast::{self as ast, Ranged};
 use rustpython_parser::Parse;
 use serde::{Deserialize, Serialize};
 
-use crate::facts::ApiIndex;
+use crate::api::ApiIndex;
 use crate::lines::Lines;
 use crate::visit::{docstring, text_of, BodyStats};
 use crate::ParseFailure;
@@ -574,6 +574,30 @@ fn render_signature(name: &str, is_async: bool, params: &[Param], returns: Optio
     let ret = returns.map(|r| format!(" -> {r}")).unwrap_or_default();
     let prefix = if is_async { "async def" } else { "def" };
     format!("{prefix} {name}({}){ret}:", parts.join(", "))
+}
+
+// Built here rather than in `api` so that module stays a leaf: the index
+// knows names, not how a parsed module holds them.
+impl ApiIndex {
+    /// The index over a snapshot's parsed modules.
+    pub fn build(modules: &[ModuleMeta]) -> Self {
+        let mut index = ApiIndex::default();
+        for m in modules {
+            let names = index.modules.entry(m.module.clone()).or_default();
+            names.extend(m.functions.iter().map(|f| f.name.clone()));
+            for c in &m.classes {
+                names.insert(c.name.clone());
+                names.extend(c.methods.iter().map(|f| format!("{}.{}", c.name, f.name)));
+            }
+            names.extend(m.assignments.iter().cloned());
+            for i in &m.imports {
+                if i.bound() != "*" {
+                    names.insert(i.bound().to_string());
+                }
+            }
+        }
+        index
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use bench_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
+use crate::error::BoxError;
 use crate::TestEnvError;
 
 const PLUGIN: &str = include_str!("bench_pytest_plugin.py");
@@ -384,7 +385,7 @@ impl TestEnv {
             let text = std::fs::read_to_string(p).map_err(TestEnvError::io(p, "cannot read"))?;
             return serde_json::from_str(&text).map_err(|source| TestEnvError::Cache { path: p.clone(), source });
         }
-        let fail = |reason: String| TestEnvError::Surface { python: self.python.clone(), reason };
+        let fail = |what: String| TestEnvError::Surface { python: self.python.clone(), what, source: None };
         let (dir, scratch) = self.job_dir()?;
         let mounts = [Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false }];
         // Isolated (-I): the installed packages, not the repository under test.
@@ -404,7 +405,11 @@ impl TestEnv {
         }
         let out = scratch.join("surface.json");
         let text = std::fs::read_to_string(&out).map_err(TestEnvError::io(&out, "cannot read"))?;
-        let described: Described = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let described: Described = serde_json::from_str(&text).map_err(|e| TestEnvError::Surface {
+            python: self.python.clone(),
+            what: "unreadable description".into(),
+            source: Some(e),
+        })?;
         let mut surface = described.surface;
         for (name, path) in described.sources {
             if let Some(m) = std::fs::read_to_string(&path).ok().and_then(|text| parsed_module(&path, &text)) {
@@ -419,12 +424,16 @@ impl TestEnv {
     }
 
     fn run_baseline(&self) -> Result<Baseline, TestEnvError> {
-        let fail = |reason: String| TestEnvError::Baseline { snapshot: self.snapshot_id.clone(), reason };
+        let fail = |what: String| TestEnvError::Baseline { snapshot: self.snapshot_id.clone(), what, source: None };
         let mut limits = self.sandbox.limits.clone();
         limits.wall = limits.wall.max(BASELINE_WALL);
         let mut runs = Vec::new();
         for cover in [true, false] {
-            let (exec, report) = self.execute(None, None, cover, &limits).map_err(|e| fail(e.to_string()))?;
+            let (exec, report) = self.execute(None, None, cover, &limits).map_err(|e| TestEnvError::Baseline {
+                snapshot: self.snapshot_id.clone(),
+                what: "cannot run the tests".into(),
+                source: Some(Box::new(e)),
+            })?;
             if let Some(why) = report.inconsistency(exec.exit, None) {
                 return Err(fail(format!(
                     "the test command reported no complete session ({}; {}): {}",
@@ -618,7 +627,7 @@ impl TestEnv {
             Err(_) => job.tests.clone(),
         };
         let outcome = match run {
-            Err(e) => return all_failed(e.to_string(), Vec::new()),
+            Err(e) => return all_failed(bench_core::error_chain(&e), Vec::new()),
             Ok((_, report)) if !report.tampering.is_empty() => {
                 let why = format!("tampering: {}", report.tampering.join("; "));
                 all_failed(why, report.tampering)
@@ -662,7 +671,7 @@ impl TestEnv {
 impl TestEnv {
     /// One sandboxed process runs every job (the repository's modules
     /// imported once); outcomes are cached like test outcomes.
-    fn run_exploits(&self, jobs: &[ExploitJob]) -> Result<Vec<ExploitOutcome>, String> {
+    fn run_exploits(&self, jobs: &[ExploitJob]) -> Result<Vec<ExploitOutcome>, TestEnvError> {
         let json = serde_json::to_string(jobs).expect("plain data serialises");
         let key = bench_core::Hasher::new()
             .field(&self.environment.fingerprint)
@@ -676,9 +685,9 @@ impl TestEnv {
         {
             return Ok(o);
         }
-        let (dir, scratch) = self.job_dir().map_err(|e| e.to_string())?;
+        let (dir, scratch) = self.job_dir()?;
         let input = scratch.join("exploit-jobs.json");
-        std::fs::write(&input, &json).map_err(|e| format!("{}: {e}", input.display()))?;
+        std::fs::write(&input, &json).map_err(TestEnvError::io(&input, "cannot write"))?;
         let mounts = [
             Mount { host: self.work.path().join("repo"), at: REPO_AT.into(), writable: false },
             Mount { host: self.work.path().join("harness"), at: HARNESS_AT.into(), writable: false },
@@ -693,20 +702,19 @@ impl TestEnv {
         env.push(("PYTHONPATH".into(), self.pythonpath.clone()));
         let mut sandbox = self.sandbox.clone();
         sandbox.limits.wall = sandbox.limits.wall.min(EXPLOIT_WALL);
-        let exec =
-            sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &dir.join("logs"), &[]).map_err(|e| e.to_string())?;
+        let exec = sandbox.run(&argv, &env, &scratch, &mounts, REPO_AT, &dir.join("logs"), &[])?;
         let out = std::fs::read(scratch.join("exploit-out.json"));
         let _ = std::fs::remove_dir_all(&dir);
         let out: Vec<ExploitOutcome> = out
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .filter(|o: &Vec<ExploitOutcome>| o.len() == jobs.len())
-            .ok_or_else(|| {
-                format!(
-                    "the exploit harness reported nothing ({}): {}",
+            .ok_or_else(|| TestEnvError::Harness {
+                what: format!(
+                    "{}: {}",
                     exec.abnormal(&sandbox.limits).unwrap_or_else(|| format!("{:?}", exec.exit)),
                     last_lines(&exec)
-                )
+                ),
             })?;
         if let Some(p) = cached {
             write_cache(&p, &out);
@@ -775,7 +783,10 @@ impl TestOracle for TestEnv {
         }
         match self.run_exploits(jobs) {
             Ok(out) => out,
-            Err(e) => jobs.iter().map(|_| ExploitOutcome { error: Some(e.clone()), tries: Vec::new() }).collect(),
+            Err(e) => {
+                let e = bench_core::error_chain(&e);
+                jobs.iter().map(|_| ExploitOutcome { error: Some(e.clone()), tries: Vec::new() }).collect()
+            }
         }
     }
 
@@ -836,18 +847,20 @@ fn own_packages(files: &[(&str, &str)], test_paths: &[String]) -> Vec<String> {
 /// the user's own and the script is ours: nothing from the repository or a
 /// model runs here.
 fn probe(python: &Path, own: &[String]) -> Result<Probe, TestEnvError> {
-    let bad = |reason: String| TestEnvError::Interpreter { python: python.to_path_buf(), reason };
+    let bad = |what: String| TestEnvError::Interpreter { python: python.to_path_buf(), what, source: None };
+    let cause =
+        |what: &str, e: BoxError| TestEnvError::Interpreter { python: python.to_path_buf(), what: what.into(), source: Some(e) };
     let out = std::process::Command::new(python)
         .args(["-I", "-c", PROBE])
         .args(own)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .output()
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(|e| cause("cannot run it", e.into()))?;
     if !out.status.success() {
         return Err(bad(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string()));
     }
-    let probe: Probe = serde_json::from_slice(&out.stdout).map_err(|e| bad(e.to_string()))?;
+    let probe: Probe = serde_json::from_slice(&out.stdout).map_err(|e| cause("its probe's output", e.into()))?;
     if !probe.packages.iter().any(|p| p.to_lowercase().starts_with("pytest==")) {
         return Err(bad("pytest is not installed in its environment".into()));
     }

@@ -1,5 +1,8 @@
 use std::path::PathBuf;
 
+/// A cause of any type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a test environment could not be prepared. Failures of the tests
 /// themselves are outcomes, not errors.
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +17,13 @@ pub enum TestEnvError {
     },
     #[error("sandbox: `{tool}` not found on PATH ({hint})")]
     MissingTool { tool: &'static str, hint: &'static str },
-    #[error("{python}: not a usable Python interpreter: {reason}")]
-    Interpreter { python: PathBuf, reason: String },
+    #[error("{python}: not a usable Python interpreter: {what}")]
+    Interpreter {
+        python: PathBuf,
+        what: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     #[error(
         "{python}: the project under test is installed in the test environment (`{name}` from {distribution}); \
          an answer could import the original from it: install the project's dependencies, not the project"
@@ -23,10 +31,22 @@ pub enum TestEnvError {
     ProjectInstalled { python: PathBuf, name: String, distribution: String },
     #[error("test command {cmd:?}: {reason}")]
     TestCommand { cmd: String, reason: String },
-    #[error("baseline of {snapshot}: {reason}")]
-    Baseline { snapshot: String, reason: String },
-    #[error("{python}: cannot describe the environment's API surface: {reason}")]
-    Surface { python: PathBuf, reason: String },
+    #[error("baseline of {snapshot}: {what}")]
+    Baseline {
+        snapshot: String,
+        what: String,
+        #[source]
+        source: Option<Box<TestEnvError>>,
+    },
+    #[error("{python}: cannot describe the environment's API surface: {what}")]
+    Surface {
+        python: PathBuf,
+        what: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+    #[error("the exploit harness reported nothing: {what}")]
+    Harness { what: String },
     #[error("{path}: unreadable cache entry")]
     Cache {
         path: PathBuf,

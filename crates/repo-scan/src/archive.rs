@@ -66,7 +66,7 @@ impl Reader<'_> {
         let mut bytes = Vec::new();
         let cap = self.limits.max_file_bytes + 1;
         if let Err(e) = read.take(cap).read_to_end(&mut bytes) {
-            self.entries.push(Entry::Skipped(raw.into(), format!("unreadable entry: {e}")));
+            self.entries.push(Entry::Skipped(raw.into(), format!("unreadable entry: {}", bench_core::error_chain(&e))));
             return None;
         }
         self.expanded += bytes.len() as u64;

@@ -42,7 +42,7 @@ impl Source for DirSource {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    builder.skip(error_path(&e, &self.root), format!("unreadable: {e}"));
+                    builder.skip(error_path(&e, &self.root), format!("unreadable: {}", bench_core::error_chain(&e)));
                     continue;
                 }
             };
@@ -61,9 +61,9 @@ impl Source for DirSource {
                 }
                 Ok(_) => match std::fs::read(entry.path()) {
                     Ok(bytes) => builder.offer(&rel, &bytes, limits),
-                    Err(e) => builder.skip(rel, format!("unreadable: {e}")),
+                    Err(e) => builder.skip(rel, format!("unreadable: {}", bench_core::error_chain(&e))),
                 },
-                Err(e) => builder.skip(rel, format!("unreadable: {e}")),
+                Err(e) => builder.skip(rel, format!("unreadable: {}", bench_core::error_chain(&e))),
             }
         }
         Ok(builder.finish())

@@ -10,6 +10,13 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{path}: {reason}")]
     Mismatch { path: String, reason: String },
+    #[error("{path}: {what}")]
+    Json {
+        path: String,
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{path}: run {run} does not exist")]
     NoRun { path: String, run: i64 },
     #[error("{path}: task set {id} is not in the store")]

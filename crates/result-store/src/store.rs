@@ -265,10 +265,7 @@ impl Store {
             .await
             .map_err(|e| self.db(e))?;
         text.map(|t: String| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Mismatch {
-                path: self.path.clone(),
-                reason: format!("task set {task_set_id}: cannot decode its calibration: {e}"),
-            })
+            serde_json::from_str(&t).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {task_set_id}: cannot decode its calibration"), source: e })
         })
         .transpose()
     }
@@ -315,17 +312,11 @@ impl Store {
         }
         let execution = match head.get::<Option<&str>, _>("execution") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Mismatch {
-                path: self.path.clone(),
-                reason: format!("task set {id}: cannot decode its execution record: {e}"),
-            })?),
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {id}: cannot decode its execution record"), source: e })?),
         };
         let novelty = match head.get::<Option<&str>, _>("novelty") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Mismatch {
-                path: self.path.clone(),
-                reason: format!("task set {id}: cannot decode its novelty record: {e}"),
-            })?),
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {id}: cannot decode its novelty record"), source: e })?),
         };
         Ok(TaskSet {
             taskset_id: id.to_string(),
@@ -385,7 +376,7 @@ impl Store {
     /// JSON for a column; a value that cannot be encoded is an error, never "".
     fn encode<T: serde::Serialize>(&self, what: &str, value: &T) -> Result<String, StoreError> {
         serde_json::to_string(value)
-            .map_err(|e| StoreError::Mismatch { path: self.path.clone(), reason: format!("cannot encode {what}: {e}") })
+            .map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("cannot encode {what}"), source: e })
     }
 
     /// A JSON column of a task's row (`id_column` names the task); unreadable
@@ -396,9 +387,10 @@ impl Store {
         id_column: &str,
         column: &str,
     ) -> Result<T, StoreError> {
-        serde_json::from_str(row.get::<&str, _>(column)).map_err(|e| StoreError::Mismatch {
+        serde_json::from_str(row.get::<&str, _>(column)).map_err(|source| StoreError::Json {
             path: self.path.clone(),
-            reason: format!("cannot decode `{column}` of task {}: {e}", row.get::<String, _>(id_column)),
+            what: format!("cannot decode `{column}` of task {}", row.get::<String, _>(id_column)),
+            source,
         })
     }
 
@@ -468,7 +460,7 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 let manifest: RunManifest = serde_json::from_str(r.get::<&str, _>("manifest")).map_err(|e| {
-                    StoreError::Mismatch { path: self.path.clone(), reason: format!("run manifest: {e}") }
+                    StoreError::Json { path: self.path.clone(), what: "run manifest".into(), source: e }
                 })?;
                 Ok(RunRow {
                     id: r.get("id"),

@@ -1,5 +1,8 @@
 //! The bit of HTTP/1.1 the std-thread test servers speak: one request per
 //! connection (request line, headers, a `content-length` body), one response.
+//! Hand-written rather than a server library: the test servers must also
+//! answer wrongly on purpose (cut bodies, bad framing), which a conforming
+//! server library does not let them do.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -10,6 +10,9 @@
 //! line; `length` stops on the output budget; `load` answers a load-only
 //! request; `partial` is only partly in VRAM; `slow` takes 150 ms per answer.
 
+// Its own request reader (on tokio, unlike `http`'s std one): streams are
+// written line by line with delays and cut mid-way on purpose, which neither
+// `http`'s one-response model nor a conforming server library allows.
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

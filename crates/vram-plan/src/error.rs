@@ -7,6 +7,13 @@ pub enum PlanError {
     Setting { given: String, expected: &'static str },
     #[error("{path}: not a readable GGUF file: {reason}")]
     Gguf { path: String, reason: String },
+    #[error("{path}: not a readable GGUF file: truncated {what}")]
+    Truncated {
+        path: String,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: cannot read the GGUF file")]
     GgufIo {
         path: String,

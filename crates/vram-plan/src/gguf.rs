@@ -123,9 +123,12 @@ impl<R: Read> Reader<R> {
     fn err(&self, reason: impl Into<String>) -> PlanError {
         PlanError::Gguf { path: self.path.clone(), reason: reason.into() }
     }
+    fn truncated(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> PlanError + '_ {
+        move |source| PlanError::Truncated { path: self.path.clone(), what, source }
+    }
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], PlanError> {
         let mut b = [0u8; N];
-        self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated header: {e}")))?;
+        self.r.read_exact(&mut b).map_err(self.truncated("header"))?;
         Ok(b)
     }
     fn u32(&mut self) -> Result<u32, PlanError> {
@@ -140,7 +143,7 @@ impl<R: Read> Reader<R> {
             return Err(self.err(format!("string of {len} bytes")));
         }
         let mut b = vec![0u8; len as usize];
-        self.r.read_exact(&mut b).map_err(|e| self.err(format!("truncated string: {e}")))?;
+        self.r.read_exact(&mut b).map_err(self.truncated("string"))?;
         Ok(String::from_utf8_lossy(&b).into_owned())
     }
     fn value(&mut self, ty: u32, depth: u32) -> Result<Value, PlanError> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use bench_eval::matrix::{Engine, Matrix};
 use result_store::Store;
 
-use super::runtime;
+use super::shared::runtime;
 use crate::cli::MatrixCommand;
 
 pub(crate) fn matrix(cmd: &MatrixCommand) -> anyhow::Result<ExitCode> {
@@ -26,7 +26,7 @@ pub(crate) fn matrix(cmd: &MatrixCommand) -> anyhow::Result<ExitCode> {
             let m = Matrix::load(file)?;
             let rows =
                 runtime()?.block_on(async { m.status(&Store::open_existing(Path::new(&m.store)).await?).await })?;
-            super::show(*json, &rows, |rows| rows.iter().map(|r| format!("{r}\n")).collect())?;
+            super::shared::show(*json, &rows, |rows| rows.iter().map(|r| format!("{r}\n")).collect())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,8 +1,5 @@
 use std::process::ExitCode;
 
-use bench_eval::EvalError;
-use ollama_runner::RunnerError;
-
 /// `println!` that returns the write error instead of panicking, so a closed
 /// pipe (`bench-cli report | head`) ends the program quietly.
 macro_rules! out {
@@ -25,6 +22,7 @@ use crate::cli::{Cli, Command};
 mod matrix;
 mod report;
 mod run;
+mod shared;
 mod source;
 mod synth;
 
@@ -52,41 +50,5 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => run::eval(&args),
         Command::Merge { sources, into } => report::merge(&sources, &into),
         Command::Matrix(m) => matrix::matrix(&m),
-    }
-}
-
-/// `value` on stdout: as pretty JSON with `json`, else as `text` has it.
-pub(crate) fn show<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    match json {
-        true => out!("{}", serde_json::to_string_pretty(value)?),
-        false => out_nonl!("{}", text(value)),
-    }
-    Ok(())
-}
-
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
-}
-
-/// A library error with the flags that lift or settle it named, for the
-/// CLI user (the libraries name no flags).
-pub(crate) fn hint(e: impl Into<EvalError>) -> anyhow::Error {
-    match e.into() {
-        EvalError::Stopped { run, model, source } => {
-            hint(*source).context(format!("run {run} of {model} stopped; rerun to resume"))
-        }
-        e @ EvalError::NeedsTests { .. } => anyhow::anyhow!("{e} (give --source and --python)"),
-        e @ EvalError::NoveltyNeedsTests { .. } => anyhow::anyhow!("{e} (give --python)"),
-        EvalError::Runner(e) => {
-            let flag = match &e {
-                RunnerError::Unacknowledged { provider, .. } => format!("--egress {provider}"),
-                RunnerError::Remote { .. } => "--allow-remote".into(),
-                RunnerError::PlanDoesNotFit { .. } => "--allow-overcommit".into(),
-                RunnerError::PartialOffload { .. } => "--allow-partial-offload".into(),
-                _ => return e.into(),
-            };
-            anyhow::anyhow!("{e} (pass {flag})")
-        }
-        e => e.into(),
     }
 }

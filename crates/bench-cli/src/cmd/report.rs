@@ -11,7 +11,7 @@ use bench_report::Format;
 use py_testenv::TestEnv;
 use result_store::Store;
 
-use super::{hint, runtime};
+use super::shared::{hint, runtime};
 
 /// The test environment grading `set` needs, with its baseline and any
 /// warning on stderr.
@@ -35,7 +35,7 @@ pub(crate) fn grade(db: &Path, run: Option<i64>, json: bool, grading: &GradingAr
         let store = Store::open_existing(db).await?;
         bench_eval::grade_runs(&store, run, |set| grading_env(set, grading)).await.map_err(hint)
     })?;
-    super::show(json, &rates, |r| bench_eval::text::pass_rates(r))?;
+    super::shared::show(json, &rates, |r| bench_eval::text::pass_rates(r))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -54,7 +54,7 @@ pub(crate) fn calibrate(
         };
         anyhow::Ok(bench_eval::calibrate_set(&set, oracle(&env), store.as_ref()).await?)
     })?;
-    super::show(json, &c, |c| match c.broken.is_empty() {
+    super::shared::show(json, &c, |c| match c.broken.is_empty() {
         true => bench_eval::text::calibration(c),
         false => {
             format!("{}broken strata (floor above 10%): {}\n", bench_eval::text::calibration(c), c.broken.join(", "))

@@ -9,7 +9,7 @@ use bench_eval::args::{EvalArgs, PlanArgs, RunArgs};
 use bench_eval::Event;
 use result_store::Store;
 
-use super::{hint, runtime};
+use super::shared::{hint, runtime};
 use crate::progress::Reporter;
 
 pub(crate) fn run(
@@ -110,7 +110,7 @@ pub(crate) fn plan(args: &PlanArgs, explain: bool, json: bool) -> anyhow::Result
             out!("  {line}");
         }
     } else {
-        super::show(json, &plan, |p| format!("{name}: {p}"))?;
+        super::shared::show(json, &plan, |p| format!("{name}: {p}"))?;
     }
     Ok(if plan.fits { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

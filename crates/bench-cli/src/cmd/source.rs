@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use bench_eval::args::SourceArgs;
 use py_ast_meta::ExtractRules;
 
-use super::show;
+use super::shared::show;
 
 pub(crate) fn scan(src: &SourceArgs, json: bool) -> anyhow::Result<ExitCode> {
     show(json, &src.source().snapshot()?, bench_eval::text::snapshot)?;

@@ -11,7 +11,7 @@ use promptfoo_emit::ModelSpec;
 
 /// Prints how ground truth was settled on stderr.
 pub(crate) fn noted(d: Derived) -> Derived {
-    for note in &d.notes {
+    for note in bench_eval::text::derivation(&d) {
         eprintln!("{note}");
     }
     d
@@ -24,7 +24,7 @@ pub(crate) fn synth(derive: &DeriveArgs, count: Option<usize>, out: &Path, json:
         "taskset_id": set.taskset_id, "snapshot_id": set.snapshot_id, "rules_hash": set.rules_hash,
         "tasks": set.tasks.len(), "out": out.display().to_string(), "execution_verified": set.execution_verified(),
     });
-    super::show(json, &summary, |_| {
+    super::shared::show(json, &summary, |_| {
         let (id, n, text) = (&set.taskset_id, set.tasks.len(), bench_eval::text::task_set(&set));
         format!("task set {id} ({n} tasks) -> {}\n{text}", out.display())
     })?;

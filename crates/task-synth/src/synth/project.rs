@@ -150,42 +150,13 @@ fn setup_cfg(text: &str, names: &mut BTreeSet<String>, declared: &mut BTreeSet<S
 }
 
 fn setup_py(text: &str, names: &mut BTreeSet<String>, declared: &mut BTreeSet<String>) {
-    if let Some(n) = keyword_string(text, "name") {
-        names.insert(normal(&n));
+    let Some(call) = py_ast_meta::setup_call("setup.py", text) else { return };
+    if let Some(n) = call.strings.get("name") {
+        names.insert(normal(n));
     }
-    declared.extend(keyword_list(text, "install_requires").iter().filter_map(|s| requirement_name(s)));
-    names.extend(keyword_list(text, "packages").iter().map(|p| normal(p.split('.').next().unwrap_or_default())));
-}
-
-/// The string literal after `key=` in a `setup(...)` call.
-fn keyword_string(text: &str, key: &str) -> Option<String> {
-    let at = text.find(&format!("{key}="))? + key.len() + 1;
-    let rest = text[at..].trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    rest[1..].split(quote).next().map(String::from)
-}
-
-/// The string literals of the list after `key=`, or of the list a plain
-/// variable named there was assigned.
-fn keyword_list(text: &str, key: &str) -> Vec<String> {
-    let Some(at) = text.find(&format!("{key}=")).map(|i| i + key.len() + 1) else { return Vec::new() };
-    let rest = text[at..].trim_start();
-    let list = if rest.starts_with('[') {
-        rest
-    } else {
-        let var: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        match (!var.is_empty()).then(|| text.find(&format!("{var} = ["))).flatten() {
-            Some(i) => text[i + var.len() + 3..].trim_start(),
-            None => return Vec::new(),
-        }
-    };
-    let Some(end) = list.find(']') else { return Vec::new() };
-    list[1..end]
-        .split(',')
-        .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''))
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    let list = |key: &str| call.lists.get(key).into_iter().flatten();
+    declared.extend(list("install_requires").filter_map(|s| requirement_name(s)));
+    names.extend(list("packages").map(|p| normal(p.split('.').next().unwrap_or_default())));
 }
 
 /// The normalised distribution name of a PEP 508 requirement; `None` for
