@@ -13,5 +13,5 @@ trap 'scripts/slurm.sh stop "$slurm_dir"; scripts/postgres.sh stop "$pg_dir"' EX
 BENCH_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir")
 SLURM_CONF=$(scripts/slurm.sh start "$slurm_dir")
 export BENCH_POSTGRES_URL SLURM_CONF BENCH_REQUIRE_TOOLS=1
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 cargo build --workspace --benches --examples

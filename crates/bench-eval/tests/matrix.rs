@@ -57,7 +57,7 @@ fn a_bad_matrix_is_a_one_line_error_naming_the_file() {
         (&FILE.replace("backend: ollama", "backend: vllm"), "backend \"vllm\" is not ollama or openai"),
         (&FILE.replace("count: 30", "cont: 30"), "unknown field `cont`"),
     ] {
-        let e = load(text).unwrap_err().to_string();
+        let e = bench_core::error_chain(&load(text).unwrap_err());
         assert!(e.contains("matrix.yaml: ") && e.contains(want) && !e.contains('\n'), "{e}");
     }
 }

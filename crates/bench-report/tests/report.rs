@@ -214,7 +214,7 @@ fn runs_whose_numbers_cannot_stand_are_invalid() {
     assert!(bench_report::invalid_reason(&over).unwrap().contains("did not fit"));
     let collapsed = RunManifest {
         warnings: vec![
-            "throughput fell below half the warm-up's on 2 task(s) (a, b); the model may be spilling out of VRAM"
+            "throughput fell below half the best at a comparable prompt length on 2 task(s) (a, b); the model may be spilling out of VRAM"
                 .into(),
         ],
         ..base

@@ -21,7 +21,8 @@ pub struct RunConfig {
     pub attempts: u32,
     /// Run even when the model is only partly in VRAM.
     pub allow_partial_offload: bool,
-    /// A task whose tokens/s falls below this share of the warm-up's is flagged.
+    /// A task whose tokens/s falls below this share of the best seen at a
+    /// comparable prompt length (the warm-up's included) is flagged.
     pub collapse_ratio: f64,
     /// Consecutive tasks that could not reach the server before the run stops.
     pub max_consecutive_failures: u32,
@@ -72,8 +73,33 @@ pub struct RunSummary {
     pub warmup_tokens_per_second: Option<f64>,
     /// The model's residency after the warm-up.
     pub residency: Option<Residency>,
-    /// Tasks whose throughput collapsed relative to the warm-up.
+    /// Tasks whose throughput collapsed relative to earlier requests with
+    /// prompts of comparable length.
     pub collapsed: Vec<String>,
+}
+
+/// The reference for throughput collapse. Generation slows as the context
+/// grows (on a CPU a 2,000-token prompt halves it), so a task is compared only
+/// with earlier requests whose prompts fall in the same power-of-two length
+/// band; a model spilling out of VRAM mid-run still shows as a fall within a band.
+#[derive(Debug, Default)]
+struct Throughput {
+    best: std::collections::BTreeMap<Option<u32>, f64>,
+}
+
+impl Throughput {
+    fn band(prompt_tokens: Option<u64>) -> Option<u32> {
+        prompt_tokens.map(|p| u64::BITS - p.leading_zeros())
+    }
+
+    /// Records a request's rate; true when it fell below `ratio` of the best
+    /// earlier rate in its band.
+    fn collapsed(&mut self, prompt_tokens: Option<u64>, tokens_per_second: f64, ratio: f64) -> bool {
+        let best = self.best.entry(Self::band(prompt_tokens)).or_insert(tokens_per_second);
+        let fell = tokens_per_second < *best * ratio;
+        *best = best.max(tokens_per_second);
+        fell
+    }
 }
 
 /// Runs `tasks` in order, one request at a time, writing each completion
@@ -107,6 +133,10 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
         return Err(RunnerError::WarmUp { endpoint: backend.endpoint().to_string(), recorded: e.clone() });
     }
     summary.warmup_tokens_per_second = warm_completion.tokens_per_second();
+    let mut throughput = Throughput::default();
+    if let Some(t) = summary.warmup_tokens_per_second {
+        throughput.collapsed(warm_completion.prompt_tokens, t, cfg.collapse_ratio);
+    }
 
     summary.residency = backend.residency(&cfg.model).await?;
     if let Some(r) = &summary.residency {
@@ -141,9 +171,9 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
             consecutive = 0;
         }
         let tps = completion.tokens_per_second();
-        if let (Some(t), Some(w)) = (tps, summary.warmup_tokens_per_second) {
-            // Short answers time poorly; judge only those with some length.
-            if completion.completion_tokens.unwrap_or(0) >= 16 && t < w * cfg.collapse_ratio {
+        // Short answers time poorly; judge only those with some length.
+        if let Some(t) = tps.filter(|_| completion.completion_tokens.unwrap_or(0) >= 16) {
+            if throughput.collapsed(completion.prompt_tokens, t, cfg.collapse_ratio) {
                 summary.collapsed.push(task.id.clone());
             }
         }
@@ -208,5 +238,26 @@ fn completion(task_id: &str, r: Reply, attempts: Vec<Attempt>) -> Completion {
         timings: r.timings,
         attempts,
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Throughput;
+
+    #[test]
+    fn a_long_prompt_is_compared_with_long_prompts_and_a_real_fall_is_flagged() {
+        // SmolLM2 135M on two CPU cores: a 14-token warm-up at 56 tok/s, then
+        // prompts near 1,700 tokens at 24–33 tok/s. None of those is a collapse.
+        let mut t = Throughput::default();
+        assert!(!t.collapsed(Some(27), 56.0, 0.5));
+        for (prompt, rate) in [(1642, 32.9), (1691, 25.9), (421, 45.9), (1981, 24.4), (1672, 26.0)] {
+            assert!(!t.collapsed(Some(prompt), rate, 0.5), "{prompt} tokens at {rate} tok/s");
+        }
+        // The same length band at a third of its best is one.
+        assert!(t.collapsed(Some(1700), 11.0, 0.5));
+        assert!(t.collapsed(Some(20), 20.0, 0.5));
+        // Unknown prompt sizes form their own band.
+        assert!(!t.collapsed(None, 5.0, 0.5));
     }
 }

@@ -214,7 +214,7 @@ impl Prepared<'_> {
         let mut manifest = self.manifest;
         if !summary.collapsed.is_empty() {
             manifest.warnings.push(format!(
-                "throughput fell below half the warm-up's on {} task(s) ({}); the model may be spilling out of VRAM",
+                "throughput fell below half the best at a comparable prompt length on {} task(s) ({}); the model may be spilling out of VRAM",
                 summary.collapsed.len(),
                 summary.collapsed.join(", ")
             ));
