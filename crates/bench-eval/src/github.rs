@@ -96,7 +96,10 @@ pub fn fetch(r: &GithubRef, spec: &GithubSpec) -> Result<Fetched, EvalError> {
 fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) -> Result<Fetched, EvalError> {
     let fail = |what: String| EvalError::Github { repo: r.name(), what, source: None };
     let cause = |what: &str, e: BoxError| EvalError::Github { repo: r.name(), what: what.into(), source: Some(e) };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| cause("cannot start a runtime", e.into()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| cause("cannot start a runtime", e.into()))?;
     rt.block_on(async {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
@@ -115,8 +118,7 @@ fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) 
             req.send()
         };
         let base = format!("{}/repos/{}/{}", spec.api.trim_end_matches('/'), r.owner, r.repo);
-        let resp =
-            get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| cause("commit", e.into()))?;
+        let resp = get(format!("{base}/commits/{}", r.reference)).await.map_err(|e| cause("commit", e.into()))?;
         let resp = checked(resp, r).await?;
         let v: serde_json::Value = resp.json().await.map_err(|e| cause("commit", e.into()))?;
         let sha = v["sha"].as_str().filter(|s| s.len() == 40).ok_or_else(|| fail("the commit has no sha".into()))?;
@@ -125,8 +127,7 @@ fn download(r: &GithubRef, spec: &GithubSpec, cached: &dyn Fn(&str) -> PathBuf) 
             return Ok(Fetched { tarball: path, sha: sha.into(), requests: 1 });
         }
         let resp =
-            checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| cause("tarball", e.into()))?, r)
-                .await?;
+            checked(get(format!("{base}/tarball/{sha}")).await.map_err(|e| cause("tarball", e.into()))?, r).await?;
         let bytes = resp.bytes().await.map_err(|e| cause("tarball", e.into()))?;
         write_atomically(&path, &bytes).map_err(|e| cause(&path.display().to_string(), e.into()))?;
         Ok(Fetched { tarball: path, sha: sha.into(), requests: 2 })

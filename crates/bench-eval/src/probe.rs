@@ -64,9 +64,12 @@ pub async fn probe_recall<B: Backend + Sync>(
                     py_ast_meta::similarity::continuation_similarity(&dedent(&original), &dedent(code), name);
                 Probe { task_id: t.id.clone(), text: reply.text, similarity: Some(similarity), error: None }
             }
-            Err(e) => {
-                Probe { task_id: t.id.clone(), text: String::new(), similarity: None, error: Some(bench_core::error_chain(&e)) }
-            }
+            Err(e) => Probe {
+                task_id: t.id.clone(),
+                text: String::new(),
+                similarity: None,
+                error: Some(bench_core::error_chain(&e)),
+            },
         };
         store.put_probe(run, &probe).await?;
     }

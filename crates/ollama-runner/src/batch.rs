@@ -426,22 +426,20 @@ impl BatchClient {
         body: Option<(Vec<u8>, String)>,
     ) -> Result<Value, RunnerError> {
         let bytes = self.send(method, path, body).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RunnerError::Protocol {
-                endpoint: format!("{}{path}", self.base),
-                what: "the body".into(),
-                source: Some(e.into()),
-            })
+        serde_json::from_slice(&bytes).map_err(|e| RunnerError::Protocol {
+            endpoint: format!("{}{path}", self.base),
+            what: "the body".into(),
+            source: Some(e.into()),
+        })
     }
 
     async fn call_text(&mut self, path: &str) -> Result<String, RunnerError> {
         let bytes = self.send(reqwest::Method::GET, path, None).await?;
-        String::from_utf8(bytes)
-            .map_err(|e| RunnerError::Protocol {
-                endpoint: format!("{}{path}", self.base),
-                what: "the body".into(),
-                source: Some(e.into()),
-            })
+        String::from_utf8(bytes).map_err(|e| RunnerError::Protocol {
+            endpoint: format!("{}{path}", self.base),
+            what: "the body".into(),
+            source: Some(e.into()),
+        })
     }
 
     /// One request with the provider's auth, retried on 429, 5xx and

@@ -134,9 +134,11 @@ impl OllamaBackend {
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        resp.json()
-            .await
-            .map_err(|e| RunnerError::Protocol { endpoint: self.endpoint.clone(), what: path.into(), source: Some(e.into()) })
+        resp.json().await.map_err(|e| RunnerError::Protocol {
+            endpoint: self.endpoint.clone(),
+            what: path.into(),
+            source: Some(e.into()),
+        })
     }
 
     /// The server's version (`/api/version`).
@@ -304,12 +306,9 @@ impl Backend for OllamaBackend {
     }
 
     async fn residency(&self, model: &str) -> Result<Option<Residency>, RunnerError> {
-        let ps: Ps = serde_json::from_value(self.get_json("/api/ps", model).await?)
-            .map_err(|e| RunnerError::Protocol {
-                endpoint: self.endpoint.clone(),
-                what: "/api/ps".into(),
-                source: Some(e.into()),
-            })?;
+        let ps: Ps = serde_json::from_value(self.get_json("/api/ps", model).await?).map_err(|e| {
+            RunnerError::Protocol { endpoint: self.endpoint.clone(), what: "/api/ps".into(), source: Some(e.into()) }
+        })?;
         let want = |n: &str| n == model || n == format!("{model}:latest");
         Ok(ps
             .models

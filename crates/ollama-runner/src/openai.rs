@@ -101,14 +101,11 @@ impl OpenAiBackend {
         if !resp.status().is_success() {
             return Err(self.error_of(&model, resp).await);
         }
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|e| RunnerError::Protocol {
-                endpoint: self.endpoint.clone(),
-                what: "the body".into(),
-                source: Some(e.into()),
-            })?;
+        let v: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+            endpoint: self.endpoint.clone(),
+            what: "the body".into(),
+            source: Some(e.into()),
+        })?;
         Ok(v["usage"]["prompt_tokens"].as_u64())
     }
 }
@@ -140,14 +137,11 @@ impl Backend for OpenAiBackend {
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|e| RunnerError::Protocol {
-                endpoint: self.endpoint.clone(),
-                what: "the body".into(),
-                source: Some(e.into()),
-            })?;
+        let v: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+            endpoint: self.endpoint.clone(),
+            what: "the body".into(),
+            source: Some(e.into()),
+        })?;
         let ids: Vec<&str> = v["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
         // Single-model servers (llama.cpp) answer whatever name is asked; only
         // insist on the name when the server lists several.

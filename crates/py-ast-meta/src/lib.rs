@@ -39,15 +39,15 @@ pub mod facts;
 mod guard;
 mod lines;
 mod meta;
-mod setup;
 pub mod mutation;
 pub mod rename;
+mod setup;
 pub mod similarity;
 mod visit;
 
 pub use error::ParseFailure;
-pub use setup::{setup_call, SetupCall};
 pub use meta::{
     extract, module_name, parse_module, ClassSig, ExtractRules, Extraction, FunctionSig, Import, ModuleMeta, Param,
     ParamKind, SignificantMethod, SignificantRule, SourceFile,
 };
+pub use setup::{setup_call, SetupCall};

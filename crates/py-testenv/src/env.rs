@@ -14,8 +14,8 @@ use bench_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
 use crate::error::BoxError;
+use crate::sandbox::{Execution, Exit, Limits, Mount, Sandbox, SCRATCH};
 use crate::TestEnvError;
 
 const PLUGIN: &str = include_str!("bench_pytest_plugin.py");
@@ -848,8 +848,11 @@ fn own_packages(files: &[(&str, &str)], test_paths: &[String]) -> Vec<String> {
 /// model runs here.
 fn probe(python: &Path, own: &[String]) -> Result<Probe, TestEnvError> {
     let bad = |what: String| TestEnvError::Interpreter { python: python.to_path_buf(), what, source: None };
-    let cause =
-        |what: &str, e: BoxError| TestEnvError::Interpreter { python: python.to_path_buf(), what: what.into(), source: Some(e) };
+    let cause = |what: &str, e: BoxError| TestEnvError::Interpreter {
+        python: python.to_path_buf(),
+        what: what.into(),
+        source: Some(e),
+    };
     let out = std::process::Command::new(python)
         .args(["-I", "-c", PROBE])
         .args(own)

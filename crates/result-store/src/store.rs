@@ -265,7 +265,11 @@ impl Store {
             .await
             .map_err(|e| self.db(e))?;
         text.map(|t: String| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {task_set_id}: cannot decode its calibration"), source: e })
+            serde_json::from_str(&t).map_err(|e| StoreError::Json {
+                path: self.path.clone(),
+                what: format!("task set {task_set_id}: cannot decode its calibration"),
+                source: e,
+            })
         })
         .transpose()
     }
@@ -312,11 +316,19 @@ impl Store {
         }
         let execution = match head.get::<Option<&str>, _>("execution") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {id}: cannot decode its execution record"), source: e })?),
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json {
+                path: self.path.clone(),
+                what: format!("task set {id}: cannot decode its execution record"),
+                source: e,
+            })?),
         };
         let novelty = match head.get::<Option<&str>, _>("novelty") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("task set {id}: cannot decode its novelty record"), source: e })?),
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json {
+                path: self.path.clone(),
+                what: format!("task set {id}: cannot decode its novelty record"),
+                source: e,
+            })?),
         };
         Ok(TaskSet {
             taskset_id: id.to_string(),
@@ -375,8 +387,11 @@ impl Store {
 
     /// JSON for a column; a value that cannot be encoded is an error, never "".
     fn encode<T: serde::Serialize>(&self, what: &str, value: &T) -> Result<String, StoreError> {
-        serde_json::to_string(value)
-            .map_err(|e| StoreError::Json { path: self.path.clone(), what: format!("cannot encode {what}"), source: e })
+        serde_json::to_string(value).map_err(|e| StoreError::Json {
+            path: self.path.clone(),
+            what: format!("cannot encode {what}"),
+            source: e,
+        })
     }
 
     /// A JSON column of a task's row (`id_column` names the task); unreadable
