@@ -264,14 +264,8 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-        text.map(|t: String| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Json {
-                path: self.path.clone(),
-                what: format!("task set {task_set_id}: cannot decode its calibration"),
-                source: e,
-            })
-        })
-        .transpose()
+        text.map(|t: String| self.parse(&t, || format!("task set {task_set_id}: cannot decode its calibration")))
+            .transpose()
     }
 
     /// Reads a task set back, tasks in their original order.
@@ -316,19 +310,11 @@ impl Store {
         }
         let execution = match head.get::<Option<&str>, _>("execution") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json {
-                path: self.path.clone(),
-                what: format!("task set {id}: cannot decode its execution record"),
-                source: e,
-            })?),
+            Some(text) => Some(self.parse(text, || format!("task set {id}: cannot decode its execution record"))?),
         };
         let novelty = match head.get::<Option<&str>, _>("novelty") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| StoreError::Json {
-                path: self.path.clone(),
-                what: format!("task set {id}: cannot decode its novelty record"),
-                source: e,
-            })?),
+            Some(text) => Some(self.parse(text, || format!("task set {id}: cannot decode its novelty record"))?),
         };
         Ok(TaskSet {
             taskset_id: id.to_string(),
@@ -402,11 +388,18 @@ impl Store {
         id_column: &str,
         column: &str,
     ) -> Result<T, StoreError> {
-        serde_json::from_str(row.get::<&str, _>(column)).map_err(|source| StoreError::Json {
-            path: self.path.clone(),
-            what: format!("cannot decode `{column}` of task {}", row.get::<String, _>(id_column)),
-            source,
+        self.parse(row.get::<&str, _>(column), || {
+            format!("cannot decode `{column}` of task {}", row.get::<String, _>(id_column))
         })
+    }
+
+    /// JSON read back from a column; `what` names it only when it is unreadable.
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        text: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<T, StoreError> {
+        serde_json::from_str(text).map_err(|source| StoreError::Json { path: self.path.clone(), what: what(), source })
     }
 
     /// The latest run with the same identity, if any (for resuming).
@@ -474,9 +467,7 @@ impl Store {
         .map_err(|e| self.db(e))?;
         rows.into_iter()
             .map(|r| {
-                let manifest: RunManifest = serde_json::from_str(r.get::<&str, _>("manifest")).map_err(|e| {
-                    StoreError::Json { path: self.path.clone(), what: "run manifest".into(), source: e }
-                })?;
+                let manifest: RunManifest = self.parse(r.get::<&str, _>("manifest"), || "run manifest".into())?;
                 Ok(RunRow {
                     id: r.get("id"),
                     task_set_id: r.get("task_set_id"),
