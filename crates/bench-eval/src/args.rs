@@ -11,7 +11,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, ValueEnum};
 use ollama_runner::batch::{BatchClient, Provider};
 use ollama_runner::plan::{parse_size, Device, KvType, ModelShape, PlanRequest, Policy, Runtime};
-use ollama_runner::{AnyBackend, Backend as _, OllamaBackend, RunSpec, RunnerError};
+use ollama_runner::{AnyBackend, Backend as _, BackendError, OllamaBackend, RunSpec};
 use py_testenv::{Limits, Spec, TestEnv};
 use task_synth::Rules;
 
@@ -486,14 +486,12 @@ impl PlanArgs {
             (None, Some(model)) => model,
             (None, None) => {
                 let expected = "a GGUF file or a model an Ollama server describes";
-                return Err(
-                    RunnerError::from(ollama_runner::PlanError::Setting { given: String::new(), expected }).into()
-                );
+                return Err(ollama_runner::PlanError::Setting { given: String::new(), expected }.into());
             }
         };
         let info = OllamaBackend::new(&self.endpoint)?.describe(model).await?;
         let shape = ModelShape::from_metadata(&info.metadata, info.size_bytes.unwrap_or(0)).ok_or_else(|| {
-            RunnerError::Protocol {
+            BackendError::Protocol {
                 endpoint: self.endpoint.clone(),
                 what: format!("model {model:?}: /api/show model_info lacks the architecture or block count"),
                 source: None,

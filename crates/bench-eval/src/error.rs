@@ -14,9 +14,18 @@ pub enum EvalError {
     /// The test environment could not be prepared.
     #[error(transparent)]
     TestEnv(#[from] py_testenv::TestEnvError),
-    /// The runner refused or failed.
+    /// An endpoint was refused or could not be opened.
     #[error(transparent)]
-    Runner(#[from] ollama_runner::RunnerError),
+    Endpoint(#[from] ollama_runner::EndpointError),
+    /// A request to a model server or a provider failed.
+    #[error(transparent)]
+    Backend(#[from] ollama_runner::BackendError),
+    /// A run was refused or stopped.
+    #[error(transparent)]
+    Run(#[from] ollama_runner::RunError),
+    /// A VRAM plan could not be made.
+    #[error(transparent)]
+    Plan(#[from] ollama_runner::PlanError),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] result_store::StoreError),
@@ -122,11 +131,4 @@ pub enum EvalError {
         /// The source.
         source_path: String,
     },
-}
-
-/// A planning error is the runner's (the planner is re-exported by it).
-impl From<ollama_runner::PlanError> for EvalError {
-    fn from(e: ollama_runner::PlanError) -> Self {
-        EvalError::Runner(e.into())
-    }
 }

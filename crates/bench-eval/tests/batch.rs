@@ -11,7 +11,7 @@ use std::time::Duration;
 use bench_core::{SamplingOptions, TaskSet};
 use bench_eval::{EvalError, Source};
 use ollama_runner::batch::{BatchClient, Provider};
-use ollama_runner::RunnerError;
+use ollama_runner::EndpointError;
 use result_store::Store;
 use test_support::batch_server::{Behaviour, FakeBatchApi, KEY};
 use test_support::tools::workspace_root;
@@ -122,9 +122,9 @@ async fn a_creation_whose_answer_was_lost_is_found_not_paid_for_twice() {
 fn remote_providers_need_both_the_allowance_and_the_acknowledgement() {
     let api = "https://api.openai.com";
     let e = BatchClient::new(Provider::OpenAi, api, "k".into(), false, true).unwrap_err();
-    assert!(matches!(e, RunnerError::Remote { .. }), "{e}");
+    assert!(matches!(e, EndpointError::Remote { .. }), "{e}");
     let e = BatchClient::new(Provider::OpenAi, api, "k".into(), true, false).unwrap_err();
-    assert!(matches!(&e, RunnerError::Unacknowledged { provider, .. } if provider == "openai"), "{e}");
+    assert!(matches!(&e, EndpointError::Unacknowledged { provider, .. } if provider == "openai"), "{e}");
     assert!(e.to_string().starts_with(api) && !e.to_string().contains("--"), "{e}");
     let e = BatchClient::new(Provider::Anthropic, "http://127.0.0.1:9", " ".into(), false, false).unwrap_err();
     assert_eq!(e.to_string(), "anthropic: no API key in ANTHROPIC_API_KEY");

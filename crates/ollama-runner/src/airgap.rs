@@ -2,16 +2,16 @@ use std::net::IpAddr;
 
 use bench_core::EndpointScope;
 
-use crate::RunnerError;
+use crate::EndpointError;
 
 /// Where an endpoint points, without any DNS lookup: a name other than
 /// `localhost` counts as remote, since it cannot be checked offline.
-pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, RunnerError> {
+pub fn endpoint_scope(endpoint: &str) -> Result<EndpointScope, EndpointError> {
     let url = reqwest::Url::parse(endpoint)
-        .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
+        .map_err(|e| EndpointError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
     let host = url
         .host_str()
-        .ok_or_else(|| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: "no host".into() })?;
+        .ok_or_else(|| EndpointError::BadEndpoint { endpoint: endpoint.into(), source: "no host".into() })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(EndpointScope::Loopback);
@@ -39,10 +39,10 @@ pub fn acknowledged(egress: &[String], name: &str) -> bool {
 }
 
 /// Refuses a remote endpoint unless `allow_remote`; returns its scope.
-pub fn require_local(endpoint: &str, allow_remote: bool) -> Result<EndpointScope, RunnerError> {
+pub fn require_local(endpoint: &str, allow_remote: bool) -> Result<EndpointScope, EndpointError> {
     let scope = endpoint_scope(endpoint)?;
     if scope == EndpointScope::Remote && !allow_remote {
-        return Err(RunnerError::Remote { endpoint: endpoint.into(), host: endpoint_host(endpoint) });
+        return Err(EndpointError::Remote { endpoint: endpoint.into(), host: endpoint_host(endpoint) });
     }
     Ok(scope)
 }

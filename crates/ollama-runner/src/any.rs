@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::{Backend, ModelInfo, OllamaBackend, OpenAiBackend, Reply, Request, Residency, RunnerError};
+use crate::{Backend, BackendError, EndpointError, ModelInfo, OllamaBackend, OpenAiBackend, Reply, Request, Residency};
 
 /// The server protocols the runner speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum AnyBackend {
 
 impl AnyBackend {
     /// A client of `kind` for `endpoint` (no request is made).
-    pub fn new(kind: BackendKind, endpoint: &str) -> Result<Self, RunnerError> {
+    pub fn new(kind: BackendKind, endpoint: &str) -> Result<Self, EndpointError> {
         Ok(match kind {
             BackendKind::Ollama => Self::Ollama(OllamaBackend::new(endpoint)?),
             BackendKind::OpenAi => Self::OpenAi(OpenAiBackend::new(endpoint)?),
@@ -53,28 +53,28 @@ impl Backend for AnyBackend {
         }
     }
 
-    async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
+    async fn describe(&self, model: &str) -> Result<ModelInfo, BackendError> {
         match self {
             Self::Ollama(b) => b.describe(model).await,
             Self::OpenAi(b) => b.describe(model).await,
         }
     }
 
-    async fn complete(&self, request: &Request, timeout: Duration) -> Result<Reply, RunnerError> {
+    async fn complete(&self, request: &Request, timeout: Duration) -> Result<Reply, BackendError> {
         match self {
             Self::Ollama(b) => b.complete(request, timeout).await,
             Self::OpenAi(b) => b.complete(request, timeout).await,
         }
     }
 
-    async fn residency(&self, model: &str) -> Result<Option<Residency>, RunnerError> {
+    async fn residency(&self, model: &str) -> Result<Option<Residency>, BackendError> {
         match self {
             Self::Ollama(b) => b.residency(model).await,
             Self::OpenAi(b) => b.residency(model).await,
         }
     }
 
-    async fn unload(&self, model: &str) -> Result<(), RunnerError> {
+    async fn unload(&self, model: &str) -> Result<(), BackendError> {
         match self {
             Self::Ollama(b) => b.unload(model).await,
             Self::OpenAi(b) => b.unload(model).await,

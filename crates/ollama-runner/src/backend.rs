@@ -5,7 +5,7 @@ use std::time::Duration;
 use bench_core::{FinishReason, SamplingOptions, Timings};
 use serde::{Deserialize, Serialize};
 
-use crate::RunnerError;
+use crate::BackendError;
 
 /// One chat request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,14 +119,17 @@ pub trait Backend {
     /// The server root.
     fn endpoint(&self) -> &str;
     /// What the server says about `model`.
-    fn describe(&self, model: &str) -> impl Future<Output = Result<ModelInfo, RunnerError>> + Send;
+    fn describe(&self, model: &str) -> impl Future<Output = Result<ModelInfo, BackendError>> + Send;
     /// One chat request, bounded by `timeout`.
-    fn complete(&self, request: &Request, timeout: Duration)
-        -> impl Future<Output = Result<Reply, RunnerError>> + Send;
+    fn complete(
+        &self,
+        request: &Request,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Reply, BackendError>> + Send;
     /// `None` when the server cannot say.
-    fn residency(&self, model: &str) -> impl Future<Output = Result<Option<Residency>, RunnerError>> + Send;
+    fn residency(&self, model: &str) -> impl Future<Output = Result<Option<Residency>, BackendError>> + Send;
     /// Unloads the model where the server allows it; a no-op otherwise.
-    fn unload(&self, model: &str) -> impl Future<Output = Result<(), RunnerError>> + Send;
+    fn unload(&self, model: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// Requests and request-body bytes this client has sent (zeros when it
     /// does not count).
     fn sent(&self) -> (u64, u64) {

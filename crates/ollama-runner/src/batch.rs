@@ -9,7 +9,7 @@ use std::time::Duration;
 use bench_core::{Completion, EndpointScope, FinishReason, SamplingOptions, Task};
 use serde_json::{json, Value};
 
-use crate::RunnerError;
+use crate::{BackendError, EndpointError};
 
 /// A batch API provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,19 +98,19 @@ impl BatchClient {
         key: String,
         allow_remote: bool,
         acknowledged: bool,
-    ) -> Result<(Self, EndpointScope), RunnerError> {
+    ) -> Result<(Self, EndpointScope), EndpointError> {
         let scope = crate::require_local(endpoint, allow_remote)?;
         if scope == EndpointScope::Remote && !acknowledged {
-            return Err(RunnerError::Unacknowledged { endpoint: endpoint.into(), provider: provider.name().into() });
+            return Err(EndpointError::Unacknowledged { endpoint: endpoint.into(), provider: provider.name().into() });
         }
         if key.trim().is_empty() {
-            return Err(RunnerError::MissingKey { provider: provider.name(), var: provider.key_var() });
+            return Err(EndpointError::MissingKey { provider: provider.name(), var: provider.key_var() });
         }
         let http = reqwest::Client::builder()
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .timeout(Duration::from_secs(600))
             .build()
-            .map_err(|source| RunnerError::Request { endpoint: endpoint.into(), source })?;
+            .map_err(|source| EndpointError::BadEndpoint { endpoint: endpoint.into(), source: source.into() })?;
         let base = endpoint.trim_end_matches('/').to_string();
         Ok((Self { provider, base, key, http, traffic: Traffic::default(), retries: 5 }, scope))
     }
@@ -168,7 +168,7 @@ impl BatchClient {
 
     /// Uploads `payload` (OpenAI only; `None` for Anthropic) and returns the
     /// input file id.
-    pub async fn upload(&mut self, payload: &[u8]) -> Result<Option<String>, RunnerError> {
+    pub async fn upload(&mut self, payload: &[u8]) -> Result<Option<String>, BackendError> {
         if self.provider != Provider::OpenAi {
             return Ok(None);
         }
@@ -192,7 +192,7 @@ impl BatchClient {
         payload: &[u8],
         input_file: Option<&str>,
         label: &str,
-    ) -> Result<BatchState, RunnerError> {
+    ) -> Result<BatchState, BackendError> {
         let v = match self.provider {
             Provider::OpenAi => {
                 let body = json!({
@@ -218,7 +218,7 @@ impl BatchClient {
     /// provider's list: OpenAI's by its `metadata` label; Anthropic's, which
     /// has no metadata, by creation time at or after `since` (RFC 3339) and
     /// its request count.
-    pub async fn find(&mut self, label: &str, since: &str, requests: u64) -> Result<Option<BatchState>, RunnerError> {
+    pub async fn find(&mut self, label: &str, since: &str, requests: u64) -> Result<Option<BatchState>, BackendError> {
         let since = since.parse::<jiff::Timestamp>().ok().map(|t| t.as_second() - 300);
         let mut after: Option<String> = None;
         for _ in 0..100 {
@@ -258,7 +258,7 @@ impl BatchClient {
     }
 
     /// The batch's current state.
-    pub async fn poll(&mut self, id: &str) -> Result<BatchState, RunnerError> {
+    pub async fn poll(&mut self, id: &str) -> Result<BatchState, BackendError> {
         let path = match self.provider {
             Provider::OpenAi => format!("/v1/batches/{id}"),
             Provider::Anthropic => format!("/v1/messages/batches/{id}"),
@@ -270,7 +270,7 @@ impl BatchClient {
     /// A terminal batch's results, one completion per request found, and the
     /// provider's model id where an answer names it. Requests the batch did
     /// not run (errored, expired, cancelled) come back with their error.
-    pub async fn results(&mut self, state: &BatchState) -> Result<(Vec<Completion>, Option<String>), RunnerError> {
+    pub async fn results(&mut self, state: &BatchState) -> Result<(Vec<Completion>, Option<String>), BackendError> {
         let mut out = Vec::new();
         let mut model = None;
         for source in &state.results {
@@ -278,7 +278,7 @@ impl BatchClient {
                 Provider::OpenAi => format!("/v1/files/{source}/content"),
                 // results_url is absolute; keep its path and query on our endpoint.
                 Provider::Anthropic => {
-                    let u = reqwest::Url::parse(source).map_err(|e| RunnerError::Protocol {
+                    let u = reqwest::Url::parse(source).map_err(|e| BackendError::Protocol {
                         endpoint: self.base.clone(),
                         what: format!("results_url {source:?}"),
                         source: Some(e.into()),
@@ -288,7 +288,7 @@ impl BatchClient {
             };
             let text = self.call_text(&path).await?;
             for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let v: Value = serde_json::from_str(line).map_err(|e| RunnerError::Protocol {
+                let v: Value = serde_json::from_str(line).map_err(|e| BackendError::Protocol {
                     endpoint: self.base.clone(),
                     what: format!("results line {}", n + 1),
                     source: Some(e.into()),
@@ -301,8 +301,8 @@ impl BatchClient {
         Ok((out, model))
     }
 
-    fn completion(&self, v: &Value) -> Result<(Completion, Option<String>), RunnerError> {
-        let id = v["custom_id"].as_str().ok_or_else(|| RunnerError::Protocol {
+    fn completion(&self, v: &Value) -> Result<(Completion, Option<String>), BackendError> {
+        let id = v["custom_id"].as_str().ok_or_else(|| BackendError::Protocol {
             endpoint: self.base.clone(),
             what: "a result without custom_id".into(),
             source: None,
@@ -367,7 +367,7 @@ impl BatchClient {
         })
     }
 
-    fn state(&self, v: &Value) -> Result<BatchState, RunnerError> {
+    fn state(&self, v: &Value) -> Result<BatchState, BackendError> {
         let id = self.field(v, "id")?;
         Ok(match self.provider {
             Provider::OpenAi => {
@@ -407,15 +407,15 @@ impl BatchClient {
         })
     }
 
-    fn field(&self, v: &Value, k: &str) -> Result<String, RunnerError> {
-        v[k].as_str().map(str::to_string).ok_or_else(|| RunnerError::Protocol {
+    fn field(&self, v: &Value, k: &str) -> Result<String, BackendError> {
+        v[k].as_str().map(str::to_string).ok_or_else(|| BackendError::Protocol {
             endpoint: self.base.clone(),
             what: format!("the response has no {k:?}"),
             source: None,
         })
     }
 
-    async fn post_json(&mut self, path: &str, body: &Value) -> Result<Value, RunnerError> {
+    async fn post_json(&mut self, path: &str, body: &Value) -> Result<Value, BackendError> {
         self.call(reqwest::Method::POST, path, Some((body.to_string().into_bytes(), "application/json".into()))).await
     }
 
@@ -424,18 +424,18 @@ impl BatchClient {
         method: reqwest::Method,
         path: &str,
         body: Option<(Vec<u8>, String)>,
-    ) -> Result<Value, RunnerError> {
+    ) -> Result<Value, BackendError> {
         let bytes = self.send(method, path, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| RunnerError::Protocol {
+        serde_json::from_slice(&bytes).map_err(|e| BackendError::Protocol {
             endpoint: format!("{}{path}", self.base),
             what: "the body".into(),
             source: Some(e.into()),
         })
     }
 
-    async fn call_text(&mut self, path: &str) -> Result<String, RunnerError> {
+    async fn call_text(&mut self, path: &str) -> Result<String, BackendError> {
         let bytes = self.send(reqwest::Method::GET, path, None).await?;
-        String::from_utf8(bytes).map_err(|e| RunnerError::Protocol {
+        String::from_utf8(bytes).map_err(|e| BackendError::Protocol {
             endpoint: format!("{}{path}", self.base),
             what: "the body".into(),
             source: Some(e.into()),
@@ -449,7 +449,7 @@ impl BatchClient {
         method: reqwest::Method,
         path: &str,
         body: Option<(Vec<u8>, String)>,
-    ) -> Result<Vec<u8>, RunnerError> {
+    ) -> Result<Vec<u8>, BackendError> {
         let url = format!("{}{path}", self.base);
         let mut wait = Duration::from_secs(1);
         let mut attempt = 0;
@@ -465,7 +465,7 @@ impl BatchClient {
                 self.traffic.bytes_sent += b.len() as u64;
             }
             self.traffic.requests += 1;
-            let resp = req.send().await.map_err(|source| RunnerError::Request { endpoint: url.clone(), source })?;
+            let resp = req.send().await.map_err(|source| BackendError::Request { endpoint: url.clone(), source })?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -473,7 +473,7 @@ impl BatchClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
                 .map(|s| Duration::from_secs(s.min(60)));
-            let bytes = resp.bytes().await.map_err(|source| RunnerError::Request { endpoint: url.clone(), source })?;
+            let bytes = resp.bytes().await.map_err(|source| BackendError::Request { endpoint: url.clone(), source })?;
             self.traffic.bytes_received += bytes.len() as u64;
             if (200..300).contains(&status) {
                 return Ok(bytes.to_vec());
@@ -485,7 +485,7 @@ impl BatchClient {
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-                return Err(RunnerError::Http {
+                return Err(BackendError::Http {
                     endpoint: url,
                     model: self.provider.name().into(),
                     status,

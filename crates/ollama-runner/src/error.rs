@@ -1,13 +1,17 @@
+//! One error type per operation (gitoxide's style): opening an endpoint,
+//! one request to a server, a whole run. A caller matches only the faults
+//! its operation can have.
+
 use bench_core::error_chain;
 
 /// A cause of any type; a plain message converts into one where the fault
 /// is the runner's own finding rather than a library's error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Errors of the runner, each naming the endpoint, model or file at fault.
+/// Opening an endpoint: its URL, the air-gap check, the credentials.
 #[derive(Debug, thiserror::Error)]
 #[allow(missing_docs)] // each variant is documented by its #[error] message
-pub enum RunnerError {
+pub enum EndpointError {
     #[error("{endpoint}: invalid endpoint URL")]
     BadEndpoint {
         endpoint: String,
@@ -20,10 +24,12 @@ pub enum RunnerError {
     Unacknowledged { endpoint: String, provider: String },
     #[error("{provider}: no API key in {var}")]
     MissingKey { provider: &'static str, var: &'static str },
-    /// `recorded` is the warm-up completion's stored error: the error value
-    /// itself went into that record.
-    #[error("{endpoint}: warm-up failed: {recorded}")]
-    WarmUp { endpoint: String, recorded: String },
+}
+
+/// One request to a model server or a provider's batch API.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)]
+pub enum BackendError {
     #[error("{endpoint}: request failed")]
     Request {
         endpoint: String,
@@ -52,6 +58,52 @@ pub enum RunnerError {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+impl BackendError {
+    /// Whether another attempt may succeed: transport failures, timeouts,
+    /// cut streams and server-side 5xx.
+    pub fn retryable(&self) -> bool {
+        match self {
+            BackendError::Request { .. }
+            | BackendError::Timeout { .. }
+            | BackendError::StreamCut { .. }
+            | BackendError::ServerError { .. } => true,
+            BackendError::Http { status, .. } => *status >= 500 || *status == 429,
+            BackendError::ModelNotFound { .. } | BackendError::Protocol { .. } => false,
+        }
+    }
+
+    /// The message with every cause after it, for a stored record (a
+    /// completion's error) that outlives the error value.
+    pub fn chain(&self) -> String {
+        error_chain(self)
+    }
+
+    pub(crate) fn from_reqwest(endpoint: &str, model: &str, e: reqwest::Error, secs: u64) -> Self {
+        if e.is_timeout() {
+            BackendError::Timeout { endpoint: endpoint.into(), model: model.into(), secs }
+        } else if e.is_body() || e.is_decode() {
+            BackendError::StreamCut { endpoint: endpoint.into(), model: model.into(), source: e.into() }
+        } else {
+            BackendError::Request { endpoint: endpoint.into(), source: e }
+        }
+    }
+}
+
+/// A run: preparing it (air gap, description, plan), the warm-up, the task
+/// loop and the manifest.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)]
+pub enum RunError {
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// `recorded` is the warm-up completion's stored error: the error value
+    /// itself went into that record.
+    #[error("{endpoint}: warm-up failed: {recorded}")]
+    WarmUp { endpoint: String, recorded: String },
     #[error(transparent)]
     Plan(#[from] vram_plan::PlanError),
     #[error("model {model:?}: VRAM plan does not fit: needs {needed} bytes, budget {budget} bytes; an overcommitted plan must be allowed explicitly")]
@@ -68,38 +120,4 @@ pub enum RunnerError {
     },
     #[error(transparent)]
     Sink(#[from] bench_core::SinkError),
-}
-
-impl RunnerError {
-    /// Whether another attempt may succeed: transport failures, timeouts,
-    /// cut streams and server-side 5xx.
-    pub fn retryable(&self) -> bool {
-        match self {
-            RunnerError::WarmUp { .. }
-            | RunnerError::Request { .. }
-            | RunnerError::Timeout { .. }
-            | RunnerError::StreamCut { .. } => true,
-            RunnerError::Http { status, .. } => *status >= 500 || *status == 429,
-            RunnerError::ServerError { .. } => true,
-            _ => false,
-        }
-    }
-
-    pub(crate) fn from_reqwest(endpoint: &str, model: &str, e: reqwest::Error, secs: u64) -> Self {
-        if e.is_timeout() {
-            RunnerError::Timeout { endpoint: endpoint.into(), model: model.into(), secs }
-        } else if e.is_body() || e.is_decode() {
-            RunnerError::StreamCut { endpoint: endpoint.into(), model: model.into(), source: e.into() }
-        } else {
-            RunnerError::Request { endpoint: endpoint.into(), source: e }
-        }
-    }
-}
-
-impl RunnerError {
-    /// The message with every cause after it, for a stored record (a
-    /// completion's error) that outlives the error value.
-    pub fn chain(&self) -> String {
-        error_chain(self)
-    }
 }

@@ -15,7 +15,7 @@
 //! picks a backend at run time.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), ollama_runner::RunnerError> {
+//! # async fn demo() -> Result<(), ollama_runner::RunError> {
 //! use ollama_runner::{Backend, OpenAiBackend, Request};
 //! let backend = OpenAiBackend::new("http://127.0.0.1:8080")?;
 //! let req = Request::new("gemma3", "You are terse.", "Say hi.", &Default::default());
@@ -41,7 +41,7 @@ pub use airgap::{acknowledged, endpoint_host, endpoint_scope, require_local};
 pub use any::{AnyBackend, BackendKind};
 pub use backend::{Backend, ModelInfo, Reply, Request, Residency};
 pub use bench_core::error_chain;
-pub use error::{BoxError, RunnerError};
+pub use error::{BackendError, BoxError, EndpointError, RunError};
 pub use ollama::OllamaBackend;
 pub use openai::OpenAiBackend;
 pub use run::{run, Progress, RunConfig, RunSummary, WARMUP_TASK_ID};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::backend::ms;
-use crate::{Backend, BoxError, ModelInfo, Reply, Request, Residency, RunnerError};
+use crate::{Backend, BackendError, BoxError, EndpointError, ModelInfo, Reply, Request, Residency};
 
 /// Ollama's native API. `ollama-rs` reads the GGUF metadata (`/api/show`
 /// `model_info`); a small typed client covers what it lacks: `done_reason`,
@@ -85,10 +85,10 @@ fn ns_to_ms(ns: Option<u64>) -> Option<f64> {
 
 impl OllamaBackend {
     /// A client for the server at `endpoint` (no request is made).
-    pub fn new(endpoint: &str) -> Result<Self, RunnerError> {
+    pub fn new(endpoint: &str) -> Result<Self, EndpointError> {
         crate::endpoint_scope(endpoint)?;
         let endpoint = endpoint.trim_end_matches('/').to_string();
-        let bad = |source: BoxError| RunnerError::BadEndpoint { endpoint: endpoint.clone(), source };
+        let bad = |source: BoxError| EndpointError::BadEndpoint { endpoint: endpoint.clone(), source };
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(crate::CONTROL_TIMEOUT)
@@ -108,7 +108,7 @@ impl OllamaBackend {
         format!("{}{path}", self.endpoint)
     }
 
-    async fn error_of(&self, model: &str, resp: reqwest::Response) -> RunnerError {
+    async fn error_of(&self, model: &str, resp: reqwest::Response) -> BackendError {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         let message = serde_json::from_str::<Value>(&body)
@@ -116,13 +116,13 @@ impl OllamaBackend {
             .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| body.chars().take(300).collect());
         if status == 404 {
-            RunnerError::ModelNotFound { endpoint: self.endpoint.clone(), model: model.into(), message }
+            BackendError::ModelNotFound { endpoint: self.endpoint.clone(), model: model.into(), message }
         } else {
-            RunnerError::Http { endpoint: self.endpoint.clone(), model: model.into(), status, message }
+            BackendError::Http { endpoint: self.endpoint.clone(), model: model.into(), status, message }
         }
     }
 
-    async fn get_json(&self, path: &str, model: &str) -> Result<Value, RunnerError> {
+    async fn get_json(&self, path: &str, model: &str) -> Result<Value, BackendError> {
         self.sent.note(None);
         let resp = self
             .http
@@ -130,11 +130,11 @@ impl OllamaBackend {
             .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
+            .map_err(|e| BackendError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        resp.json().await.map_err(|e| RunnerError::Protocol {
+        resp.json().await.map_err(|e| BackendError::Protocol {
             endpoint: self.endpoint.clone(),
             what: path.into(),
             source: Some(e.into()),
@@ -142,9 +142,9 @@ impl OllamaBackend {
     }
 
     /// The server's version (`/api/version`).
-    pub async fn version(&self) -> Result<String, RunnerError> {
+    pub async fn version(&self) -> Result<String, BackendError> {
         let v = self.get_json("/api/version", "").await?;
-        v["version"].as_str().map(str::to_string).ok_or_else(|| RunnerError::Protocol {
+        v["version"].as_str().map(str::to_string).ok_or_else(|| BackendError::Protocol {
             endpoint: self.endpoint.clone(),
             what: "/api/version: no version field".into(),
             source: None,
@@ -165,7 +165,7 @@ impl Backend for OllamaBackend {
         &self.endpoint
     }
 
-    async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
+    async fn describe(&self, model: &str) -> Result<ModelInfo, BackendError> {
         let body = json!({"model": model});
         self.sent.note(Some(&body));
         let resp = self
@@ -175,11 +175,11 @@ impl Backend for OllamaBackend {
             .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
+            .map_err(|e| BackendError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        let show: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+        let show: Value = resp.json().await.map_err(|e| BackendError::Protocol {
             endpoint: self.endpoint.clone(),
             what: "/api/show".into(),
             source: Some(e.into()),
@@ -192,7 +192,7 @@ impl Backend for OllamaBackend {
                 _ => show["model_info"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
             };
         let tags: Tags = serde_json::from_value(self.get_json("/api/tags", model).await?).map_err(|e| {
-            RunnerError::Protocol { endpoint: self.endpoint.clone(), what: "/api/tags".into(), source: Some(e.into()) }
+            BackendError::Protocol { endpoint: self.endpoint.clone(), what: "/api/tags".into(), source: Some(e.into()) }
         })?;
         let tag = tags.models.into_iter().find(|t| t.name == model || t.name == format!("{model}:latest"));
         Ok(ModelInfo {
@@ -207,7 +207,7 @@ impl Backend for OllamaBackend {
         })
     }
 
-    async fn complete(&self, req: &Request, timeout: Duration) -> Result<Reply, RunnerError> {
+    async fn complete(&self, req: &Request, timeout: Duration) -> Result<Reply, BackendError> {
         let o = &req.options;
         let mut options = json!({
             "temperature": o.temperature,
@@ -237,7 +237,7 @@ impl Backend for OllamaBackend {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| RunnerError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
+                .map_err(|e| BackendError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
             if !resp.status().is_success() {
                 return Err(self.error_of(&req.model, resp).await);
             }
@@ -246,20 +246,20 @@ impl Backend for OllamaBackend {
             let mut text = String::new();
             let mut ttft = None;
             while let Some(piece) = stream.next().await {
-                let piece = piece.map_err(|e| RunnerError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
+                let piece = piece.map_err(|e| BackendError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
                 buf.extend_from_slice(&piece);
                 while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=nl).collect();
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let l: ChatLine = serde_json::from_slice(&line).map_err(|e| RunnerError::Protocol {
+                    let l: ChatLine = serde_json::from_slice(&line).map_err(|e| BackendError::Protocol {
                         endpoint: self.endpoint.clone(),
                         what: "/api/chat: bad NDJSON line".into(),
                         source: Some(e.into()),
                     })?;
                     if let Some(message) = l.error {
-                        return Err(RunnerError::ServerError {
+                        return Err(BackendError::ServerError {
                             endpoint: self.endpoint.clone(),
                             model: req.model.clone(),
                             message,
@@ -290,13 +290,13 @@ impl Backend for OllamaBackend {
                     }
                 }
             }
-            Err(RunnerError::StreamCut {
+            Err(BackendError::StreamCut {
                 endpoint: self.endpoint.clone(),
                 model: req.model.clone(),
                 source: "the stream closed before a done line".into(),
             })
         };
-        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| RunnerError::Timeout {
+        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| BackendError::Timeout {
             endpoint: self.endpoint.clone(),
             model: req.model.clone(),
             secs,
@@ -305,9 +305,9 @@ impl Backend for OllamaBackend {
         Ok(reply)
     }
 
-    async fn residency(&self, model: &str) -> Result<Option<Residency>, RunnerError> {
+    async fn residency(&self, model: &str) -> Result<Option<Residency>, BackendError> {
         let ps: Ps = serde_json::from_value(self.get_json("/api/ps", model).await?).map_err(|e| {
-            RunnerError::Protocol { endpoint: self.endpoint.clone(), what: "/api/ps".into(), source: Some(e.into()) }
+            BackendError::Protocol { endpoint: self.endpoint.clone(), what: "/api/ps".into(), source: Some(e.into()) }
         })?;
         let want = |n: &str| n == model || n == format!("{model}:latest");
         Ok(ps
@@ -317,7 +317,7 @@ impl Backend for OllamaBackend {
             .map(|m| Residency { size: m.size, size_vram: m.size_vram }))
     }
 
-    async fn unload(&self, model: &str) -> Result<(), RunnerError> {
+    async fn unload(&self, model: &str) -> Result<(), BackendError> {
         let body = json!({"model": model, "keep_alive": 0});
         self.sent.note(Some(&body));
         let resp = self
@@ -327,7 +327,7 @@ impl Backend for OllamaBackend {
             .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
+            .map_err(|e| BackendError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }

@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::backend::ms;
-use crate::{Backend, ModelInfo, Reply, Request, Residency, RunnerError};
+use crate::{Backend, BackendError, EndpointError, ModelInfo, Reply, Request, Residency};
 
 /// An OpenAI-compatible chat-completions server (llama.cpp's server, vLLM,
 /// LM Studio, Ollama's `/v1`). Streams, to time the first token.
@@ -21,7 +21,7 @@ pub struct OpenAiBackend {
 
 impl OpenAiBackend {
     /// `endpoint` is the server root (`http://127.0.0.1:8080`) or its `/v1`.
-    pub fn new(endpoint: &str) -> Result<Self, RunnerError> {
+    pub fn new(endpoint: &str) -> Result<Self, EndpointError> {
         crate::endpoint_scope(endpoint)?;
         let trimmed = endpoint.trim_end_matches('/');
         let base = if trimmed.ends_with("/v1") { trimmed.to_string() } else { format!("{trimmed}/v1") };
@@ -29,7 +29,7 @@ impl OpenAiBackend {
             .no_proxy()
             .connect_timeout(crate::CONTROL_TIMEOUT)
             .build()
-            .map_err(|e| RunnerError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
+            .map_err(|e| EndpointError::BadEndpoint { endpoint: endpoint.into(), source: e.into() })?;
         Ok(Self {
             endpoint: trimmed.to_string(),
             base,
@@ -45,7 +45,7 @@ impl OpenAiBackend {
         self
     }
 
-    async fn error_of(&self, model: &str, resp: reqwest::Response) -> RunnerError {
+    async fn error_of(&self, model: &str, resp: reqwest::Response) -> BackendError {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         let message = serde_json::from_str::<Value>(&body)
@@ -58,9 +58,9 @@ impl OpenAiBackend {
             })
             .unwrap_or_else(|| body.chars().take(300).collect());
         if status == 404 {
-            RunnerError::ModelNotFound { endpoint: self.endpoint.clone(), model: model.into(), message }
+            BackendError::ModelNotFound { endpoint: self.endpoint.clone(), model: model.into(), message }
         } else {
-            RunnerError::Http { endpoint: self.endpoint.clone(), model: model.into(), status, message }
+            BackendError::Http { endpoint: self.endpoint.clone(), model: model.into(), status, message }
         }
     }
 }
@@ -81,7 +81,7 @@ impl OpenAiBackend {
     /// The prompt's token count as the server applies its chat template:
     /// the `usage` of a one-token, non-streamed request with the same
     /// messages. The server's prompt cache makes it nearly free.
-    async fn count_prompt(&self, body: &Value) -> Result<Option<u64>, RunnerError> {
+    async fn count_prompt(&self, body: &Value) -> Result<Option<u64>, BackendError> {
         let mut body = body.clone();
         body["stream"] = json!(false);
         body["max_tokens"] = json!(1);
@@ -97,11 +97,11 @@ impl OpenAiBackend {
             .json(&body)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, &model, e, self.control.as_secs().max(1)))?;
+            .map_err(|e| BackendError::from_reqwest(&self.endpoint, &model, e, self.control.as_secs().max(1)))?;
         if !resp.status().is_success() {
             return Err(self.error_of(&model, resp).await);
         }
-        let v: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+        let v: Value = resp.json().await.map_err(|e| BackendError::Protocol {
             endpoint: self.endpoint.clone(),
             what: "the body".into(),
             source: Some(e.into()),
@@ -123,7 +123,7 @@ impl Backend for OpenAiBackend {
         &self.endpoint
     }
 
-    async fn describe(&self, model: &str) -> Result<ModelInfo, RunnerError> {
+    async fn describe(&self, model: &str) -> Result<ModelInfo, BackendError> {
         let url = format!("{}/models", self.base);
         self.sent.note(None);
         let resp = self
@@ -132,12 +132,12 @@ impl Backend for OpenAiBackend {
             .timeout(self.control)
             .send()
             .await
-            .map_err(|e| RunnerError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
+            .map_err(|e| BackendError::from_reqwest(&self.endpoint, model, e, self.control.as_secs().max(1)))?;
         let server = resp.headers().get("server").and_then(|v| v.to_str().ok()).map(str::to_string);
         if !resp.status().is_success() {
             return Err(self.error_of(model, resp).await);
         }
-        let v: Value = resp.json().await.map_err(|e| RunnerError::Protocol {
+        let v: Value = resp.json().await.map_err(|e| BackendError::Protocol {
             endpoint: self.endpoint.clone(),
             what: "the body".into(),
             source: Some(e.into()),
@@ -146,7 +146,7 @@ impl Backend for OpenAiBackend {
         // Single-model servers (llama.cpp) answer whatever name is asked; only
         // insist on the name when the server lists several.
         if ids.len() > 1 && !ids.contains(&model) {
-            return Err(RunnerError::ModelNotFound {
+            return Err(BackendError::ModelNotFound {
                 endpoint: self.endpoint.clone(),
                 model: model.into(),
                 message: format!("the server lists {}", ids.join(", ")),
@@ -158,7 +158,7 @@ impl Backend for OpenAiBackend {
         Ok(ModelInfo { name: model.into(), backend_version, slots, ..Default::default() })
     }
 
-    async fn complete(&self, req: &Request, timeout: Duration) -> Result<Reply, RunnerError> {
+    async fn complete(&self, req: &Request, timeout: Duration) -> Result<Reply, BackendError> {
         let o = &req.options;
         let mut body = json!({
             "model": req.model,
@@ -185,7 +185,7 @@ impl Backend for OpenAiBackend {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| RunnerError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
+                .map_err(|e| BackendError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
             if !resp.status().is_success() {
                 return Err(self.error_of(&req.model, resp).await);
             }
@@ -203,7 +203,7 @@ impl Backend for OpenAiBackend {
             let mut done = false;
             let mut finished = false;
             while let Some(piece) = stream.next().await {
-                let piece = piece.map_err(|e| RunnerError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
+                let piece = piece.map_err(|e| BackendError::from_reqwest(&self.endpoint, &req.model, e, secs))?;
                 buf.extend_from_slice(&piece);
                 while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=nl).collect();
@@ -214,7 +214,7 @@ impl Backend for OpenAiBackend {
                         done = true;
                         continue;
                     }
-                    let v: Value = serde_json::from_str(data).map_err(|e| RunnerError::Protocol {
+                    let v: Value = serde_json::from_str(data).map_err(|e| BackendError::Protocol {
                         endpoint: self.endpoint.clone(),
                         what: "bad stream chunk".into(),
                         source: Some(e.into()),
@@ -222,7 +222,7 @@ impl Backend for OpenAiBackend {
                     if let Some(err) = v.get("error") {
                         let message =
                             err.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or(err.to_string());
-                        return Err(RunnerError::ServerError {
+                        return Err(BackendError::ServerError {
                             endpoint: self.endpoint.clone(),
                             model: req.model.clone(),
                             message,
@@ -256,7 +256,7 @@ impl Backend for OpenAiBackend {
                 }
             }
             if !done && !finished {
-                return Err(RunnerError::StreamCut {
+                return Err(BackendError::StreamCut {
                     endpoint: self.endpoint.clone(),
                     model: req.model.clone(),
                     source: "no finish_reason and no [DONE]".into(),
@@ -268,7 +268,7 @@ impl Backend for OpenAiBackend {
             }
             Ok(reply)
         };
-        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| RunnerError::Timeout {
+        let mut reply = tokio::time::timeout(timeout, work).await.map_err(|_| BackendError::Timeout {
             endpoint: self.endpoint.clone(),
             model: req.model.clone(),
             secs,
@@ -289,11 +289,11 @@ impl Backend for OpenAiBackend {
         Ok(reply)
     }
 
-    async fn residency(&self, _model: &str) -> Result<Option<Residency>, RunnerError> {
+    async fn residency(&self, _model: &str) -> Result<Option<Residency>, BackendError> {
         Ok(None)
     }
 
-    async fn unload(&self, _model: &str) -> Result<(), RunnerError> {
+    async fn unload(&self, _model: &str) -> Result<(), BackendError> {
         Ok(())
     }
 }

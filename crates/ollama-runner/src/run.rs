@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use bench_core::{Attempt, Completion, FinishReason, ResultSink, SamplingOptions, Task, Timings};
 
 use crate::backend::ms;
-use crate::{Backend, Reply, Request, Residency, RunnerError};
+use crate::{Backend, Reply, Request, Residency, RunError};
 
 /// The id under which the warm-up request is recorded.
 pub const WARMUP_TASK_ID: &str = "__warmup__";
@@ -111,7 +111,7 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
     sink: &mut S,
     cfg: &RunConfig,
     mut progress: impl FnMut(&Progress) + Send,
-) -> Result<RunSummary, RunnerError> {
+) -> Result<RunSummary, RunError> {
     let mut summary = RunSummary::default();
     let done = sink.already_done().await?;
     let todo: Vec<&Task> = tasks.iter().filter(|t| !done.contains(&t.id)).collect();
@@ -130,7 +130,7 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
     let warm_completion = attempt_all(backend, WARMUP_TASK_ID, &warm, cfg).await;
     sink.record(&warm_completion, true).await?;
     if let Some(e) = &warm_completion.error {
-        return Err(RunnerError::WarmUp { endpoint: backend.endpoint().to_string(), recorded: e.clone() });
+        return Err(RunError::WarmUp { endpoint: backend.endpoint().to_string(), recorded: e.clone() });
     }
     summary.warmup_tokens_per_second = warm_completion.tokens_per_second();
     let mut throughput = Throughput::default();
@@ -141,7 +141,7 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
     summary.residency = backend.residency(&cfg.model).await?;
     if let Some(r) = &summary.residency {
         if !r.fully_resident() && !cfg.allow_partial_offload {
-            return Err(RunnerError::PartialOffload {
+            return Err(RunError::PartialOffload {
                 endpoint: backend.endpoint().to_string(),
                 model: cfg.model.clone(),
                 size: r.size,
@@ -160,7 +160,7 @@ pub async fn run<B: Backend + Sync, S: ResultSink + Send>(
             summary.failed += 1;
             consecutive += 1;
             if consecutive >= cfg.max_consecutive_failures {
-                return Err(RunnerError::ServerDown {
+                return Err(RunError::ServerDown {
                     endpoint: backend.endpoint().to_string(),
                     count: consecutive,
                     last: completion.error.unwrap_or_default(),

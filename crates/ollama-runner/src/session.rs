@@ -9,7 +9,7 @@ use std::time::Duration;
 use bench_core::{now_rfc3339, ResultSink, RunManifest, SamplingOptions, TaskSet};
 
 use crate::plan::{KvType, ModelShape, Plan, PlanRequest, Policy, Runtime};
-use crate::{gguf, run, Backend, ModelInfo, Progress, RunConfig, RunSummary, RunnerError};
+use crate::{gguf, run, Backend, EndpointError, ModelInfo, Progress, RunConfig, RunError, RunSummary};
 
 /// What one run of one model needs besides the tasks and the backend.
 #[derive(Debug, Clone)]
@@ -88,7 +88,7 @@ pub async fn describe_model<B: Backend + Sync>(
     backend: &B,
     model: &str,
     gguf_path: Option<&std::path::Path>,
-) -> Result<(ModelInfo, Option<u64>), RunnerError> {
+) -> Result<(ModelInfo, Option<u64>), RunError> {
     let mut info = backend.describe(model).await?;
     let mut weights = info.size_bytes;
     if let Some(path) = gguf_path {
@@ -135,12 +135,12 @@ pub async fn prepare<'a, B: Backend + Sync>(
     backend: &B,
     set: &'a TaskSet,
     spec: &RunSpec,
-) -> Result<Prepared<'a>, RunnerError> {
+) -> Result<Prepared<'a>, RunError> {
     let scope = crate::require_local(backend.endpoint(), spec.allow_remote)?;
     if scope == bench_core::EndpointScope::Remote {
         let host = crate::endpoint_host(backend.endpoint());
         if !crate::acknowledged(&spec.egress, &host) {
-            return Err(RunnerError::Unacknowledged { endpoint: backend.endpoint().into(), provider: host });
+            return Err(EndpointError::Unacknowledged { endpoint: backend.endpoint().into(), provider: host }.into());
         }
     }
     let (info, weights) = describe_model(backend, &spec.model, spec.gguf.as_deref()).await?;
@@ -154,7 +154,7 @@ pub async fn prepare<'a, B: Backend + Sync>(
         ))
     });
     if let Some(p) = plan.as_ref().filter(|p| !p.fits && !spec.allow_overcommit) {
-        return Err(RunnerError::PlanDoesNotFit {
+        return Err(RunError::PlanDoesNotFit {
             model: spec.model.clone(),
             needed: p.total,
             budget: p.request.vram_bytes,
@@ -173,8 +173,8 @@ pub async fn prepare<'a, B: Backend + Sync>(
     Ok(Prepared { set, config, plan, manifest })
 }
 
-fn to_value<T: serde::Serialize>(what: &'static str) -> impl Fn(&T) -> Result<serde_json::Value, RunnerError> {
-    move |v| serde_json::to_value(v).map_err(|source| RunnerError::Encode { what, source })
+fn to_value<T: serde::Serialize>(what: &'static str) -> impl Fn(&T) -> Result<serde_json::Value, RunError> {
+    move |v| serde_json::to_value(v).map_err(|source| RunError::Encode { what, source })
 }
 
 /// A run that has ended: the manifest with what the run observed, and the
@@ -209,7 +209,7 @@ impl Prepared<'_> {
         backend: &B,
         sink: &mut S,
         progress: impl FnMut(&Progress) + Send,
-    ) -> Result<Finished, RunnerError> {
+    ) -> Result<Finished, RunError> {
         let summary = run(backend, &self.set.tasks, sink, &self.config, progress).await?;
         let mut manifest = self.manifest;
         if !summary.collapsed.is_empty() {

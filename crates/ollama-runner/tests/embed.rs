@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
 use bench_core::{SamplingOptions, TaskSet};
-use ollama_runner::{AnyBackend, BackendKind, RunSpec, RunnerError};
+use ollama_runner::{AnyBackend, BackendKind, RunError, RunSpec};
 use test_support::ollama_server::FakeOllama;
 
 fn set(n: usize) -> TaskSet {
@@ -30,7 +30,7 @@ async fn an_overcommitted_plan_is_refused_before_any_request() {
     let mut spec = RunSpec::new("qwen-test", SamplingOptions { num_ctx: 8192, ..Default::default() });
     spec.vram_bytes = Some(1 << 30);
     let err = ollama_runner::prepare(&b, &set, &spec).await.unwrap_err();
-    assert!(matches!(err, RunnerError::PlanDoesNotFit { .. }), "{err}");
+    assert!(matches!(err, RunError::PlanDoesNotFit { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("qwen-test") && !msg.contains("--"), "names the model, no CLI flag: {msg}");
     assert_eq!(server.state.chat_requests.load(std::sync::atomic::Ordering::SeqCst), 0);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bench_core::{Completion, FinishReason, ResultSink, SamplingOptions, SinkError};
 use ollama_runner::plan::{KvType, ModelShape, PlanRequest};
-use ollama_runner::{Backend, OllamaBackend, Request, RunConfig, RunnerError};
+use ollama_runner::{Backend, BackendError, OllamaBackend, Request, RunConfig, RunError};
 use test_support::ollama_server::FakeOllama;
 
 fn req(model: &str) -> Request {
@@ -54,25 +54,25 @@ async fn errors_name_the_model_and_endpoint() {
     let server = FakeOllama::start();
     let b = OllamaBackend::new(&server.url()).unwrap();
     let e = b.complete(&req("missing"), T).await.unwrap_err();
-    assert!(matches!(e, RunnerError::ModelNotFound { .. }), "{e:?}");
+    assert!(matches!(e, BackendError::ModelNotFound { .. }), "{e:?}");
     let text = e.to_string();
     assert!(text.contains("missing") && text.contains(&server.url()) && text.contains("try pulling"), "{text}");
     assert!(!e.retryable());
-    assert!(matches!(b.describe("missing").await.unwrap_err(), RunnerError::ModelNotFound { .. }));
+    assert!(matches!(b.describe("missing").await.unwrap_err(), BackendError::ModelNotFound { .. }));
 
     let e = b.complete(&req("cut"), T).await.unwrap_err();
-    assert!(matches!(e, RunnerError::StreamCut { .. }), "{e:?}");
+    assert!(matches!(e, BackendError::StreamCut { .. }), "{e:?}");
     assert!(e.retryable());
 
     let e = b.complete(&req("midstream-error"), T).await.unwrap_err();
-    assert!(matches!(&e, RunnerError::ServerError { message, .. } if message.contains("unexpected EOF")), "{e:?}");
+    assert!(matches!(&e, BackendError::ServerError { message, .. } if message.contains("unexpected EOF")), "{e:?}");
 
     // A server that is down.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
     let e = OllamaBackend::new(&url).unwrap().complete(&req("qwen-test"), T).await.unwrap_err();
-    assert!(matches!(e, RunnerError::Request { .. }) && e.to_string().contains(&url), "{e}");
+    assert!(matches!(e, BackendError::Request { .. }) && e.to_string().contains(&url), "{e}");
     assert!(e.retryable());
 }
 
@@ -147,7 +147,7 @@ async fn partial_offload_stops_the_run_unless_allowed() {
     let mut sink = Memory::default();
     let cfg = RunConfig::new("partial", SamplingOptions::default());
     let e = ollama_runner::run(&b, &test_support::tasks(2), &mut sink, &cfg, |_| {}).await.unwrap_err();
-    assert!(matches!(e, RunnerError::PartialOffload { size_vram: 12_000_000_000, .. }), "{e:?}");
+    assert!(matches!(e, RunError::PartialOffload { size_vram: 12_000_000_000, .. }), "{e:?}");
     assert_eq!(sink.records.len(), 1, "only the warm-up ran");
     let mut cfg = cfg;
     cfg.allow_partial_offload = true;
@@ -188,10 +188,10 @@ async fn a_server_that_never_answers_times_out() {
     let started = std::time::Instant::now();
     let ollama = OllamaBackend::new(&endpoint).unwrap().with_control_timeout(limit);
     let e = ollama.describe("m").await.unwrap_err();
-    assert!(matches!(e, RunnerError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
+    assert!(matches!(e, BackendError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
     let openai = ollama_runner::OpenAiBackend::new(&endpoint).unwrap().with_control_timeout(limit);
     let e = openai.describe("m").await.unwrap_err();
-    assert!(matches!(e, RunnerError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
+    assert!(matches!(e, BackendError::Timeout { .. }) && e.to_string().contains(&endpoint), "{e}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     drop(listener);
 }

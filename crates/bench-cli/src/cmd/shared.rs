@@ -2,7 +2,7 @@
 //! leaf, so the commands never reach back into their dispatcher.
 
 use bench_eval::EvalError;
-use ollama_runner::RunnerError;
+use ollama_runner::{EndpointError, RunError};
 
 /// `value` on stdout: as pretty JSON with `json`, else as `text` has it.
 pub(crate) fn show<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
@@ -26,12 +26,18 @@ pub(crate) fn hint(e: impl Into<EvalError>) -> anyhow::Error {
         }
         e @ EvalError::NeedsTests { .. } => anyhow::anyhow!("{e} (give --source and --python)"),
         e @ EvalError::NoveltyNeedsTests { .. } => anyhow::anyhow!("{e} (give --python)"),
-        EvalError::Runner(e) => {
+        EvalError::Endpoint(e) | EvalError::Run(RunError::Endpoint(e)) => {
             let flag = match &e {
-                RunnerError::Unacknowledged { provider, .. } => format!("--egress {provider}"),
-                RunnerError::Remote { .. } => "--allow-remote".into(),
-                RunnerError::PlanDoesNotFit { .. } => "--allow-overcommit".into(),
-                RunnerError::PartialOffload { .. } => "--allow-partial-offload".into(),
+                EndpointError::Unacknowledged { provider, .. } => format!("--egress {provider}"),
+                EndpointError::Remote { .. } => "--allow-remote".into(),
+                _ => return e.into(),
+            };
+            anyhow::anyhow!("{e} (pass {flag})")
+        }
+        EvalError::Run(e) => {
+            let flag = match &e {
+                RunError::PlanDoesNotFit { .. } => "--allow-overcommit",
+                RunError::PartialOffload { .. } => "--allow-partial-offload",
                 _ => return e.into(),
             };
             anyhow::anyhow!("{e} (pass {flag})")
