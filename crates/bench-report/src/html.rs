@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bench_core::{Category, Tier};
 
-use crate::model::{dash, headline_table, plan_rows, Report, RunReport};
+use crate::model::{dash, headline_table, plain, plan_rows, sorted, Report, RunReport};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -139,20 +139,6 @@ fn table_html(markdown: &str, class: &str) -> String {
     s.replace(&format!("<table class=\"{class}\"></table>"), "")
 }
 
-/// A manifest value as a reader wants it: no JSON punctuation, `–` for none.
-fn plain(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Null => "–".into(),
-        Value::String(t) => t.clone(),
-        Value::Array(a) if a.is_empty() => "none".into(),
-        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join("; "),
-        Value::Object(o) if o.is_empty() => "–".into(),
-        Value::Object(o) => o.iter().map(|(k, v)| format!("{k}: {}", plain(v))).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
 /// The report as one self-contained HTML page (inline CSS and SVG, no scripts).
 pub fn html(r: &Report) -> String {
     let mut s = String::from(
@@ -181,7 +167,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}td{wo
         s.push_str("<table class=\"manifest\">");
         let manifest = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = manifest.as_object() {
-            for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "vram_plan") {
+            for (k, v) in sorted(obj).filter(|(k, _)| k.as_str() != "vram_plan") {
                 let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&plain(v)));
             }
         }

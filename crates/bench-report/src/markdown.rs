@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use bench_core::{Category, Tier};
 
-use crate::model::{dash, headline_table, plan_rows, Report};
+use crate::model::{dash, headline_table, plain, plan_rows, Report};
 
 /// The report as Markdown.
 pub fn markdown(r: &Report) -> String {
@@ -30,7 +30,7 @@ pub fn markdown(r: &Report) -> String {
             ("endpoint", format!("{} ({:?})", m.endpoint, m.endpoint_scope)),
             ("model digest", m.model_digest.clone().unwrap_or_else(|| "-".into())),
             ("quantisation", m.quantization.clone().unwrap_or_else(|| "-".into())),
-            ("options", serde_json::to_string(&m.options).unwrap_or_default()),
+            ("options", plain(&serde_json::to_value(&m.options).unwrap_or_default())),
             (
                 "residency",
                 m.residency.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not reported by this backend".into()),

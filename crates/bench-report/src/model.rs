@@ -848,11 +848,10 @@ pub async fn build(store: &Store) -> Result<Report, ReportError> {
                     r.run_id, m.backend_kind, m.endpoint, rs[0].run_id, base.backend_kind, base.endpoint
                 ));
             }
-            if m.quantization.is_some() && base.quantization.is_some() && m.quantization != base.quantization {
-                differences.push(format!(
-                    "run {} is quantised {:?}, run {} {:?}",
-                    r.run_id, m.quantization, rs[0].run_id, base.quantization
-                ));
+            if let (Some(q), Some(qb)) = (&m.quantization, &base.quantization) {
+                if q != qb {
+                    differences.push(format!("run {} is quantised {q}, run {} {qb}", r.run_id, rs[0].run_id));
+                }
             }
             if m.driver != base.driver {
                 differences.push(format!(
@@ -985,4 +984,29 @@ pub(crate) fn plan_rows(plan: Option<&serde_json::Value>) -> Vec<(&'static str, 
 /// A value, or `-` when it is unknown.
 pub(crate) fn dash<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// A manifest value as a reader wants it: no JSON punctuation, `–` for none.
+pub(crate) fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "–".into(),
+        Value::String(t) => t.clone(),
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join("; "),
+        Value::Object(o) if o.is_empty() => "–".into(),
+        Value::Object(o) => sorted(o).map(|(k, v)| format!("{k}: {}", plain(v))).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// An object's fields by name: serde_json keeps insertion order only where
+/// some crate in the build enables `preserve_order`, and a report must not
+/// change with the build.
+pub(crate) fn sorted(
+    o: &serde_json::Map<String, serde_json::Value>,
+) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+    let mut fields: Vec<_> = o.iter().collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    fields.into_iter()
 }
