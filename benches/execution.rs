@@ -73,30 +73,32 @@ fn original(d: &Derived, task: &Task) -> Vec<String> {
     lines.iter().map(|l| l.get(cut..).unwrap_or("").to_string()).collect()
 }
 
+/// One answer per task `text` answers, in task order.
+fn answers<'a>(
+    tasks: impl Iterator<Item = &'a Task>,
+    mut text: impl FnMut(&Task) -> Option<String>,
+) -> Vec<Completion> {
+    tasks.filter_map(|task| Some(Completion::answer(&task.id, text(task)?))).collect()
+}
+
 // One sample each: the environment memoises outcomes, so a second grading
 // of the same answers would measure the memo.
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn grade_correct_answers(bencher: divan::Bencher<'_, '_>) {
     let cache = tempfile::tempdir().unwrap();
     let d = derived(cache.path(), false);
-    let answers: Vec<Completion> = d
-        .set
-        .tasks
-        .iter()
-        .filter_map(|task| {
-            let text = match &task.expected {
-                Expected::CodeGeneration { .. } => format!("```python\n{}\n```", original(&d, task).join("\n")),
-                Expected::CodeUnderstanding { line, operator, .. } => {
-                    serde_json::json!({"line": line, "kind": operator}).to_string()
-                }
-                Expected::SecurityAudit { vulnerable, cwe, line, .. } => {
-                    serde_json::json!({"vulnerable": vulnerable, "cwe": cwe, "line": line}).to_string()
-                }
-                Expected::BugReproduction { .. } => return None,
-            };
-            Some(Completion::answer(&task.id, text))
+    let answers = answers(d.set.tasks.iter(), |task| {
+        Some(match &task.expected {
+            Expected::CodeGeneration { .. } => format!("```python\n{}\n```", original(&d, task).join("\n")),
+            Expected::CodeUnderstanding { line, operator, .. } => {
+                serde_json::json!({"line": line, "kind": operator}).to_string()
+            }
+            Expected::SecurityAudit { vulnerable, cwe, line, .. } => {
+                serde_json::json!({"vulnerable": vulnerable, "cwe": cwe, "line": line}).to_string()
+            }
+            Expected::BugReproduction { .. } => return None,
         })
-        .collect();
+    });
     let env = d.env.as_ref().unwrap();
     bencher.bench(|| {
         let grades = grade_completions(&d.set, &answers, Some(env));
@@ -117,21 +119,14 @@ const HOSTILE: [&str; 5] = [
 fn grade_20_hostile_generation_answers(bencher: divan::Bencher<'_, '_>) {
     let cache = tempfile::tempdir().unwrap();
     let d = derived(cache.path(), false);
-    let answers: Vec<Completion> = d
-        .set
-        .tasks
-        .iter()
-        .filter(|t| matches!(t.expected, Expected::CodeGeneration { .. }))
-        .take(20)
-        .enumerate()
-        .map(|(i, task)| {
-            // The decorators and the def line of the original, then the attack.
-            let lines = original(&d, task);
-            let head = lines.iter().position(|l| l.trim_end().ends_with(':')).unwrap();
-            let text = format!("```python\n{}\n{}\n```", lines[..=head].join("\n"), HOSTILE[i % HOSTILE.len()]);
-            Completion::answer(&task.id, text)
-        })
-        .collect();
+    let generation = d.set.tasks.iter().filter(|t| matches!(t.expected, Expected::CodeGeneration { .. }));
+    let mut attack = HOSTILE.iter().cycle();
+    let answers = answers(generation.take(20), |task| {
+        // The decorators and the def line of the original, then the attack.
+        let lines = original(&d, task);
+        let head = lines.iter().position(|l| l.trim_end().ends_with(':')).unwrap();
+        Some(format!("```python\n{}\n{}\n```", lines[..=head].join("\n"), attack.next().unwrap()))
+    });
     bencher.bench(|| {
         let env = d.env.as_ref().unwrap();
         let grades = grade_completions(&d.set, &answers, Some(env));

@@ -178,13 +178,5 @@ impl Visitor for FactVisitor<'_> {
         self.generic_visit_expr(node)
     }
 
-    crate::visit::visit_the_gaps!();
-
-    fn visit_arguments(&mut self, node: ast::Arguments) {
-        for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {
-            if let Some(d) = a.default {
-                self.visit_expr(*d);
-            }
-        }
-    }
+    crate::visit::visit_the_gaps!(defaults);
 }

@@ -264,15 +264,7 @@ impl Visitor for Collect<'_> {
         self.generic_visit_expr(node)
     }
 
-    crate::visit::visit_the_gaps!();
-
-    fn visit_arguments(&mut self, node: ast::Arguments) {
-        for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {
-            if let Some(d) = a.default {
-                self.visit_expr(*d);
-            }
-        }
-    }
+    crate::visit::visit_the_gaps!(defaults);
 }
 
 /// The value of a string literal.
@@ -398,15 +390,7 @@ fn scopes(suite: &[ast::Stmt]) -> Vec<Scope> {
             self.generic_visit_expr(node)
         }
 
-        crate::visit::visit_the_gaps!();
-
-        fn visit_arguments(&mut self, node: ast::Arguments) {
-            for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {
-                if let Some(d) = a.default {
-                    self.visit_expr(*d);
-                }
-            }
-        }
+        crate::visit::visit_the_gaps!(defaults);
     }
     let mut top = Own { names: BTreeSet::new(), declared: BTreeSet::new(), dynamic: false, nested: Vec::new() };
     for s in suite {

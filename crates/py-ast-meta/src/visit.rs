@@ -126,7 +126,20 @@ impl Visitor for BodyStats {
 
 /// rustpython-ast's generated visitor stops at keywords, `with` items,
 /// comprehensions and match cases; every visitor here walks into them.
+/// `visit_the_gaps!(defaults)` also walks parameter defaults (and nothing
+/// else of a signature), for visitors that look for names a body reads.
 macro_rules! visit_the_gaps {
+    (defaults) => {
+        crate::visit::visit_the_gaps!();
+
+        fn visit_arguments(&mut self, node: rustpython_ast::Arguments) {
+            for a in node.posonlyargs.into_iter().chain(node.args).chain(node.kwonlyargs) {
+                if let Some(d) = a.default {
+                    self.visit_expr(*d);
+                }
+            }
+        }
+    };
     () => {
         fn visit_keyword(&mut self, node: rustpython_ast::Keyword) {
             self.visit_expr(node.value)
