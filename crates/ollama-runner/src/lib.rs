@@ -12,7 +12,8 @@
 //! [`prepare`] wraps it into a whole run: the air-gap check, the model's
 //! description, the plan (refused when it does not fit), the manifest, and
 //! [`Prepared::execute`], which records what the run observed. [`AnyBackend`]
-//! picks a backend at run time.
+//! picks a backend at run time. Errors come per operation: [`EndpointError`]
+//! (opening an endpoint), [`BackendError`] (one request), [`RunError`] (a run).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ollama_runner::RunError> {

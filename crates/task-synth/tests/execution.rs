@@ -322,10 +322,13 @@ fn novelty_defeats_recall(src: &Source, count: usize) {
     assert!(passed * 10 <= generation.len(), "{passed} of {} recalled originals pass", generation.len());
 }
 
+/// 30 tasks, not 60: the transform is the same at any count, and the checks
+/// on a 60-task Cerberus set take 12 min 51 s alone on 2 cores
+/// (`cerberus_60_tasks_execution_verified`); at 30 this test takes 8 min 44 s.
 #[test]
 fn cerberus_renamed_defeats_recall() {
     let Some(dir) = test_support::tools::tool("BENCH_CERBERUS_DIR") else { return };
-    novelty_defeats_recall(&load(&dir), 60);
+    novelty_defeats_recall(&load(&dir), 30);
 }
 
 /// The transform on click bisects through 51 names whose renaming changes
